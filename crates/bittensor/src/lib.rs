@@ -1,0 +1,1 @@
+//! Bittensor wallets and the axon/dendrite wire protocol (SDK <= 10.x and btauth/1).

@@ -1,0 +1,53 @@
+//! `omron`: the command-line entry point for circuit authors, miners, validators and operators.
+//!
+//! Each subcommand lives in its own module under `commands/`; this file only parses the command
+//! line, sets up logging and maps errors to exit codes (0 success, 1 a negative answer such as a
+//! rejected proof, 2 an error).
+
+mod commands;
+mod logging;
+
+use clap::{Parser, Subcommand};
+
+/// Proof-of-inference subnet node and zero-knowledge proving engine.
+#[derive(Debug, Parser)]
+#[command(name = "omron", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    logging: logging::LoggingArgs,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Compile and inspect circuits.
+    #[command(subcommand)]
+    Circuit(commands::circuit::CircuitCommand),
+}
+
+/// How a command ended, when it did not fail outright.
+pub(crate) enum Outcome {
+    /// Everything went as asked.
+    Success,
+    /// A well-formed negative answer (e.g. a proof that does not verify): exit code 1.
+    Rejected,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    logging::init(&cli.logging);
+    let result = match cli.command {
+        Command::Circuit(cmd) => commands::circuit::run(cmd),
+    };
+    let code = match result {
+        Ok(Outcome::Success) => 0,
+        Ok(Outcome::Rejected) => 1,
+        Err(err) => {
+            eprintln!("omron: error: {err:#}");
+            2
+        }
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,352 @@
+//! The reference executor: the exact integer semantics of every [`Op`], and the witness the
+//! circuit layer proves.
+
+use crate::shape::{broadcast_index_map, strides};
+use crate::{
+    ACT_BITS, ACT_MAX, ACT_MIN, ConvAttrs, Graph, IrError, Node, Op, TensorKind, VALUE_BOUND,
+    numel,
+};
+
+/// The values of every tensor after running a graph.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trace {
+    /// Values of each non-constant tensor (row-major); empty for constants, which live in the
+    /// graph.
+    values: Vec<Vec<i64>>,
+}
+
+impl Trace {
+    /// Values of tensor `id` (constants are read from `graph`).
+    pub fn get<'a>(&'a self, graph: &'a Graph, id: usize) -> &'a [i64] {
+        match &graph.tensors[id].kind {
+            TensorKind::Const(data) => data,
+            _ => &self.values[id],
+        }
+    }
+
+    /// The graph outputs, in order.
+    pub fn outputs(&self, graph: &Graph) -> Vec<Vec<i64>> {
+        graph.outputs.iter().map(|&id| self.get(graph, id).to_vec()).collect()
+    }
+}
+
+/// Quantises real input values to `scale` fractional bits (round half away from zero). Values
+/// must be finite and land in the activation range.
+pub fn quantise_input(index: usize, values: &[f64], scale: u32) -> Result<Vec<i64>, IrError> {
+    let factor = (1u64 << scale.min(62)) as f64;
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            if !v.is_finite() {
+                return Err(IrError::Input { index, detail: format!("value {i} is not finite") });
+            }
+            let q = (v * factor).round();
+            if q < ACT_MIN as f64 || q > ACT_MAX as f64 {
+                return Err(IrError::Input {
+                    index,
+                    detail: format!(
+                        "value {i} ({v}) is outside the range the circuit's input scale allows \
+                         (|x| < {})",
+                        (ACT_MAX as f64 + 1.0) / factor
+                    ),
+                });
+            }
+            Ok(q as i64)
+        })
+        .collect()
+}
+
+/// Runs `graph` on already quantised `inputs` (one vector per graph input, row-major).
+pub fn execute(graph: &Graph, inputs: &[Vec<i64>]) -> Result<Trace, IrError> {
+    if inputs.len() != graph.inputs.len() {
+        return Err(IrError::Input {
+            index: inputs.len(),
+            detail: format!("the model takes {} inputs, got {}", graph.inputs.len(), inputs.len()),
+        });
+    }
+    let mut values: Vec<Vec<i64>> = vec![Vec::new(); graph.tensors.len()];
+    for (index, (&id, data)) in graph.inputs.iter().zip(inputs).enumerate() {
+        let want = graph.tensors[id].numel();
+        if data.len() != want {
+            return Err(IrError::Input {
+                index,
+                detail: format!("expected {want} values, got {}", data.len()),
+            });
+        }
+        if let Some(v) = data.iter().find(|v| !(ACT_MIN..=ACT_MAX).contains(*v)) {
+            return Err(IrError::Input {
+                index,
+                detail: format!("value {v} is outside the {ACT_BITS}-bit input range"),
+            });
+        }
+        values[id] = data.clone();
+    }
+    for node in &graph.nodes {
+        let out = {
+            let operand = |i: usize| -> &[i64] {
+                let id = node.inputs[i];
+                match &graph.tensors[id].kind {
+                    TensorKind::Const(data) => data,
+                    _ => &values[id],
+                }
+            };
+            run_node(graph, node, &operand)?
+        };
+        values[node.output] = out;
+    }
+    Ok(Trace { values })
+}
+
+fn run_node<'a>(
+    graph: &Graph,
+    node: &Node,
+    operand: &dyn Fn(usize) -> &'a [i64],
+) -> Result<Vec<i64>, IrError> {
+    let shape = |i: usize| graph.tensors[node.inputs[i]].shape.as_slice();
+    let out_shape = &graph.tensors[node.output].shape;
+    let overflow = || IrError::ValueOverflow { node: node.name.clone(), op: node.op.name() };
+    let bounded = |v: i128| -> Result<i64, IrError> {
+        if v.unsigned_abs() >= VALUE_BOUND as u128 { Err(overflow()) } else { Ok(v as i64) }
+    };
+    match &node.op {
+        Op::MatMul => {
+            let (x, w) = (operand(0), operand(1));
+            let (n, k) = (shape(1)[0], shape(1)[1]);
+            let bias = (node.inputs.len() == 3).then(|| operand(2));
+            let rows = x.len() / k;
+            let mut out = Vec::with_capacity(rows * n);
+            for r in 0..rows {
+                let xr = &x[r * k..(r + 1) * k];
+                for j in 0..n {
+                    let wr = &w[j * k..(j + 1) * k];
+                    let mut acc: i128 = bias.map_or(0, |b| b[j] as i128);
+                    for (a, b) in xr.iter().zip(wr) {
+                        acc += *a as i128 * *b as i128;
+                    }
+                    out.push(bounded(acc)?);
+                }
+            }
+            Ok(out)
+        }
+        Op::Conv(attrs) => conv(attrs, operand(0), shape(0), operand(1), shape(1),
+            (node.inputs.len() == 3).then(|| operand(2)), out_shape)
+            .into_iter()
+            .map(bounded)
+            .collect(),
+        Op::Add | Op::Sub | Op::Mul => {
+            let (a, b) = (operand(0), operand(1));
+            let ia = broadcast_index_map(shape(0), out_shape);
+            let ib = broadcast_index_map(shape(1), out_shape);
+            ia.iter()
+                .zip(&ib)
+                .map(|(&i, &j)| {
+                    let (x, y) = (a[i] as i128, b[j] as i128);
+                    bounded(match node.op {
+                        Op::Add => x + y,
+                        Op::Sub => x - y,
+                        _ => x * y,
+                    })
+                })
+                .collect()
+        }
+        Op::Rescale { shift } => operand(0)
+            .iter()
+            .map(|&x| {
+                let q = rescale(x, *shift);
+                if (ACT_MIN..=ACT_MAX).contains(&q) {
+                    Ok(q)
+                } else {
+                    Err(IrError::ActivationOverflow {
+                        node: node.name.clone(),
+                        op: "Rescale",
+                        value: q,
+                        bits: ACT_BITS,
+                    })
+                }
+            })
+            .collect(),
+        Op::Lookup(f) => operand(0)
+            .iter()
+            .map(|&x| {
+                if (ACT_MIN..=ACT_MAX).contains(&x) {
+                    Ok(f.eval(x))
+                } else {
+                    Err(IrError::ActivationOverflow {
+                        node: node.name.clone(),
+                        op: f.kind.name(),
+                        value: x,
+                        bits: ACT_BITS,
+                    })
+                }
+            })
+            .collect(),
+        Op::Reshape { .. } => Ok(operand(0).to_vec()),
+        Op::Transpose { perm } => Ok(transpose(operand(0), shape(0), perm)),
+    }
+}
+
+/// `floor((x + 2^(shift-1)) / 2^shift)`: division by a power of two, rounding half up.
+pub(crate) fn rescale(x: i64, shift: u32) -> i64 {
+    if shift == 0 {
+        return x;
+    }
+    (x + (1i64 << (shift - 1))) >> shift
+}
+
+fn transpose(x: &[i64], shape: &[usize], perm: &[usize]) -> Vec<i64> {
+    let in_strides = strides(shape);
+    let out_shape: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
+    let n = numel(&out_shape);
+    let mut out = Vec::with_capacity(n);
+    let mut idx = vec![0usize; out_shape.len()];
+    for _ in 0..n {
+        let flat: usize = idx.iter().zip(perm).map(|(&i, &p)| i * in_strides[p]).sum();
+        out.push(x[flat]);
+        for d in (0..idx.len()).rev() {
+            idx[d] += 1;
+            if idx[d] < out_shape[d] {
+                break;
+            }
+            idx[d] = 0;
+        }
+    }
+    out
+}
+
+fn conv(
+    attrs: &ConvAttrs,
+    x: &[i64],
+    x_shape: &[usize],
+    w: &[i64],
+    w_shape: &[usize],
+    bias: Option<&[i64]>,
+    out_shape: &[usize],
+) -> Vec<i128> {
+    let chw = &x_shape[x_shape.len() - 3..];
+    let (c_in, h, wd) = (chw[0], chw[1], chw[2]);
+    let (o_ch, c_per, kh, kw) = (w_shape[0], w_shape[1], w_shape[2], w_shape[3]);
+    let ohw = &out_shape[out_shape.len() - 2..];
+    let (oh, ow) = (ohw[0], ohw[1]);
+    let o_per = o_ch / attrs.group;
+    let _ = c_in;
+    let mut out = Vec::with_capacity(o_ch * oh * ow);
+    for o in 0..o_ch {
+        let g = o / o_per;
+        for i in 0..oh {
+            for j in 0..ow {
+                let mut acc: i128 = bias.map_or(0, |b| b[o] as i128);
+                for c in 0..c_per {
+                    let ci = g * c_per + c;
+                    for u in 0..kh {
+                        let r = (i * attrs.strides[0] + u * attrs.dilations[0]) as isize
+                            - attrs.pads[0] as isize;
+                        if r < 0 || r as usize >= h {
+                            continue;
+                        }
+                        for v in 0..kw {
+                            let s = (j * attrs.strides[1] + v * attrs.dilations[1]) as isize
+                                - attrs.pads[1] as isize;
+                            if s < 0 || s as usize >= wd {
+                                continue;
+                            }
+                            let xv = x[(ci * h + r as usize) * wd + s as usize];
+                            let wv = w[((o * c_per + c) * kh + u) * kw + v];
+                            acc += xv as i128 * wv as i128;
+                        }
+                    }
+                }
+                out.push(acc);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{LookupFn, LookupKind, TensorDef};
+
+    fn t(name: &str, shape: &[usize], scale: u32, kind: TensorKind) -> TensorDef {
+        TensorDef { name: name.into(), shape: shape.to_vec(), scale, kind }
+    }
+
+    #[test]
+    fn rescale_rounds_half_up() {
+        assert_eq!(rescale(5, 1), 3);
+        assert_eq!(rescale(-5, 1), -2);
+        assert_eq!(rescale(-6, 1), -3);
+        assert_eq!(rescale(383, 8), 1);
+        assert_eq!(rescale(384, 8), 2);
+        assert_eq!(rescale(-384, 8), -1);
+    }
+
+    #[test]
+    fn dense_relu_layer_runs() {
+        // y = relu(rescale(W x + b, 2)), W = [[1, 2], [-3, 1]], b = [4, 0]
+        let graph = Graph {
+            tensors: vec![
+                t("x", &[1, 2], 2, TensorKind::Input),
+                t("w", &[2, 2], 2, TensorKind::Const(vec![1, 2, -3, 1])),
+                t("b", &[2], 4, TensorKind::Const(vec![4, 0])),
+                t("acc", &[1, 2], 4, TensorKind::Computed),
+                t("q", &[1, 2], 2, TensorKind::Computed),
+                t("y", &[1, 2], 2, TensorKind::Computed),
+            ],
+            nodes: vec![
+                Node { name: "mm".into(), op: Op::MatMul, inputs: vec![0, 1, 2], output: 3 },
+                Node { name: "rs".into(), op: Op::Rescale { shift: 2 }, inputs: vec![3], output: 4 },
+                Node {
+                    name: "relu".into(),
+                    op: Op::Lookup(LookupFn { kind: LookupKind::Relu, in_scale: 2, out_scale: 2 }),
+                    inputs: vec![4],
+                    output: 5,
+                },
+            ],
+            inputs: vec![0],
+            outputs: vec![5],
+        };
+        graph.validate().unwrap();
+        let trace = execute(&graph, &[vec![4, 8]]).unwrap();
+        // acc = [4 + 4 + 16, -12 + 8] = [24, -4]; q = [6, -1]; y = [6, 0]
+        assert_eq!(trace.get(&graph, 3), &[24, -4]);
+        assert_eq!(trace.outputs(&graph), vec![vec![6, 0]]);
+    }
+
+    #[test]
+    fn conv_with_stride_and_padding_matches_hand_computation() {
+        let attrs = ConvAttrs { strides: [2, 2], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1 };
+        // 1 channel 3x3 input 1..9, kernel 2x2 of ones.
+        let x: Vec<i64> = (1..=9).collect();
+        let out = conv(&attrs, &x, &[1, 1, 3, 3], &[1, 1, 1, 1], &[1, 1, 2, 2], None, &[1, 1, 2, 2]);
+        // padded rows/cols start at -1: windows at (-1,-1), (-1,1), (1,-1), (1,1)
+        assert_eq!(out, vec![1, 2 + 3, 4 + 7, 5 + 6 + 8 + 9]);
+    }
+
+    #[test]
+    fn transpose_permutes_axes() {
+        assert_eq!(transpose(&[1, 2, 3, 4, 5, 6], &[2, 3], &[1, 0]), vec![1, 4, 2, 5, 3, 6]);
+    }
+
+    #[test]
+    fn overflowing_rescale_is_an_error() {
+        let graph = Graph {
+            tensors: vec![
+                t("x", &[1], 0, TensorKind::Input),
+                t("w", &[1, 1], 0, TensorKind::Const(vec![30000])),
+                t("acc", &[1], 0, TensorKind::Computed),
+                t("q", &[1], 0, TensorKind::Computed),
+            ],
+            nodes: vec![
+                Node { name: "mm".into(), op: Op::MatMul, inputs: vec![0, 1], output: 2 },
+                Node { name: "rs".into(), op: Op::Rescale { shift: 0 }, inputs: vec![2], output: 3 },
+            ],
+            inputs: vec![0],
+            outputs: vec![3],
+        };
+        graph.validate().unwrap();
+        let err = execute(&graph, &[vec![2]]).unwrap_err();
+        assert!(matches!(err, IrError::ActivationOverflow { value: 60000, .. }), "{err}");
+    }
+}

@@ -1,0 +1,40 @@
+//! The quantised integer model IR: the contract between the model front end (`omron-model`,
+//! which lowers ONNX into it) and the circuit layer (`omron-circuit`, which proves it).
+//!
+//! A [`Graph`] is a list of [`Node`]s in topological order over integer tensors. Every tensor is
+//! fixed point: the integer `v` stands for the real number `v / 2^scale`. Each [`Op`] has exact
+//! integer semantics, spelled out on its variant, and [`execute`] is the reference implementation
+//! of those semantics: the prover's witness is exactly what it computes, so the circuit layer
+//! proves "`execute(graph, input) == output`".
+//!
+//! This crate knows nothing of ONNX, floats (beyond the deterministic lookup tables of
+//! [`LookupFn`]) or proofs. A verify-only node links it through `omron-circuit`.
+
+mod error;
+mod exec;
+mod graph;
+mod lookup;
+mod op;
+mod shape;
+
+pub use error::IrError;
+pub use exec::{execute, quantise_input, Trace};
+pub use graph::{Graph, Node, TensorDef, TensorId, TensorKind};
+pub use lookup::{LookupFn, LookupKind};
+pub use op::{ConvAttrs, Op};
+pub use shape::{broadcast_shape, numel};
+
+/// Bits of a bounded activation: outputs of [`Op::Rescale`] and inputs of [`Op::Lookup`] lie in
+/// `[-2^(ACT_BITS-1), 2^(ACT_BITS-1))`. Lookup tables therefore have `2^ACT_BITS` rows.
+pub const ACT_BITS: u32 = 16;
+
+/// Smallest bounded activation value.
+pub const ACT_MIN: i64 = -(1 << (ACT_BITS - 1));
+
+/// Largest bounded activation value.
+pub const ACT_MAX: i64 = (1 << (ACT_BITS - 1)) - 1;
+
+/// Largest magnitude any intermediate value may take. The circuit works in the Goldilocks field
+/// (`p ~ 2^64`); keeping every integer below `2^62` in magnitude means field arithmetic never
+/// wraps, so a field identity implies the integer identity.
+pub const VALUE_BOUND: i64 = 1 << 62;

@@ -1,0 +1,1 @@
+//! sr25519 keys, signatures and ss58 addresses as Bittensor uses them.

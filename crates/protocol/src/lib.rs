@@ -1,0 +1,1 @@
+//! The subnet's synapses: QueryZkProof, ProofOfWeightsSynapse, QueryForCapacities, Competition.

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The project's test command (README.md): builds everything and runs every test suite.
+# Works on a fresh machine: it installs what the tests need (a Python venv with the pinned
+# Bittensor SDKs for the interop tests) before running them. Nothing is skipped silently: a
+# failed install fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo test --workspace --locked

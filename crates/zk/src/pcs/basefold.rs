@@ -1,0 +1,513 @@
+//! Basefold over Reed-Solomon codes: a transparent, hash-based commitment to a multilinear
+//! polynomial with base-field values, and an argument for a batch of evaluation claims.
+//!
+//! **Commit.** The values `v` of `P` on `{0,1}^n` are read as the coefficients of the univariate
+//! `f(X) = sum_i v_i X^i` (degree `< 2^n`), which is evaluated on the subgroup of order
+//! `2^(n + log_blowup)` (a Reed-Solomon codeword of rate `2^-log_blowup`) and Merkle-committed.
+//!
+//! **Open.** To prove claims `P(z_k) = y_k`, the verifier draws `γ` and the prover runs a
+//! sumcheck for `sum_b P(b) E(b) = sum_k γ^k y_k` with `E = sum_k γ^k eq(z_k, .)`. Round `j` binds
+//! variable `j` to `α_j`, and the *same* `α_j` folds the codeword: with
+//! `f_e(X^2) = (f(X) + f(-X)) / 2` and `f_o(X^2) = (f(X) - f(-X)) / (2X)`, the folded function
+//! `(1 - α_j) f_e + α_j f_o` has as coefficients exactly the table of `P` with variable `j` fixed
+//! to `α_j`. Every `fold_bits` rounds the prover commits the folded codeword (cosets of
+//! `2^fold_bits` points per Merkle leaf). Once at most `2^final_bits` coefficients remain, it sends
+//! them in the clear; the verifier finishes the sumcheck with them itself. After a proof of work,
+//! the verifier queries random leaves of the first codeword, folds each opened coset down through
+//! every committed codeword and finally compares with the clear message.
+//!
+//! Soundness (unique-decoding regime, rate `ρ`): a folded codeword far from the code passes one
+//! query with probability at most `1 - δ`, `δ = (1 - ρ) / 2`; with `q` queries and `g` bits of
+//! proof of work the query phase errs with probability `(1 - δ)^q * 2^-g`, and each fold adds at
+//! most `2^n / |Fp2|` (proximity gaps for Reed-Solomon codes). See `docs/proof-system.md`.
+
+use crate::mle::{eq_eval, eq_table};
+use crate::pcs::merkle::{Digest, MerkleTree, hash_leaf, verify_opening};
+use crate::pcs::ntt::evaluate_on_subgroup;
+use crate::{Ext, Fp, ProverChannel, VerifierChannel, VerifyError, mle::interpolate_at};
+
+/// Parameters of the commitment; both sides must use the same ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PcsParams {
+    /// `log2` of the inverse code rate.
+    pub log_blowup: u32,
+    /// Variables folded between two committed codewords.
+    pub fold_bits: u32,
+    /// Folding stops once at most this many variables remain; those coefficients go in clear.
+    pub final_bits: u32,
+    /// Number of query positions.
+    pub queries: usize,
+    /// Proof-of-work difficulty before the queries are drawn.
+    pub grinding_bits: u32,
+}
+
+impl Default for PcsParams {
+    fn default() -> PcsParams {
+        // Rate 1/8: δ = 7/16 and each query gives log2(16/9) = 0.83 bits; 102 queries and 16
+        // bits of work give 100.7 bits for the query phase (see `query_security_bits`).
+        PcsParams { log_blowup: 3, fold_bits: 3, final_bits: 4, queries: 102, grinding_bits: 16 }
+    }
+}
+
+impl PcsParams {
+    /// Bits of security of the query phase in the unique-decoding regime:
+    /// `-log2((1 - δ)^q) + g` with `δ = (1 - 2^-log_blowup) / 2`.
+    pub fn query_security_bits(&self) -> f64 {
+        let rho = (-(self.log_blowup as f64)).exp2();
+        let delta = (1.0 - rho) / 2.0;
+        -(self.queries as f64) * (1.0 - delta).log2() + self.grinding_bits as f64
+    }
+
+    /// The number of variables folded in each committed round, for a polynomial in `n`
+    /// variables.
+    pub fn schedule(&self, n: u32) -> Vec<u32> {
+        let mut rounds = n.saturating_sub(self.final_bits);
+        let mut blocks = Vec::new();
+        while rounds > 0 {
+            let b = rounds.min(self.fold_bits.max(1));
+            blocks.push(b);
+            rounds -= b;
+        }
+        blocks
+    }
+}
+
+/// A claim `P(point || bits(block)) = value`: `point` fixes the low `m` variables and the high
+/// `n - m` variables are the boolean digits of `block` (claims on an aligned segment of `P`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// The low coordinates.
+    pub point: Vec<Ext>,
+    /// The boolean high coordinates, as an integer.
+    pub block: usize,
+    /// The claimed value.
+    pub value: Ext,
+}
+
+impl Claim {
+    fn full_point(&self, n: usize) -> Vec<Ext> {
+        let m = self.point.len();
+        let mut p = self.point.clone();
+        for i in 0..n - m {
+            p.push(if (self.block >> i) & 1 == 1 { Ext::ONE } else { Ext::ZERO });
+        }
+        p
+    }
+}
+
+/// The prover's data for a committed polynomial.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    n: u32,
+    values: Vec<Fp>,
+    codeword: Vec<Fp>,
+    tree: MerkleTree,
+}
+
+impl Committed {
+    /// Number of variables.
+    pub fn num_vars(&self) -> u32 {
+        self.n
+    }
+
+    /// The committed values.
+    pub fn values(&self) -> &[Fp] {
+        &self.values
+    }
+}
+
+fn leaf_indices(size: usize, arity_bits: u32) -> (usize, usize) {
+    let leaves = size >> arity_bits;
+    (leaves, leaves) // (number of leaves, stride between the members of one leaf)
+}
+
+fn leaf_bytes_base(codeword: &[Fp], leaf: usize, arity_bits: u32) -> Vec<u8> {
+    let (_, stride) = leaf_indices(codeword.len(), arity_bits);
+    (0..1usize << arity_bits).flat_map(|j| codeword[leaf + j * stride].to_le_bytes()).collect()
+}
+
+fn leaf_bytes_ext(codeword: &[Ext], leaf: usize, arity_bits: u32) -> Vec<u8> {
+    let (_, stride) = leaf_indices(codeword.len(), arity_bits);
+    (0..1usize << arity_bits).flat_map(|j| codeword[leaf + j * stride].to_le_bytes()).collect()
+}
+
+/// Commits to `values` (length `2^n`) and sends the root.
+pub fn commit(values: Vec<Fp>, params: &PcsParams, ch: &mut ProverChannel) -> Committed {
+    assert!(values.len().is_power_of_two(), "commit needs a power-of-two length");
+    let n = values.len().trailing_zeros();
+    let log_size = n + params.log_blowup;
+    let codeword = evaluate_on_subgroup(&values, log_size);
+    let arity = params.schedule(n).first().copied().unwrap_or(0);
+    let (leaves, _) = leaf_indices(codeword.len(), arity);
+    let digests = (0..leaves).map(|k| hash_leaf(&leaf_bytes_base(&codeword, k, arity))).collect();
+    let tree = MerkleTree::new(digests);
+    ch.send_digest(b"pcs-root", &tree.root());
+    Committed { n, values, codeword, tree }
+}
+
+/// Receives the root of a commitment.
+pub fn receive_commitment(ch: &mut VerifierChannel<'_>) -> Result<Digest, VerifyError> {
+    ch.recv_digest(b"pcs-root")
+}
+
+/// One variable of codeword folding on a subgroup of order `evals.len()` with generator `g`.
+fn fold_codeword(evals: &[Ext], g: Fp, alpha: Ext) -> Vec<Ext> {
+    let half = evals.len() / 2;
+    let g_inv = g.inverse().unwrap_or(Fp::ONE);
+    let inv2 = Fp::TWO.inverse().unwrap_or(Fp::ONE);
+    let mut x_inv = Fp::ONE;
+    let mut out = Vec::with_capacity(half);
+    for k in 0..half {
+        let (a, b) = (evals[k], evals[k + half]);
+        let s = a + b;
+        let d = (a - b) * x_inv;
+        out.push((s + alpha * (d - s)) * inv2);
+        x_inv *= g_inv;
+    }
+    out
+}
+
+/// Folds the `2^bits` values of one leaf (members `index + j * stride` of a domain with
+/// generator `g`) by the given challenges.
+fn fold_leaf(mut values: Vec<Ext>, mut g: Fp, index: usize, stride: usize, alphas: &[Ext]) -> Ext {
+    let inv2 = Fp::TWO.inverse().unwrap_or(Fp::ONE);
+    for &alpha in alphas {
+        let half = values.len() / 2;
+        let g_inv = g.inverse().unwrap_or(Fp::ONE);
+        let mut x_inv = g_inv.pow(index as u64);
+        let step = g_inv.pow(stride as u64);
+        for j in 0..half {
+            let (a, b) = (values[j], values[j + half]);
+            let s = a + b;
+            let d = (a - b) * x_inv;
+            values[j] = (s + alpha * (d - s)) * inv2;
+            x_inv *= step;
+        }
+        values.truncate(half);
+        g = g.square();
+    }
+    values[0]
+}
+
+fn build_eq_sum(claims: &[Claim], n: usize, gamma: Ext) -> (Vec<Ext>, Ext) {
+    let mut e = vec![Ext::ZERO; 1 << n];
+    let mut sum = Ext::ZERO;
+    let mut coeff = Ext::ONE;
+    for c in claims {
+        let m = c.point.len();
+        let table = eq_table(&c.point);
+        let base = c.block << m;
+        for (slot, t) in e[base..base + (1 << m)].iter_mut().zip(table) {
+            *slot += coeff * t;
+        }
+        sum += coeff * c.value;
+        coeff *= gamma;
+    }
+    (e, sum)
+}
+
+/// Proves the `claims` about a committed polynomial. The claimed values must already be bound
+/// into the transcript (sent by the caller).
+pub fn open(committed: &Committed, claims: &[Claim], params: &PcsParams, ch: &mut ProverChannel) {
+    let n = committed.n as usize;
+    let gamma = ch.challenge_ext(b"pcs-gamma");
+    let (mut e, _) = build_eq_sum(claims, n, gamma);
+    let mut p: Vec<Ext> = committed.values.iter().map(|&v| v.into()).collect();
+    let schedule = params.schedule(committed.n);
+
+    let mut log_size = committed.n + params.log_blowup;
+    let mut oracle: Vec<Ext> = committed.codeword.iter().map(|&v| v.into()).collect();
+    let mut trees: Vec<MerkleTree> = Vec::new();
+    let mut oracles: Vec<Vec<Ext>> = Vec::new();
+    for (b, &bits) in schedule.iter().enumerate() {
+        for _ in 0..bits {
+            let half = p.len() / 2;
+            let (mut h0, mut h2) = (Ext::ZERO, Ext::ZERO);
+            for j in 0..half {
+                let (p0, p1, e0, e1) = (p[2 * j], p[2 * j + 1], e[2 * j], e[2 * j + 1]);
+                h0 += p0 * e0;
+                h2 += (p1 + p1 - p0) * (e1 + e1 - e0);
+            }
+            ch.send_exts(b"pcs-sumcheck", &[h0, h2]);
+            let alpha = ch.challenge_ext(b"pcs-alpha");
+            crate::mle::fold_first(&mut p, alpha);
+            crate::mle::fold_first(&mut e, alpha);
+            oracle = fold_codeword(&oracle, Fp::two_adic_generator(log_size), alpha);
+            log_size -= 1;
+        }
+        if let Some(&next_bits) = schedule.get(b + 1) {
+            let (leaves, _) = leaf_indices(oracle.len(), next_bits);
+            let digests =
+                (0..leaves).map(|k| hash_leaf(&leaf_bytes_ext(&oracle, k, next_bits))).collect();
+            let tree = MerkleTree::new(digests);
+            ch.send_digest(b"pcs-fold-root", &tree.root());
+            trees.push(tree);
+            oracles.push(oracle.clone());
+        }
+    }
+    ch.send_exts(b"pcs-final", &p);
+    ch.grind(params.grinding_bits);
+
+    let first_bits = schedule.first().copied().unwrap_or(0);
+    let (leaves0, _) = leaf_indices(committed.codeword.len(), first_bits);
+    let queries: Vec<usize> = (0..params.queries)
+        .map(|_| ch.challenge_bits(b"pcs-query", leaves0.trailing_zeros()) as usize)
+        .collect();
+
+    // Oracle 0 (base field).
+    let mut positions = sorted_unique(&queries);
+    for &k in &positions {
+        let (_, stride) = leaf_indices(committed.codeword.len(), first_bits);
+        for j in 0..1usize << first_bits {
+            ch.send_fp(b"pcs-leaf", committed.codeword[k + j * stride]);
+        }
+    }
+    committed.tree.open(&positions, ch);
+    // Folded oracles (extension field).
+    for (i, (tree, oracle)) in trees.iter().zip(&oracles).enumerate() {
+        let bits = schedule[i + 1];
+        let (leaves, stride) = leaf_indices(oracle.len(), bits);
+        positions = sorted_unique(&positions.iter().map(|&k| k % leaves).collect::<Vec<_>>());
+        for &k in &positions {
+            let values: Vec<Ext> = (0..1usize << bits).map(|j| oracle[k + j * stride]).collect();
+            ch.send_exts(b"pcs-leaf", &values);
+        }
+        tree.open(&positions, ch);
+    }
+}
+
+fn sorted_unique(v: &[usize]) -> Vec<usize> {
+    let mut out = v.to_vec();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Verifies the `claims` about the polynomial in `n` variables committed under `root`.
+pub fn verify(
+    root: &Digest,
+    n: u32,
+    claims: &[Claim],
+    params: &PcsParams,
+    ch: &mut VerifierChannel<'_>,
+) -> Result<(), VerifyError> {
+    let nu = n as usize;
+    for c in claims {
+        if c.point.len() > nu || (c.block >> (nu - c.point.len()).min(63)) != 0 {
+            return Err(VerifyError::Relation("commitment claim outside the polynomial".into()));
+        }
+    }
+    let gamma = ch.challenge_ext(b"pcs-gamma");
+    let mut claim = {
+        let mut sum = Ext::ZERO;
+        let mut coeff = Ext::ONE;
+        for c in claims {
+            sum += coeff * c.value;
+            coeff *= gamma;
+        }
+        sum
+    };
+    let schedule = params.schedule(n);
+    let mut alphas: Vec<Ext> = Vec::new();
+    let mut roots: Vec<Digest> = Vec::new();
+    for (b, &bits) in schedule.iter().enumerate() {
+        for _ in 0..bits {
+            let msg = ch.recv_exts(b"pcs-sumcheck", 2)?;
+            let alpha = ch.challenge_ext(b"pcs-alpha");
+            claim = interpolate_at(&[msg[0], claim - msg[0], msg[1]], alpha);
+            alphas.push(alpha);
+        }
+        if b + 1 < schedule.len() {
+            roots.push(ch.recv_digest(b"pcs-fold-root")?);
+        }
+    }
+    let rounds = alphas.len();
+    let final_vars = nu - rounds;
+    let final_msg = ch.recv_exts(b"pcs-final", 1 << final_vars)?;
+
+    // Finish the sumcheck: claim = sum_b P_R(b) E_R(b).
+    let mut e_final = vec![Ext::ZERO; 1 << final_vars];
+    let mut coeff = Ext::ONE;
+    for c in claims {
+        let full = c.full_point(nu);
+        let w = coeff * eq_eval(&full[..rounds], &alphas);
+        for (slot, t) in e_final.iter_mut().zip(eq_table(&full[rounds..])) {
+            *slot += w * t;
+        }
+        coeff *= gamma;
+    }
+    let sum: Ext = final_msg.iter().zip(&e_final).map(|(a, b)| *a * *b).sum();
+    if sum != claim {
+        return Err(VerifyError::Sumcheck { label: "commitment opening", round: rounds, rounds });
+    }
+
+    ch.check_grind(params.grinding_bits)?;
+    let log_size0 = n + params.log_blowup;
+    let first_bits = schedule.first().copied().unwrap_or(0);
+    let leaves0 = 1usize << (log_size0 - first_bits);
+    let queries: Vec<usize> = (0..params.queries)
+        .map(|_| ch.challenge_bits(b"pcs-query", leaves0.trailing_zeros()) as usize)
+        .collect();
+
+    // Oracle 0: read leaves, check the Merkle opening, fold each to the next domain.
+    let mut positions = sorted_unique(&queries);
+    let mut leaf_values: Vec<Vec<Ext>> = Vec::with_capacity(positions.len());
+    let mut digests = Vec::with_capacity(positions.len());
+    for _ in &positions {
+        let mut vals = Vec::with_capacity(1 << first_bits);
+        let mut bytes = Vec::with_capacity(8 << first_bits);
+        for _ in 0..1usize << first_bits {
+            let v = ch.recv_fp(b"pcs-leaf")?;
+            bytes.extend_from_slice(&v.to_le_bytes());
+            vals.push(Ext::from(v));
+        }
+        digests.push(hash_leaf(&bytes));
+        leaf_values.push(vals);
+    }
+    verify_opening(root, log_size0 - first_bits, &positions, &digests, "codeword", ch)?;
+
+    // folded[k] = value of the current folded function at index k of the current domain.
+    let mut log_size = log_size0;
+    let mut alpha_pos = 0;
+    let mut folded: Vec<(usize, Ext)> = Vec::with_capacity(positions.len());
+    {
+        let g = Fp::two_adic_generator(log_size);
+        let stride = 1usize << (log_size - first_bits);
+        let a = &alphas[alpha_pos..alpha_pos + first_bits as usize];
+        for (&k, vals) in positions.iter().zip(leaf_values) {
+            folded.push((k, fold_leaf(vals, g, k, stride, a)));
+        }
+        alpha_pos += first_bits as usize;
+        log_size -= first_bits;
+    }
+    for (i, root_i) in roots.iter().enumerate() {
+        let bits = schedule[i + 1];
+        let leaves = 1usize << (log_size - bits);
+        let next_positions =
+            sorted_unique(&positions.iter().map(|&k| k % leaves).collect::<Vec<_>>());
+        let mut opened: Vec<Vec<Ext>> = Vec::with_capacity(next_positions.len());
+        let mut digests = Vec::with_capacity(next_positions.len());
+        for _ in &next_positions {
+            let vals = ch.recv_exts(b"pcs-leaf", 1 << bits)?;
+            let bytes: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
+            digests.push(hash_leaf(&bytes));
+            opened.push(vals);
+        }
+        verify_opening(root_i, log_size - bits, &next_positions, &digests, "folded codeword", ch)?;
+        // Consistency: each previous folded value sits in slot k / leaves of leaf k % leaves.
+        for (q, &(k, v)) in folded.iter().enumerate() {
+            let leaf = k % leaves;
+            let slot = k / leaves;
+            let at = next_positions.binary_search(&leaf).map_err(|_| VerifyError::Opening {
+                query: q,
+                detail: "folded position not opened",
+            })?;
+            if opened[at][slot] != v {
+                return Err(VerifyError::Opening { query: q, detail: "fold mismatch" });
+            }
+        }
+        let g = Fp::two_adic_generator(log_size);
+        let a = &alphas[alpha_pos..alpha_pos + bits as usize];
+        folded = next_positions
+            .iter()
+            .zip(opened)
+            .map(|(&k, vals)| (k, fold_leaf(vals, g, k, leaves, a)))
+            .collect();
+        positions = next_positions;
+        alpha_pos += bits as usize;
+        log_size -= bits;
+    }
+    // Last: compare against the clear message, read as the coefficients of the final function.
+    let g = Fp::two_adic_generator(log_size);
+    for (q, &(k, v)) in folded.iter().enumerate() {
+        let x = g.pow(k as u64);
+        let want = final_msg.iter().rev().fold(Ext::ZERO, |acc, &c| acc * x + c);
+        if want != v {
+            return Err(VerifyError::Opening { query: q, detail: "final message mismatch" });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Transcript;
+    use crate::mle::evaluate_base;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    fn rand_ext(rng: &mut impl Rng) -> Ext {
+        Ext::new(Fp::new(rng.r#gen()), Fp::new(rng.r#gen()))
+    }
+
+    fn params() -> PcsParams {
+        PcsParams { queries: 30, grinding_bits: 4, ..PcsParams::default() }
+    }
+
+    fn setup(n: u32, seed: u64) -> (Vec<Fp>, Vec<Claim>) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let values: Vec<Fp> = (0..1u64 << n).map(|_| Fp::new(rng.r#gen::<u64>() % 1000)).collect();
+        let mut claims = Vec::new();
+        // A full-width claim and a segment claim on the upper half.
+        let point: Vec<Ext> = (0..n).map(|_| rand_ext(&mut rng)).collect();
+        claims.push(Claim { value: evaluate_base(&values, &point), point, block: 0 });
+        if n >= 1 {
+            let m = n as usize - 1;
+            let point: Vec<Ext> = (0..m).map(|_| rand_ext(&mut rng)).collect();
+            let upper = &values[1 << m..];
+            claims.push(Claim { value: evaluate_base(upper, &point), point, block: 1 });
+        }
+        (values, claims)
+    }
+
+    fn prove_and_verify(
+        n: u32,
+        seed: u64,
+        tamper: impl Fn(&mut Vec<u8>, &mut Vec<Claim>),
+    ) -> Result<usize, VerifyError> {
+        let (values, mut claims) = setup(n, seed);
+        let p = params();
+        let t = Transcript::new(b"pcs-test");
+        let mut pc = ProverChannel::new(t.clone());
+        let committed = commit(values, &p, &mut pc);
+        open(&committed, &claims, &p, &mut pc);
+        let mut proof = pc.finish();
+        let size = proof.len();
+        tamper(&mut proof, &mut claims);
+        let mut vc = VerifierChannel::new(t, &proof, 1 << 24)?;
+        let root = receive_commitment(&mut vc)?;
+        verify(&root, n, &claims, &p, &mut vc)?;
+        vc.finish()?;
+        Ok(size)
+    }
+
+    #[test]
+    fn honest_openings_verify_for_many_sizes() {
+        for n in [0, 1, 3, 4, 5, 7, 10, 12] {
+            prove_and_verify(n, n as u64, |_, _| {}).unwrap_or_else(|e| panic!("n={n}: {e}"));
+        }
+    }
+
+    #[test]
+    fn wrong_claimed_values_are_rejected() {
+        for n in [0, 4, 9] {
+            let r = prove_and_verify(n, 1, |_, claims| claims[0].value += Ext::ONE);
+            assert!(r.is_err(), "n={n}");
+        }
+    }
+
+    #[test]
+    fn tampered_proof_bytes_are_rejected() {
+        let size = prove_and_verify(9, 2, |_, _| {}).unwrap();
+        for i in (0..size).step_by(size / 97) {
+            let r = prove_and_verify(9, 2, |proof, _| proof[i] ^= 0x20);
+            assert!(r.is_err(), "byte {i} of {size} flipped but accepted");
+        }
+    }
+
+    #[test]
+    fn default_parameters_reach_100_bits() {
+        assert!(PcsParams::default().query_security_bits() >= 100.0);
+    }
+}

@@ -85,15 +85,15 @@ impl Graph {
     pub fn validate(&self) -> Result<(), IrError> {
         let count = self.tensors.len();
         for t in &self.tensors {
-            if let TensorKind::Const(data) = &t.kind {
-                if data.len() != t.numel() {
-                    return Err(IrError::Malformed(format!(
-                        "constant '{}' has {} values for shape {:?}",
-                        t.name,
-                        data.len(),
-                        t.shape
-                    )));
-                }
+            if let TensorKind::Const(data) = &t.kind
+                && data.len() != t.numel()
+            {
+                return Err(IrError::Malformed(format!(
+                    "constant '{}' has {} values for shape {:?}",
+                    t.name,
+                    data.len(),
+                    t.shape
+                )));
             }
         }
         for &id in self.inputs.iter().chain(&self.outputs) {

@@ -22,7 +22,7 @@ pub use exec::{execute, quantise_input, Trace};
 pub use graph::{Graph, Node, TensorDef, TensorId, TensorKind};
 pub use lookup::{LookupFn, LookupKind};
 pub use op::{ConvAttrs, Op};
-pub use shape::{broadcast_shape, numel};
+pub use shape::{broadcast_index_map, broadcast_shape, numel};
 
 /// Bits of a bounded activation: outputs of [`Op::Rescale`] and inputs of [`Op::Lookup`] lie in
 /// `[-2^(ACT_BITS-1), 2^(ACT_BITS-1))`. Lookup tables therefore have `2^ACT_BITS` rows.

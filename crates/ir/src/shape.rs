@@ -31,7 +31,7 @@ pub(crate) fn strides(shape: &[usize]) -> Vec<usize> {
 
 /// For each element of `out_shape` (row-major), the flat index of the element of `in_shape` that
 /// numpy broadcasting reads. `in_shape` must broadcast to `out_shape`.
-pub(crate) fn broadcast_index_map(in_shape: &[usize], out_shape: &[usize]) -> Vec<usize> {
+pub fn broadcast_index_map(in_shape: &[usize], out_shape: &[usize]) -> Vec<usize> {
     let rank = out_shape.len();
     let offset = rank - in_shape.len();
     let in_strides = strides(in_shape);

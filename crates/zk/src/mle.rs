@@ -115,20 +115,17 @@ fn fold_all(table: &mut Vec<Ext>, point: &[Ext]) {
 /// `i = 0, 1, ..., evals.len() - 1` (Lagrange interpolation on consecutive integers).
 pub fn interpolate_at(evals: &[Ext], x: Ext) -> Ext {
     let d = evals.len();
-    let points: Vec<Ext> = (0..d).map(|i| Ext::from(Fp::new(i as u64))).collect();
     let mut total = Ext::ZERO;
-    for i in 0..d {
+    for (i, &e) in evals.iter().enumerate() {
         let mut num = Ext::ONE;
         let mut den = Fp::ONE;
-        for j in 0..d {
-            if i != j {
-                num *= x - points[j];
-                den *= Fp::from_i64(i as i64 - j as i64);
-            }
+        for j in (0..d).filter(|&j| j != i) {
+            num *= x - Fp::new(j as u64);
+            den *= Fp::from_i64(i as i64 - j as i64);
         }
         // den is a product of non-zero small integers, so it is invertible.
         let inv = den.inverse().unwrap_or(Fp::ZERO);
-        total += evals[i] * num * inv;
+        total += e * num * inv;
     }
     total
 }

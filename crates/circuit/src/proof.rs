@@ -1,0 +1,202 @@
+//! Proving and verifying: the order of the protocol, shared by both sides.
+//!
+//! 1. Bind the circuit id, the caller's context (e.g. request nonce and miner hotkey), the public
+//!    inputs and the outputs into the transcript.
+//! 2. Commit to every committed tensor in one multilinear polynomial.
+//! 3. Lookups: multiplicities, then the LogUp fraction sums (claims on looked-up tensors).
+//! 4. Walk the nodes from the outputs back to the inputs. A virtual tensor's accumulated claims
+//!    are reduced by its producer's relation; a committed or public tensor (other than a lookup
+//!    output) is checked against its producer at a fresh random point.
+//! 5. Open every claim on committed tensors with one batched commitment opening.
+
+use omron_ir::{ACT_MAX, ACT_MIN, Op, Trace};
+use omron_zk::pcs::{Claim as PcsClaim, basefold};
+use omron_zk::{Fp, ProverChannel, Transcript, VerifierChannel, VerifyError};
+
+use crate::circuit::Circuit;
+use crate::context::{Claim, Prover, Verifier};
+use crate::plan::Role;
+use crate::relations::{lookup, prove_node, verify_node};
+use crate::witness::Witness;
+use crate::CircuitError;
+
+/// Magic bytes opening a proof (format version 1).
+pub const PROOF_MAGIC: &[u8; 8] = b"OMRNPRF1";
+
+/// No valid proof is larger than this; bigger inputs are rejected before parsing.
+pub const MAX_PROOF_BYTES: usize = 64 << 20;
+
+/// A proof and the outputs it proves.
+#[derive(Debug, Clone)]
+pub struct ProofOutput {
+    /// The proof bytes.
+    pub proof: Vec<u8>,
+    /// The model outputs (quantised), one vector per output.
+    pub outputs: Vec<Vec<i64>>,
+}
+
+fn transcript(circuit: &Circuit, inputs: &[Vec<i64>], context: &[u8]) -> Transcript {
+    let mut t = Transcript::new(b"omron-rs proof v1");
+    t.absorb(b"circuit", &circuit.id());
+    t.absorb(b"context", context);
+    for input in inputs {
+        let bytes: Vec<u8> = input.iter().flat_map(|v| v.to_le_bytes()).collect();
+        t.absorb(b"input", &bytes);
+    }
+    t
+}
+
+impl Circuit {
+    /// Runs the model on quantised `inputs` and proves the result. `context` is bound into the
+    /// proof (a proof for one context does not verify under another).
+    pub fn prove(&self, inputs: &[Vec<i64>], context: &[u8]) -> Result<ProofOutput, CircuitError> {
+        let graph = self.graph();
+        let plan = self.plan();
+        let trace: Trace = omron_ir::execute(graph, inputs)?;
+        let witness = Witness::new(plan, graph, &trace);
+        let outputs = trace.outputs(graph);
+
+        let mut ch = ProverChannel::new(transcript(self, inputs, context));
+        ch.write_header(PROOF_MAGIC);
+        for out in &outputs {
+            for &v in out {
+                ch.send_fp(b"output", Fp::from_i64(v));
+            }
+        }
+        let mut committed = vec![Fp::ZERO; 1 << plan.commit_vars];
+        for seg in &plan.segments {
+            let values = &witness.padded[seg.tensor];
+            committed[seg.offset..seg.offset + values.len()].copy_from_slice(values);
+        }
+        let commitment = basefold::commit(committed, self.params(), &mut ch);
+
+        let mut p = Prover {
+            plan,
+            graph,
+            consts: self.consts(),
+            witness: &witness,
+            ch,
+            pending: vec![Vec::new(); plan.tensors.len()],
+        };
+        lookup::prove(&mut p)?;
+        for (index, node) in graph.nodes.iter().enumerate().rev() {
+            let out = node.output;
+            match plan.role(out) {
+                Role::Virtual => {
+                    let claims = std::mem::take(&mut p.pending[out]);
+                    if !claims.is_empty() {
+                        prove_node(&mut p, index, claims);
+                    }
+                }
+                Role::Committed | Role::Output(_) if !matches!(node.op, Op::Lookup(_)) => {
+                    let tau = p.ch.challenge_exts(b"tau", plan.layout(out).num_vars());
+                    let value = p.claim(out, tau.clone());
+                    prove_node(&mut p, index, vec![Claim { point: tau, value }]);
+                }
+                _ => {}
+            }
+        }
+        let claims = pcs_claims(plan, &p.pending);
+        basefold::open(&commitment, &claims, self.params(), &mut p.ch);
+        Ok(ProofOutput { proof: p.ch.finish(), outputs })
+    }
+
+    /// Verifies `proof` for quantised `inputs` under `context` and returns the proven outputs.
+    pub fn verify(
+        &self,
+        inputs: &[Vec<i64>],
+        proof: &[u8],
+        context: &[u8],
+    ) -> Result<Vec<Vec<i64>>, VerifyError> {
+        let graph = self.graph();
+        let plan = self.plan();
+        if inputs.len() != graph.inputs.len()
+            || inputs.iter().zip(&graph.inputs).any(|(v, &t)| v.len() != graph.tensors[t].numel())
+        {
+            return Err(VerifyError::Relation("inputs do not fit the circuit's input shapes".into()));
+        }
+        let mut ch = VerifierChannel::new(transcript(self, inputs, context), proof, MAX_PROOF_BYTES)?;
+        if ch.read_header(PROOF_MAGIC.len())? != PROOF_MAGIC {
+            return Err(VerifyError::Format("bad magic bytes".into()));
+        }
+        let producers = producers(graph);
+        let mut outputs = Vec::with_capacity(graph.outputs.len());
+        for &t in &graph.outputs {
+            let n = graph.tensors[t].numel();
+            let mut values = Vec::with_capacity(n);
+            for _ in 0..n {
+                values.push(ch.recv_fp(b"output")?.as_i64());
+            }
+            if let Some(Op::Rescale { .. }) = producers[t].map(|i| &graph.nodes[i].op)
+                && let Some(bad) = values.iter().find(|v| !(ACT_MIN..=ACT_MAX).contains(*v))
+            {
+                return Err(VerifyError::Relation(format!(
+                    "output value {bad} is outside the activation range"
+                )));
+            }
+            outputs.push(values);
+        }
+        let padded_inputs: Vec<Vec<Fp>> =
+            graph.inputs.iter().zip(inputs).map(|(&t, v)| plan.layout(t).pad(v)).collect();
+        let padded_outputs: Vec<Vec<Fp>> =
+            graph.outputs.iter().zip(&outputs).map(|(&t, v)| plan.layout(t).pad(v)).collect();
+        let public: Vec<&[Fp]> = (0..plan.tensors.len())
+            .map(|t| match plan.role(t) {
+                Role::Const => self.consts()[t].as_slice(),
+                Role::Input(i) => padded_inputs[i].as_slice(),
+                Role::Output(i) => padded_outputs[i].as_slice(),
+                _ => &[],
+            })
+            .collect();
+        let root = basefold::receive_commitment(&mut ch)?;
+        let mut v = Verifier {
+            plan,
+            graph,
+            public,
+            ch,
+            pending: vec![Vec::new(); plan.tensors.len()],
+        };
+        lookup::verify(&mut v)?;
+        for (index, node) in graph.nodes.iter().enumerate().rev() {
+            let out = node.output;
+            match plan.role(out) {
+                Role::Virtual => {
+                    let claims = std::mem::take(&mut v.pending[out]);
+                    if !claims.is_empty() {
+                        verify_node(&mut v, index, claims)?;
+                    }
+                }
+                Role::Committed | Role::Output(_) if !matches!(node.op, Op::Lookup(_)) => {
+                    let tau = v.ch.challenge_exts(b"tau", plan.layout(out).num_vars());
+                    let value = v.claim(out, tau.clone())?;
+                    verify_node(&mut v, index, vec![Claim { point: tau, value }])?;
+                }
+                _ => {}
+            }
+        }
+        let claims = pcs_claims(plan, &v.pending);
+        basefold::verify(&root, plan.commit_vars, &claims, self.params(), &mut v.ch)?;
+        v.ch.finish()?;
+        Ok(outputs)
+    }
+}
+
+/// The node producing each tensor, if any.
+fn producers(graph: &omron_ir::Graph) -> Vec<Option<usize>> {
+    let mut out = vec![None; graph.tensors.len()];
+    for (i, node) in graph.nodes.iter().enumerate() {
+        out[node.output] = Some(i);
+    }
+    out
+}
+
+fn pcs_claims(plan: &crate::plan::Plan, pending: &[Vec<Claim>]) -> Vec<PcsClaim> {
+    let mut claims = Vec::new();
+    for seg in &plan.segments {
+        let vars = plan.layout(seg.tensor).num_vars();
+        for c in &pending[seg.tensor] {
+            claims.push(PcsClaim { point: c.point.clone(), block: seg.offset >> vars, value: c.value });
+        }
+    }
+    claims
+}

@@ -1,0 +1,158 @@
+//! The LogUp argument for every lookup of the circuit, batched per table.
+//!
+//! For a table `T` with rows `t` and lookups `w_1 .. w_L` (a single column, or a pair
+//! `w = x + β y` for function tables) LogUp proves `sum_i 1 / (α - w_i) = sum_t m_t / (α - t)`,
+//! which (as rational functions of a random `α`, characteristic `p` > number of lookups) holds
+//! only if every `w_i` is a row of `T`. The multiplicities `m` are sent before `α` and `β` are
+//! drawn, as a sparse list (row, count): at most one entry per lookup, so their cost scales with
+//! the model, not with the table. The witness side of each lookup is a fraction-sum GKR
+//! ([`omron_zk::fraction_sum`]) over the tensor's layout (padding leaves are `0/1`), ending in
+//! one claim on the looked-up tensors at a random point. The table side is summed by the
+//! verifier directly over the listed rows: it reads `T` only at rows the prover declared.
+
+use std::collections::BTreeMap;
+
+use omron_zk::{Ext, Fp, VerifyError, field::batch_inverse, fraction_sum};
+
+use crate::CircuitError;
+use crate::context::{Prover, Verifier};
+use crate::plan::Plan;
+
+fn table_totals(plan: &Plan) -> Vec<u64> {
+    let mut totals = vec![0u64; plan.tables.len()];
+    for inst in &plan.lookups {
+        totals[inst.table] += plan.layout(inst.input).numel() as u64;
+    }
+    totals
+}
+
+fn leaf(alpha: Ext, beta: Ext, x: i64, y: Option<i64>) -> Ext {
+    let w = Ext::from(Fp::from_i64(x)) + beta * Fp::from_i64(y.unwrap_or(0));
+    alpha - w
+}
+
+pub(crate) fn prove(p: &mut Prover<'_>) -> Result<(), CircuitError> {
+    let plan = p.plan;
+    let mut counts: Vec<BTreeMap<u64, u64>> = vec![BTreeMap::new(); plan.tables.len()];
+    for inst in &plan.lookups {
+        let spec = &plan.tables[inst.table];
+        for &x in p.witness.rows(inst.input) {
+            let row = spec.row_of(x).ok_or_else(|| {
+                CircuitError::Malformed(format!(
+                    "value {x} of '{}' is not in table {}",
+                    plan.tensors[inst.input].name,
+                    spec.name()
+                ))
+            })?;
+            *counts[inst.table].entry(row).or_insert(0) += 1;
+        }
+    }
+    for table in &counts {
+        p.ch.send_varint(b"lookup-nnz", table.len() as u64);
+        let mut prev = 0;
+        for (i, (&row, &count)) in table.iter().enumerate() {
+            p.ch.send_varint(b"lookup-row", if i == 0 { row } else { row - prev });
+            p.ch.send_varint(b"lookup-count", count);
+            prev = row;
+        }
+    }
+    let alpha = p.ch.challenge_ext(b"lookup-alpha");
+    let beta = p.ch.challenge_ext(b"lookup-beta");
+    for inst in &plan.lookups {
+        let layout = plan.layout(inst.input);
+        let mut num = vec![Ext::ZERO; layout.padded_len()];
+        let mut den = vec![Ext::ONE; layout.padded_len()];
+        let xs = p.witness.rows(inst.input);
+        let ys = inst.output.map(|o| p.witness.rows(o));
+        for (e, pos) in layout.positions().into_iter().enumerate() {
+            num[pos] = Ext::ONE;
+            den[pos] = leaf(alpha, beta, xs[e], ys.map(|y| y[e]));
+        }
+        let fs = fraction_sum::prove(num, den, &mut p.ch);
+        p.claim(inst.input, fs.point.clone());
+        if let Some(o) = inst.output {
+            p.claim(o, fs.point);
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn verify(v: &mut Verifier<'_>) -> Result<(), VerifyError> {
+    let plan = v.plan;
+    let totals = table_totals(plan);
+    let mut multiplicities: Vec<Vec<(u64, u64)>> = Vec::with_capacity(plan.tables.len());
+    for (spec, &total) in plan.tables.iter().zip(&totals) {
+        let rows = spec.rows();
+        let nnz = v.ch.recv_varint(b"lookup-nnz", rows.min(total))?;
+        let mut entries = Vec::with_capacity(nnz as usize);
+        let (mut row, mut sum) = (0u64, 0u64);
+        for i in 0..nnz {
+            let delta = v.ch.recv_varint(b"lookup-row", rows - 1)?;
+            if i > 0 && delta == 0 {
+                return Err(VerifyError::InvalidInteger {
+                    what: "lookup-row",
+                    detail: "rows must be strictly increasing".into(),
+                });
+            }
+            row = if i == 0 { delta } else { row.saturating_add(delta) };
+            if row >= rows {
+                return Err(VerifyError::InvalidInteger {
+                    what: "lookup-row",
+                    detail: format!("row {row} outside a table of {rows}"),
+                });
+            }
+            let count = v.ch.recv_varint(b"lookup-count", total)?;
+            if count == 0 {
+                return Err(VerifyError::InvalidInteger {
+                    what: "lookup-count",
+                    detail: "zero multiplicity listed".into(),
+                });
+            }
+            sum += count;
+            entries.push((row, count));
+        }
+        if sum != total {
+            return Err(VerifyError::Lookup { table: spec.name() });
+        }
+        multiplicities.push(entries);
+    }
+    let alpha = v.ch.challenge_ext(b"lookup-alpha");
+    let beta = v.ch.challenge_ext(b"lookup-beta");
+    let mut witness_side = vec![Ext::ZERO; plan.tables.len()];
+    for inst in &plan.lookups {
+        let layout = plan.layout(inst.input).clone();
+        let fs = fraction_sum::verify(layout.num_vars(), &mut v.ch)?;
+        let x = v.claim(inst.input, fs.point.clone())?;
+        let y = match inst.output {
+            Some(o) => v.claim(o, fs.point.clone())?,
+            None => Ext::ZERO,
+        };
+        let s = layout.real_indicator(&fs.point);
+        let want_q = alpha * s - x - beta * y + (Ext::ONE - s);
+        if fs.leaf_p != s || fs.leaf_q != want_q {
+            return Err(VerifyError::Lookup { table: plan.tables[inst.table].name() });
+        }
+        let inv = fs
+            .root_q
+            .inverse()
+            .ok_or_else(|| VerifyError::Lookup { table: plan.tables[inst.table].name() })?;
+        witness_side[inst.table] += fs.root_p * inv;
+    }
+    for ((spec, entries), lhs) in plan.tables.iter().zip(&multiplicities).zip(witness_side) {
+        let mut dens: Vec<Ext> = entries
+            .iter()
+            .map(|&(row, _)| {
+                let (x, y) = spec.row_values(row);
+                leaf(alpha, beta, x, y)
+            })
+            .collect();
+        if !batch_inverse(&mut dens) {
+            return Err(VerifyError::Lookup { table: spec.name() });
+        }
+        let rhs: Ext = entries.iter().zip(&dens).map(|(&(_, m), &d)| d * Fp::new(m)).sum();
+        if rhs != lhs {
+            return Err(VerifyError::Lookup { table: spec.name() });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,88 @@
+//! One relation per kind of node: each turns claims on the node's output into claims on its
+//! operands (prover side) and checks that reduction (verifier side).
+
+pub(crate) mod conv;
+pub(crate) mod elementwise;
+pub(crate) mod lookup;
+pub(crate) mod matmul;
+pub(crate) mod rescale;
+pub(crate) mod wiring;
+
+use omron_ir::Op;
+use omron_zk::mle::eq_table;
+use omron_zk::{Ext, Fp, VerifyError};
+
+use crate::context::{Claim, Prover, Verifier};
+
+/// Reduces `claims` on the output of node `index`.
+pub(crate) fn prove_node(p: &mut Prover<'_>, index: usize, claims: Vec<Claim>) {
+    let node = &p.graph.nodes[index];
+    match &node.op {
+        Op::MatMul => matmul::prove(p, index, claims),
+        Op::Conv(_) => conv::prove(p, index, claims),
+        Op::Add | Op::Sub | Op::Mul => elementwise::prove(p, index, claims),
+        Op::Rescale { .. } => rescale::prove(p, index, claims),
+        Op::Reshape { .. } | Op::Transpose { .. } => wiring::prove(p, index, claims),
+        Op::Lookup(_) => {} // settled by the lookup argument
+    }
+}
+
+/// Checks the reduction of `claims` on the output of node `index`.
+pub(crate) fn verify_node(
+    v: &mut Verifier<'_>,
+    index: usize,
+    claims: Vec<Claim>,
+) -> Result<(), VerifyError> {
+    let node = &v.graph.nodes[index];
+    match &node.op {
+        Op::MatMul => matmul::verify(v, index, claims),
+        Op::Conv(_) => conv::verify(v, index, claims),
+        Op::Add | Op::Sub | Op::Mul => elementwise::verify(v, index, claims),
+        Op::Rescale { .. } => rescale::verify(v, index, claims),
+        Op::Reshape { .. } | Op::Transpose { .. } => wiring::verify(v, index, claims),
+        Op::Lookup(_) => Ok(()),
+    }
+}
+
+/// For a table whose low `low_vars` variables are kept and whose high variables are summed
+/// against `eq(high_point, .)`: `out[l] = sum_h eq(high_point, h) * values[(h << low_vars) + l]`.
+pub(crate) fn fold_high(values: &[Fp], low_vars: usize, high_point: &[Ext]) -> Vec<Ext> {
+    let low = 1usize << low_vars;
+    let eq = eq_table(high_point);
+    let mut out = vec![Ext::ZERO; low];
+    for (h, e) in eq.iter().enumerate() {
+        let row = &values[h * low..(h + 1) * low];
+        for (o, &v) in out.iter_mut().zip(row) {
+            *o += *e * v;
+        }
+    }
+    out
+}
+
+/// Powers `1, γ, γ^2, ...` of a batching challenge.
+pub(crate) fn powers(gamma: Ext, n: usize) -> Vec<Ext> {
+    let mut out = Vec::with_capacity(n);
+    let mut acc = Ext::ONE;
+    for _ in 0..n {
+        out.push(acc);
+        acc *= gamma;
+    }
+    out
+}
+
+/// Draws a batching challenge when more than one claim is reduced at once.
+pub(crate) fn batching_prover(p: &mut Prover<'_>, label: &'static [u8], n: usize) -> Vec<Ext> {
+    let gamma = if n > 1 { p.ch.challenge_ext(label) } else { Ext::ONE };
+    powers(gamma, n)
+}
+
+/// The verifier's twin of [`batching_prover`].
+pub(crate) fn batching_verifier(v: &mut Verifier<'_>, label: &'static [u8], n: usize) -> Vec<Ext> {
+    let gamma = if n > 1 { v.ch.challenge_ext(label) } else { Ext::ONE };
+    powers(gamma, n)
+}
+
+/// Concatenates point pieces, lowest variables first.
+pub(crate) fn concat(parts: &[&[Ext]]) -> Vec<Ext> {
+    parts.iter().flat_map(|p| p.iter().copied()).collect()
+}

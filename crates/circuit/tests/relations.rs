@@ -1,8 +1,8 @@
 //! End-to-end proofs of small hand-built graphs, one per relation, with soundness checks:
+//! every proof verifies, and tampered proofs, outputs, inputs, contexts and weights are rejected.
 
 // Test helpers outside `#[test]` functions unwrap freely: a failure is a test failure.
 #![allow(clippy::unwrap_used)]
-//! every proof verifies, and tampered proofs, outputs, inputs, contexts and weights are rejected.
 
 use omron_circuit::{Circuit, CircuitError, VerifyError};
 use omron_ir::{ConvAttrs, Graph, LookupFn, LookupKind, Node, Op, TensorDef, TensorKind};

@@ -1,1 +1,11 @@
 //! Bittensor wallets and the axon/dendrite wire protocol (SDK <= 10.x and btauth/1).
+//!
+//! Must not depend on: the chain, the proof engine or any node crate.
+
+pub mod body_hash;
+pub mod btauth;
+pub mod headers;
+pub mod json;
+pub mod legacy;
+pub mod synapse;
+pub mod wallet;

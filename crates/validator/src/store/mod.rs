@@ -1,0 +1,262 @@
+//! The validator's persistent state in one SQLite database (`rusqlite`, SQLite bundled).
+//!
+//! What it keeps, one module each:
+//! * [`scores`](ScoreRow): the score of every uid with the hotkey it belongs to; when the
+//!   metagraph shows another hotkey at a uid, [`Writer::sync_hotkeys`] resets that score (the
+//!   reference does not, see `docs/scoring.md`);
+//! * evaluation windows: per circuit, the last 1024 [`EvaluationItem`]s, one per uid, in window
+//!   order (§5.2 of the reference);
+//! * the hash guard: the last [`MAX_HASHES`] input hashes, FIFO (§3.4);
+//! * the proof-of-weights queue and its last processed step (§5.5);
+//! * a proof archive of [`ArchivedProof`]s, bounded in entries and bytes, oldest evicted first;
+//! * the history of weight vectors set, with the transaction's outcome ([`WeightsRecord`]).
+//!
+//! Every write runs in a transaction: a single call through the convenience methods on
+//! [`Store`], or several calls at once through [`Store::write`], which commits them together
+//! or not at all (a response's evaluation item, its PoW item and a batch's new scores belong
+//! together). The store is synchronous; an async node calls it from a blocking task.
+//!
+//! Values round-trip exactly: float32 scores and PoW fields are stored as SQLite REALs
+//! (float64, which holds every float32), response times as float64, JSON as the exact text
+//! given, proofs as blobs.
+
+mod archive;
+mod error;
+mod evaluation;
+mod hash_guard;
+mod pow_queue;
+mod schema;
+mod scores;
+mod weights;
+
+use std::path::Path;
+
+use omron_scoring::constants::MAX_HASHES;
+use rusqlite::{Connection, Transaction};
+
+pub use archive::{ArchivedProof, NewArchivedProof};
+pub use error::{Result, StoreError};
+pub use hash_guard::HashInsert;
+pub use omron_scoring::{
+    EvaluationItem, EvaluationWindow, HashGuard, InputHash, PowItem, PowQueue,
+};
+pub use scores::ScoreRow;
+pub use weights::{TxOutcome, WeightsRecord};
+
+/// The schema version this build writes (the number of migrations it knows).
+pub const SCHEMA_VERSION: u32 = schema::MIGRATIONS.len() as u32;
+
+/// Bounds on what the store keeps. The defaults follow the reference where it has one; the
+/// evaluation windows are always
+/// [`MAX_EVALUATION_ITEMS`](omron_scoring::constants::MAX_EVALUATION_ITEMS) long, as in the
+/// reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreLimits {
+    /// Hashes kept by the hash guard ([`MAX_HASHES`] = 32768).
+    pub hash_guard_capacity: usize,
+    /// Proof archive entries kept (default 10 000).
+    pub archive_max_entries: usize,
+    /// Proof archive size in bytes, inputs + output + proof (default 1 GiB).
+    pub archive_max_bytes: u64,
+    /// Weight vectors kept in the history (default 10 000).
+    pub weights_history: usize,
+}
+
+impl Default for StoreLimits {
+    fn default() -> Self {
+        Self {
+            hash_guard_capacity: MAX_HASHES,
+            archive_max_entries: 10_000,
+            archive_max_bytes: 1 << 30,
+            weights_history: 10_000,
+        }
+    }
+}
+
+/// The validator's database.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    limits: StoreLimits,
+}
+
+/// A write transaction: every method writes into it, and [`Store::write`] commits them
+/// together when the closure returns `Ok`.
+#[derive(Debug)]
+pub struct Writer<'a> {
+    tx: Transaction<'a>,
+    limits: StoreLimits,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` with the default limits, and
+    /// migrates it to this build's schema.
+    pub fn open(path: &Path) -> Result<Self> {
+        Self::open_with_limits(path, StoreLimits::default())
+    }
+
+    /// [`Store::open`] with explicit limits.
+    pub fn open_with_limits(path: &Path, limits: StoreLimits) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        // WAL keeps readers (a dashboard) from blocking the node's writes; NORMAL sync is
+        // durable across process crashes, which is the failure a validator restart meets.
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Self::init(conn, limits)
+    }
+
+    /// A private in-memory database (tests, throw-away local networks).
+    pub fn open_in_memory(limits: StoreLimits) -> Result<Self> {
+        Self::init(Connection::open_in_memory()?, limits)
+    }
+
+    fn init(mut conn: Connection, limits: StoreLimits) -> Result<Self> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        schema::migrate(&mut conn, schema::MIGRATIONS)?;
+        Ok(Self { conn, limits })
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<u32> {
+        schema::read_version(&self.conn)
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> StoreLimits {
+        self.limits
+    }
+
+    /// Runs `f` in one transaction: all its writes are committed if it returns `Ok`, none if
+    /// it returns `Err` (or panics).
+    pub fn write<T>(&mut self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
+        let mut writer = Writer {
+            tx: self.conn.transaction()?,
+            limits: self.limits,
+        };
+        let value = f(&mut writer)?;
+        writer.tx.commit()?;
+        Ok(value)
+    }
+
+    // --- scores -----------------------------------------------------------------------
+
+    /// All stored scores, by uid.
+    pub fn scores(&self) -> Result<Vec<ScoreRow>> {
+        scores::load(&self.conn)
+    }
+
+    /// The score vector of a metagraph of `n` uids (missing uids score 0).
+    pub fn score_vector(&self, n: usize) -> Result<Vec<f32>> {
+        Ok(scores::to_vector(&scores::load(&self.conn)?, n))
+    }
+
+    /// See [`Writer::set_scores`].
+    pub fn set_scores(&mut self, rows: &[ScoreRow]) -> Result<()> {
+        self.write(|w| w.set_scores(rows))
+    }
+
+    /// See [`Writer::sync_hotkeys`].
+    pub fn sync_hotkeys(&mut self, hotkeys: &[(u16, String)]) -> Result<Vec<u16>> {
+        self.write(|w| w.sync_hotkeys(hotkeys))
+    }
+
+    // --- evaluation windows -------------------------------------------------------------
+
+    /// The evaluation window of a circuit (empty if none recorded).
+    pub fn evaluation_window(&self, circuit_id: &str) -> Result<EvaluationWindow> {
+        evaluation::load(&self.conn, circuit_id)
+    }
+
+    /// Circuits with a stored window.
+    pub fn evaluation_circuits(&self) -> Result<Vec<String>> {
+        evaluation::circuits(&self.conn)
+    }
+
+    /// See [`Writer::record_evaluation`].
+    pub fn record_evaluation(&mut self, circuit_id: &str, item: &EvaluationItem) -> Result<()> {
+        self.write(|w| w.record_evaluation(circuit_id, item))
+    }
+
+    // --- hash guard ---------------------------------------------------------------------
+
+    /// The hash guard's hashes as an in-memory guard.
+    pub fn hash_guard(&self) -> Result<HashGuard> {
+        hash_guard::load(&self.conn, self.limits.hash_guard_capacity)
+    }
+
+    /// Whether a hash is remembered.
+    pub fn contains_hash(&self, hash: &InputHash) -> Result<bool> {
+        hash_guard::contains(&self.conn, hash)
+    }
+
+    /// See [`Writer::insert_hash`].
+    pub fn insert_hash(&mut self, hash: &InputHash) -> Result<HashInsert> {
+        self.write(|w| w.insert_hash(hash))
+    }
+
+    /// See [`Writer::remove_hash`].
+    pub fn remove_hash(&mut self, hash: &InputHash) -> Result<bool> {
+        self.write(|w| w.remove_hash(hash))
+    }
+
+    // --- proof-of-weights queue ---------------------------------------------------------
+
+    /// The queue and its last processed step.
+    pub fn pow_queue(&self) -> Result<PowQueue> {
+        pow_queue::load(&self.conn)
+    }
+
+    /// Number of queued items.
+    pub fn pow_queue_len(&self) -> Result<usize> {
+        pow_queue::len(&self.conn)
+    }
+
+    /// See [`Writer::push_pow_items`].
+    pub fn push_pow_items(&mut self, items: &[PowItem]) -> Result<()> {
+        self.write(|w| w.push_pow_items(items))
+    }
+
+    // --- proof archive ------------------------------------------------------------------
+
+    /// See [`Writer::archive_proof`].
+    pub fn archive_proof(&mut self, entry: &NewArchivedProof) -> Result<i64> {
+        self.write(|w| w.archive_proof(entry))
+    }
+
+    /// An archived proof by id.
+    pub fn archived_proof(&self, id: i64) -> Result<Option<ArchivedProof>> {
+        archive::get(&self.conn, id)
+    }
+
+    /// Archived proofs of one request hash, oldest first.
+    pub fn archived_proofs_by_request(&self, request_hash: &str) -> Result<Vec<ArchivedProof>> {
+        archive::by_request(&self.conn, request_hash)
+    }
+
+    /// The newest `limit` archived proofs, newest first.
+    pub fn recent_proofs(&self, limit: usize) -> Result<Vec<ArchivedProof>> {
+        archive::recent(&self.conn, limit)
+    }
+
+    /// Entries and total bytes of the archive.
+    pub fn archive_usage(&self) -> Result<(usize, u64)> {
+        archive::usage(&self.conn)
+    }
+
+    // --- weights history ----------------------------------------------------------------
+
+    /// See [`Writer::record_weights`].
+    pub fn record_weights(&mut self, record: &WeightsRecord) -> Result<i64> {
+        self.write(|w| w.record_weights(record))
+    }
+
+    /// See [`Writer::set_weights_outcome`].
+    pub fn set_weights_outcome(&mut self, id: i64, outcome: &TxOutcome) -> Result<()> {
+        self.write(|w| w.set_weights_outcome(id, outcome))
+    }
+
+    /// The newest `limit` weight records with their ids, newest first.
+    pub fn weights_history(&self, limit: usize) -> Result<Vec<(i64, WeightsRecord)>> {
+        weights::recent(&self.conn, limit)
+    }
+}

@@ -1,0 +1,204 @@
+//! [`OnnxModel`]: a loaded, analysed ONNX model with its coverage report and float reference
+//! execution.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ModelError;
+use crate::analysis::{Analysis, NodeStatus, analyse, coverage};
+use crate::coverage::CoverageReport;
+use crate::eval::eval;
+use crate::graph::{OnnxGraph, Source};
+use crate::infer::Issue;
+use crate::tensor::Tensor;
+
+/// Name and shape of a model input or output.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TensorInfo {
+    /// ONNX value name.
+    pub name: String,
+    /// Concrete shape (symbolic input dimensions are taken as 1); `None` for an output whose
+    /// shape could not be inferred because it depends on an unsupported node.
+    pub shape: Option<Vec<usize>>,
+}
+
+/// A loaded ONNX model: resolved graph, folded constants, inferred shapes and coverage.
+#[derive(Clone, Debug)]
+pub struct OnnxModel {
+    pub(crate) graph: OnnxGraph,
+    pub(crate) analysis: Analysis,
+    coverage: CoverageReport,
+}
+
+/// Decodes and analyses an ONNX model.
+///
+/// Succeeds for any well-formed model, including ones with unsupported ops: call
+/// [`OnnxModel::coverage`] to see what can be lowered. Fails for bytes that are not ONNX,
+/// models over [`crate::MAX_MODEL_BYTES`], undecodable constants, dangling value names, cycles,
+/// and operand shapes no implementation could accept.
+pub fn load_onnx(bytes: &[u8]) -> Result<OnnxModel, ModelError> {
+    let graph = OnnxGraph::decode(bytes)?;
+    let analysis = analyse(&graph)?;
+    let coverage = coverage(&graph, &analysis);
+    tracing::debug!(
+        nodes = coverage.node_count,
+        opset = coverage.opset,
+        unsupported = coverage.unsupported.len(),
+        "loaded ONNX model"
+    );
+    Ok(OnnxModel {
+        graph,
+        analysis,
+        coverage,
+    })
+}
+
+impl OnnxModel {
+    /// The op-coverage report.
+    pub fn coverage(&self) -> &CoverageReport {
+        &self.coverage
+    }
+
+    /// The default-domain opset.
+    pub fn opset(&self) -> i64 {
+        self.graph.opset
+    }
+
+    /// The runtime inputs (initialisers listed as inputs are excluded), in ONNX order.
+    pub fn inputs(&self) -> Vec<TensorInfo> {
+        self.graph
+            .inputs
+            .iter()
+            .map(|i| TensorInfo {
+                name: self.graph.values[i.value].name.clone(),
+                shape: Some(i.shape.clone()),
+            })
+            .collect()
+    }
+
+    /// The outputs, in ONNX order.
+    pub fn outputs(&self) -> Vec<TensorInfo> {
+        self.graph
+            .outputs
+            .iter()
+            .map(|&v| TensorInfo {
+                name: self.graph.values[v].name.clone(),
+                shape: self.analysis.values[v].shape.clone(),
+            })
+            .collect()
+    }
+
+    /// Checks `inputs` against the model's inputs: count, element counts, finiteness.
+    pub(crate) fn check_inputs(&self, inputs: &[Vec<f32>]) -> Result<(), ModelError> {
+        if inputs.len() != self.graph.inputs.len() {
+            return Err(ModelError::Input {
+                index: inputs.len().min(self.graph.inputs.len()),
+                detail: format!(
+                    "the model takes {} inputs, got {}",
+                    self.graph.inputs.len(),
+                    inputs.len()
+                ),
+            });
+        }
+        for (index, (def, data)) in self.graph.inputs.iter().zip(inputs).enumerate() {
+            let want: usize = def.shape.iter().product();
+            if data.len() != want {
+                return Err(ModelError::Input {
+                    index,
+                    detail: format!(
+                        "expected {want} values (shape {:?}), got {}",
+                        def.shape,
+                        data.len()
+                    ),
+                });
+            }
+            if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+                return Err(ModelError::Input {
+                    index,
+                    detail: format!("value {i} is not finite"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the model in float (f32 tensors, f64 accumulation) and returns each output,
+    /// flattened row-major. `inputs` holds one flattened vector per model input.
+    pub fn run_float(&self, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>, ModelError> {
+        let trace = self.trace_float(inputs)?;
+        self.graph
+            .outputs
+            .iter()
+            .map(|&v| match trace.get(v).and_then(Option::as_ref) {
+                Some(t) => Ok(t.to_f32()),
+                None => Err(ModelError::Malformed(format!(
+                    "output '{}' was not computed",
+                    self.graph.values[v].name
+                ))),
+            })
+            .collect()
+    }
+
+    /// Runs the model in float and returns every value (constants included; `None` for
+    /// values of dead nodes).
+    pub(crate) fn trace_float(
+        &self,
+        inputs: &[Vec<f32>],
+    ) -> Result<Vec<Option<Tensor>>, ModelError> {
+        if !self.analysis.float_ready() {
+            return Err(ModelError::Unsupported(Box::new(self.coverage.clone())));
+        }
+        self.check_inputs(inputs)?;
+        let g = &self.graph;
+        let mut vals: Vec<Option<Tensor>> = self
+            .analysis
+            .values
+            .iter()
+            .map(|s| s.constant.clone())
+            .collect();
+        for (def, data) in g.inputs.iter().zip(inputs) {
+            vals[def.value] = Some(Tensor::f32(def.shape.clone(), data.clone()));
+        }
+        for (n, node) in g.nodes.iter().enumerate() {
+            if !matches!(self.analysis.status[n], NodeStatus::Runtime { .. }) {
+                continue;
+            }
+            let Ok(op) = &node.op else { continue };
+            let results = {
+                let ins: Vec<Option<&Tensor>> = node
+                    .inputs
+                    .iter()
+                    .map(|v| v.and_then(|v| vals[v].as_ref()))
+                    .collect();
+                eval(op, &ins).map_err(|issue| {
+                    let detail = match issue {
+                        Issue::Invalid(d) | Issue::Unsupported(d) => d,
+                    };
+                    ModelError::Shape {
+                        node: node.label(g),
+                        op: node.op_type.clone(),
+                        detail,
+                    }
+                })?
+            };
+            for (slot, t) in node.outputs.iter().zip(results) {
+                if let Some(v) = slot {
+                    // Constant outputs (Dropout's mask) keep their folded value.
+                    if vals[*v].is_none() {
+                        vals[*v] = Some(t);
+                    }
+                }
+            }
+        }
+        Ok(vals)
+    }
+
+    /// The name of value `v` (for reports).
+    pub(crate) fn value_name(&self, v: usize) -> &str {
+        &self.graph.values[v].name
+    }
+
+    /// Whether value `v` is a runtime input.
+    pub(crate) fn is_input(&self, v: usize) -> bool {
+        matches!(self.graph.values[v].source, Source::Input(_))
+    }
+}

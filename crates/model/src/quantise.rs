@@ -1,0 +1,247 @@
+//! Quantisation policy: options, calibration (choosing each activation's scale) and the
+//! [`QuantisedModel`] that packages the lowered IR graph with its input/output scales.
+
+use omron_ir::{ACT_MAX, Graph, execute, quantise_input};
+use serde::{Deserialize, Serialize};
+
+use crate::ModelError;
+use crate::lower::lower;
+use crate::model::OnnxModel;
+
+/// Knobs of the fixed-point scheme. `Default` is the documented scheme.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QuantOptions {
+    /// Highest activation scale (fractional bits) calibration may choose. 12 bits keeps the
+    /// rounding error of each rescale at 2^-13 while leaving room for values up to 8.
+    pub max_scale: u32,
+    /// Activation scale of every value when no calibration input is given.
+    pub default_scale: u32,
+    /// Headroom: a calibrated activation times `margin` must still fit the activation range
+    /// (`|v| * 2^scale * margin <= ACT_MAX`), so inputs somewhat larger than the calibration
+    /// input still prove. At least 1.
+    pub margin: f64,
+    /// Signed bits of a quantised weight: `|w_q| <= 2^(weight_bits - 1) - 1`.
+    pub weight_bits: u32,
+    /// Highest weight scale; caps the size of accumulators for tensors of tiny weights.
+    pub max_weight_scale: u32,
+}
+
+impl Default for QuantOptions {
+    fn default() -> Self {
+        QuantOptions {
+            max_scale: 12,
+            default_scale: 8,
+            margin: 4.0,
+            weight_bits: 16,
+            max_weight_scale: 24,
+        }
+    }
+}
+
+impl QuantOptions {
+    fn check(&self) -> Result<(), ModelError> {
+        let bad = |s: String| Err(ModelError::Options(s));
+        if !(self.margin.is_finite() && self.margin >= 1.0) {
+            return bad(format!(
+                "margin must be a finite number >= 1, got {}",
+                self.margin
+            ));
+        }
+        if self.max_scale > 24 || self.default_scale > 24 {
+            return bad(format!(
+                "activation scales must be at most 24 (max_scale {}, default_scale {})",
+                self.max_scale, self.default_scale
+            ));
+        }
+        if !(2..=32).contains(&self.weight_bits) || self.max_weight_scale > 32 {
+            return bad(format!(
+                "weight_bits must be 2..=32 and max_weight_scale at most 32 (got {} and {})",
+                self.weight_bits, self.max_weight_scale
+            ));
+        }
+        Ok(())
+    }
+
+    /// The largest scale `s <= max_scale` with `max_abs * margin * 2^s <= ACT_MAX`.
+    pub(crate) fn activation_scale(&self, max_abs: f64) -> Option<u32> {
+        (0..=self.max_scale)
+            .rev()
+            .find(|&s| max_abs * self.margin * (1u64 << s) as f64 <= ACT_MAX as f64)
+    }
+}
+
+/// A model lowered to the integer IR, with what a caller needs to feed it and read it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QuantisedModel {
+    /// The integer graph; `graph.validate()` passes.
+    pub graph: Graph,
+    /// ONNX names of the inputs, in order.
+    pub input_names: Vec<String>,
+    /// Shapes of the inputs.
+    pub input_shapes: Vec<Vec<usize>>,
+    /// Fractional bits of each input: feed `round(x * 2^scale)`.
+    pub input_scales: Vec<u32>,
+    /// ONNX names of the outputs, in order.
+    pub output_names: Vec<String>,
+    /// Shapes of the outputs.
+    pub output_shapes: Vec<Vec<usize>>,
+    /// Fractional bits of each output: the real value is `y / 2^scale`.
+    pub output_scales: Vec<u32>,
+    /// Whether scales came from a calibration input (otherwise `default_scale` everywhere).
+    pub calibrated: bool,
+    /// The options used.
+    pub options: QuantOptions,
+}
+
+impl QuantisedModel {
+    /// Quantises float inputs to the integers the graph takes (round half away from zero).
+    pub fn quantise_inputs(&self, inputs: &[Vec<f32>]) -> Result<Vec<Vec<i64>>, ModelError> {
+        if inputs.len() != self.input_scales.len() {
+            return Err(ModelError::Input {
+                index: inputs.len().min(self.input_scales.len()),
+                detail: format!(
+                    "the model takes {} inputs, got {}",
+                    self.input_scales.len(),
+                    inputs.len()
+                ),
+            });
+        }
+        inputs
+            .iter()
+            .zip(&self.input_scales)
+            .enumerate()
+            .map(|(index, (x, &scale))| {
+                let want: usize = self.input_shapes[index].iter().product();
+                if x.len() != want {
+                    return Err(ModelError::Input {
+                        index,
+                        detail: format!("expected {want} values, got {}", x.len()),
+                    });
+                }
+                let wide: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+                quantise_input(index, &wide, scale).map_err(ModelError::from)
+            })
+            .collect()
+    }
+
+    /// Dequantises integer outputs: `y / 2^scale`.
+    pub fn dequantise_outputs(&self, outputs: &[Vec<i64>]) -> Vec<Vec<f64>> {
+        outputs
+            .iter()
+            .zip(&self.output_scales)
+            .map(|(y, &s)| y.iter().map(|&v| v as f64 / (1u64 << s) as f64).collect())
+            .collect()
+    }
+
+    /// Runs the integer graph on float inputs: quantise, [`omron_ir::execute`], dequantise.
+    pub fn run(&self, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f64>>, ModelError> {
+        let q = self.quantise_inputs(inputs)?;
+        let trace = execute(&self.graph, &q)?;
+        Ok(self.dequantise_outputs(&trace.outputs(&self.graph)))
+    }
+}
+
+/// Lowers `model` to the integer IR.
+///
+/// With a `calibration` input (one flattened vector per model input), the model is run in
+/// float and each activation gets the largest scale (at most `max_scale`) that keeps it within
+/// the activation range with `margin` headroom; the lowered graph is then executed on the same
+/// input to confirm that no range check fails. Without one, every activation gets
+/// `default_scale`. The result is deterministic: the same model, calibration and options give
+/// the identical graph.
+pub fn quantise(
+    model: &OnnxModel,
+    calibration: Option<&[Vec<f32>]>,
+    options: &QuantOptions,
+) -> Result<QuantisedModel, ModelError> {
+    options.check()?;
+    if !model.coverage().is_supported() {
+        return Err(ModelError::Unsupported(Box::new(model.coverage().clone())));
+    }
+    let scales = match calibration {
+        Some(inputs) => calibrate(model, inputs, options)?,
+        None => vec![options.default_scale; model.graph.values.len()],
+    };
+    let q = lower(model, &scales, options, calibration.is_some())?;
+    q.graph.validate()?;
+    if let Some(inputs) = calibration {
+        // The calibration input must run through every range check of the integer graph.
+        q.run(inputs)?;
+    }
+    tracing::debug!(
+        nodes = q.graph.nodes.len(),
+        tensors = q.graph.tensors.len(),
+        input_scales = ?q.input_scales,
+        output_scales = ?q.output_scales,
+        "quantised model"
+    );
+    Ok(q)
+}
+
+/// Activation scale of every value from one float run.
+fn calibrate(
+    model: &OnnxModel,
+    inputs: &[Vec<f32>],
+    options: &QuantOptions,
+) -> Result<Vec<u32>, ModelError> {
+    let trace = model.trace_float(inputs)?;
+    let mut scales = vec![options.max_scale; trace.len()];
+    for (v, t) in trace.iter().enumerate() {
+        let Some(t) = t else { continue };
+        if model.analysis.values[v].constant.is_some() && !model.is_input(v) {
+            continue;
+        }
+        let Some(data) = t.as_f32() else { continue };
+        let mut max_abs = 0f64;
+        for &x in data {
+            if !x.is_finite() {
+                return Err(ModelError::Calibration {
+                    tensor: model.value_name(v).to_string(),
+                    detail: "the float model produces a non-finite value on the calibration input"
+                        .into(),
+                });
+            }
+            max_abs = max_abs.max((x as f64).abs());
+        }
+        scales[v] = options.activation_scale(max_abs).ok_or_else(|| ModelError::Calibration {
+            tensor: model.value_name(v).to_string(),
+            detail: format!(
+                "reaches {max_abs}, which does not fit the {}-bit activation range even at scale 0 \
+                 with margin {}",
+                omron_ir::ACT_BITS,
+                options.margin
+            ),
+        })?;
+    }
+    Ok(scales)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn activation_scale_keeps_the_margin() {
+        let o = QuantOptions::default();
+        assert_eq!(o.activation_scale(0.0), Some(12));
+        assert_eq!(o.activation_scale(1.0), Some(12)); // 4 * 4096 = 16384 <= 32767
+        assert_eq!(o.activation_scale(3.0), Some(11)); // 3 * 4 * 2048 = 24576
+        assert_eq!(o.activation_scale(8191.75), Some(0));
+        assert_eq!(o.activation_scale(8192.0), None);
+    }
+
+    #[test]
+    fn bad_options_are_refused() {
+        let o = QuantOptions {
+            margin: 0.5,
+            ..QuantOptions::default()
+        };
+        assert!(matches!(o.check(), Err(ModelError::Options(_))));
+        let o = QuantOptions {
+            weight_bits: 1,
+            ..QuantOptions::default()
+        };
+        assert!(o.check().is_err());
+        assert!(QuantOptions::default().check().is_ok());
+    }
+}

@@ -26,6 +26,7 @@
 //! This crate must not depend on networking, storage, async runtimes, the chain or the proof
 //! system: the validator (`omron-validator`) and the proof-of-weights circuit build on it.
 
+mod circuit_inputs;
 pub mod constants;
 pub mod epoch;
 mod error;
@@ -40,6 +41,7 @@ mod uids;
 mod weights;
 mod wide;
 
+pub use circuit_inputs::CircuitInputs;
 pub use epoch::{
     EpochInfo, ShuffleSeed, current_epoch_info, epoch_start_block, miner_group, needs_reshuffle,
     shuffled_uids,
@@ -50,9 +52,7 @@ pub use incentive::{
     BatchOutput, CircuitItem, IncentiveParams, ScoreTrace, evaluate, evaluate_batch, new_score,
     response_curve,
 };
-pub use pow_item::{
-    CircuitInputs, PowItem, ScoredResponse, pad_items, scale_float, scale_int, score_from_scaled,
-};
+pub use pow_item::{PowItem, ScoredResponse, pad_items, scale_float, scale_int, score_from_scaled};
 pub use pow_queue::{DueBatch, PowQueue, apply_batch_output};
 pub use py_random::PyRandom;
 pub use stats::{EvaluationItem, EvaluationWindow};

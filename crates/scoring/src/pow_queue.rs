@@ -138,8 +138,8 @@ pub fn apply_batch_output(scores: &mut [f32], output: &BatchOutput) -> Vec<(u16,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::circuit_inputs::CircuitInputs;
     use crate::constants::POW_NONCE_SLOTS;
-    use crate::pow_item::CircuitInputs;
 
     fn item(uid: i64, prev: f32) -> PowItem {
         PowItem {
@@ -192,10 +192,13 @@ mod tests {
         // 256 left is step 1: not processed yet, so due.
         assert_eq!(q.due_batch().unwrap().step, 1);
         q.mark_processed(1);
-        // Push to 512 (step 2), trim the front... a length of 256 maps to step 1 again.
-        assert!(q.take_batched().is_none());
+        assert!(q.take_batched().is_none(), "fewer than 1024 queued");
         q.remove_front(10);
         assert_eq!(q.len(), 246);
+        // The step is only the length: a trimmed queue whose length lands on the last
+        // processed step is not processed, although these items never were (§10.7).
+        let skipped = PowQueue::from_parts(vec![item(0, 0.0); 512], Some(2));
+        assert!(skipped.due_batch().is_none());
     }
 
     #[test]

@@ -303,7 +303,11 @@ fn proof(i: u64, proof_len: usize) -> NewArchivedProof {
         proof: (0..proof_len).map(|b| (b % 251) as u8).collect(),
         verified: !i.is_multiple_of(3),
         response_time: 1.0 / (i as f64 + 3.0),
-        verification_time: if i.is_multiple_of(2) { Some(0.012_345) } else { None },
+        verification_time: if i.is_multiple_of(2) {
+            Some(0.012_345)
+        } else {
+            None
+        },
         block: if i.is_multiple_of(4) {
             None
         } else {

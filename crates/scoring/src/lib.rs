@@ -57,8 +57,8 @@ pub use pow_queue::{DueBatch, PowQueue, apply_batch_output};
 pub use py_random::PyRandom;
 pub use stats::{EvaluationItem, EvaluationWindow};
 pub use uids::{
-    NeuronView, is_valid_axon_ip, is_validator_stake, queryable_uids, stake_threshold,
-    zero_non_queryable,
+    NeuronView, axon_ip_to_string, is_valid_axon_ip, is_validator_stake, queryable_uids,
+    stake_threshold, zero_non_queryable,
 };
 pub use weights::{
     EmitWeights, convert_weights_and_uids_for_emit, in_weight_window, scores_to_weights,

@@ -13,7 +13,7 @@
 //! response their scores are set to zero unless they have a competition state.
 
 use std::collections::BTreeSet;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::constants::{
     TESTNET_NETUID, TESTNET_VALIDATOR_STAKE_THRESHOLD, VALIDATOR_STAKE_THRESHOLD,
@@ -50,6 +50,16 @@ pub fn is_valid_axon_ip(ip: &str) -> bool {
     // Rust's parser is as strict as Python's: four decimal octets, no leading zeros.
     ip.parse::<Ipv4Addr>()
         .is_ok_and(|a| is_global(a) && !a.is_multicast())
+}
+
+/// The axon IP text the Bittensor SDK shows for the integer the chain stores
+/// (`int_to_ip`, i.e. `str(netaddr.IPAddress(ip))`): dotted IPv4 for values below `2^32`,
+/// whatever the axon's `ip_type` says, IPv6 text otherwise (never queryable).
+pub fn axon_ip_to_string(ip: u128) -> String {
+    match u32::try_from(ip) {
+        Ok(v4) => Ipv4Addr::from(v4).to_string(),
+        Err(_) => Ipv6Addr::from(ip).to_string(),
+    }
 }
 
 /// CPython's `IPv4Address.is_global`: not in 100.64.0.0/10 and not private.
@@ -173,6 +183,15 @@ mod tests {
         ] {
             assert!(!is_valid_axon_ip(ip), "{ip:?} is not a queryable axon");
         }
+    }
+
+    #[test]
+    fn chain_integers_become_sdk_ip_text() {
+        assert_eq!(axon_ip_to_string(0), "0.0.0.0");
+        assert_eq!(axon_ip_to_string(0x0808_0808), "8.8.8.8");
+        assert_eq!(axon_ip_to_string(1u128 << 32), "::1:0:0");
+        assert!(is_valid_axon_ip(&axon_ip_to_string(0x0101_0101)));
+        assert!(!is_valid_axon_ip(&axon_ip_to_string(u128::MAX)));
     }
 
     #[test]

@@ -131,7 +131,7 @@ impl CircuitInputs {
     }
 
     /// The validator's own path (§5.5, §5.10): `input_handler(RWR, to_dict_list(items))`.
-    /// `items` must hold exactly `batch_size` items (pad them first with [`pad_items`]);
+    /// `items` must hold exactly `batch_size` items (pad them first with [`crate::pad_items`]);
     /// `nonce` replaces the last 16 validator uids (the reference draws each slot with
     /// `secrets.randbits(16)`).
     pub fn from_pow_items(

@@ -300,14 +300,22 @@ impl<'a> Lowerer<'a> {
         self.low[v] = Some(low);
     }
 
-    /// Quantises weights to the largest scale that keeps them within `weight_bits`.
-    fn quant_weight(&self, n: usize, w: &[f64]) -> Result<(Vec<i64>, u32), ModelError> {
+    /// The highest scale a constant multiplying a value at `x_scale` may take so that the
+    /// product, at `x_scale + s`, is later rescaled to `target` with a shift of at most
+    /// `max_shift` (the circuit range-checks each rescale remainder in a `2^shift` table).
+    fn weight_cap(&self, x_scale: u32, target: u32) -> u32 {
+        (self.opts.max_shift + target).saturating_sub(x_scale)
+    }
+
+    /// Quantises weights to the largest scale (at most `cap` and `max_weight_scale`) that
+    /// keeps them within `weight_bits`.
+    fn quant_weight(&self, n: usize, w: &[f64], cap: u32) -> Result<(Vec<i64>, u32), ModelError> {
         let max = w.iter().fold(0f64, |m, &x| m.max(x.abs()));
         if !max.is_finite() {
             return Err(self.err(n, "a constant is not finite"));
         }
         let limit = ((1u64 << (self.opts.weight_bits - 1)) - 1) as f64;
-        let scale = (0..=self.opts.max_weight_scale)
+        let scale = (0..=self.opts.max_weight_scale.min(cap))
             .rev()
             .find(|&s| (max * pow2(s)).round() <= limit)
             .ok_or_else(|| {
@@ -423,7 +431,7 @@ impl<'a> Lowerer<'a> {
                 } else {
                     out
                 };
-                let y = self.emit_linear(n, &label, x, &lin, None, m.value_name(last))?;
+                let y = self.emit_linear(n, x, &lin, None, last, "")?;
                 let y = match post {
                     None => y,
                     Some(Arg::Const(c)) => {
@@ -461,7 +469,7 @@ impl<'a> Lowerer<'a> {
                         let mut lin = Linear::new(w, vec![cols, k], None);
                         let axis = self.shape(out).len().saturating_sub(1);
                         let last = self.fuse(out, &mut lin, axis);
-                        let y = self.emit_linear(n, &label, x, &lin, None, m.value_name(last))?;
+                        let y = self.emit_linear(n, x, &lin, None, last, "")?;
                         self.set(last, y);
                     } else {
                         let lin = Linear::new(
@@ -469,8 +477,7 @@ impl<'a> Lowerer<'a> {
                             vec![1, b.shape[0]],
                             None,
                         );
-                        let y =
-                            self.emit_linear(n, &label, x, &lin, None, &format!("{out_name}/col"))?;
+                        let y = self.emit_linear(n, x, &lin, None, out, "/col")?;
                         let y = self.reshape(&label, y, self.shape(out).to_vec(), &out_name)?;
                         self.set(out, y);
                     }
@@ -491,8 +498,7 @@ impl<'a> Lowerer<'a> {
                         vec![1, a.shape[0]]
                     };
                     let lin = Linear::new(av, w_shape, None);
-                    let y =
-                        self.emit_linear(n, &label, xt, &lin, None, &format!("{out_name}/T"))?;
+                    let y = self.emit_linear(n, xt, &lin, None, out, "/T")?;
                     let y = if a.shape.len() == 2 {
                         self.push(
                             format!("{label}/transY"),
@@ -535,7 +541,7 @@ impl<'a> Lowerer<'a> {
                     bias,
                 );
                 let last = self.fuse(out, &mut lin, 1);
-                let y = self.emit_linear(n, &label, x, &lin, Some(attrs), m.value_name(last))?;
+                let y = self.emit_linear(n, x, &lin, Some(attrs), last, "")?;
                 self.set(last, y);
             }
             Op::Add | Op::Sub => {
@@ -549,12 +555,12 @@ impl<'a> Lowerer<'a> {
                         self.add_acts(&label, (self.get(a)?, a), (self.get(b)?, b), ir, &out_name)?
                     }
                     (Arg::Act(a), Arg::Const(c)) => {
-                        let x = self.get(a)?;
+                        let x = self.carry(a, out)?;
                         let cid = self.scaled_const(n, &label, c, x.scale)?;
                         self.push(label.clone(), ir, vec![x.id, cid], out_name.clone())?
                     }
                     (Arg::Const(c), Arg::Act(a)) => {
-                        let x = self.get(a)?;
+                        let x = self.carry(a, out)?;
                         let cid = self.scaled_const(n, &label, c, x.scale)?;
                         self.push(label.clone(), ir, vec![cid, x.id], out_name.clone())?
                     }
@@ -565,7 +571,7 @@ impl<'a> Lowerer<'a> {
             Op::Mul | Op::Div => {
                 let y = match (self.arg(n, 0)?, self.arg(n, 1)?) {
                     (Arg::Act(a), Arg::Act(b)) if matches!(op, Op::Mul) => {
-                        let (xa, xb) = (self.narrow(a)?, self.narrow(b)?);
+                        let (xa, xb) = self.product_operands(&label, a, b, out)?;
                         self.push(
                             label.clone(),
                             IrOp::Mul,
@@ -588,7 +594,8 @@ impl<'a> Lowerer<'a> {
                             vals.iter_mut().for_each(|v| *v = 1.0 / *v);
                         }
                         let x = self.narrow(a)?;
-                        let (q, s) = self.quant_weight(n, &vals)?;
+                        let cap = self.weight_cap(x.scale, self.cal[out]);
+                        let (q, s) = self.quant_weight(n, &vals, cap)?;
                         let cid =
                             self.const_tensor(format!("{label}/factor"), c.shape.clone(), q, s);
                         let ins = if act_first {
@@ -619,13 +626,14 @@ impl<'a> Lowerer<'a> {
                 self.set(out, y);
             }
             Op::Flatten { .. } | Op::Reshape { .. } | Op::Squeeze { .. } | Op::Unsqueeze { .. } => {
-                let x = self.get(self.act(n, 0)?)?;
+                let a = self.act(n, 0)?;
+                let x = self.carry(a, out)?;
                 let y = self.reshape(&label, x, self.shape(out).to_vec(), &out_name)?;
                 self.set(out, y);
             }
             Op::Transpose { perm } => {
                 let a = self.act(n, 0)?;
-                let x = self.get(a)?;
+                let x = self.carry(a, out)?;
                 let perm = perm
                     .clone()
                     .unwrap_or_else(|| (0..self.shape(a).len()).rev().collect());
@@ -635,10 +643,11 @@ impl<'a> Lowerer<'a> {
             Op::Identity | Op::Dropout | Op::Pad { .. } => {
                 // Pad reaches here only with all-zero pads (checked by the coverage analysis).
                 let a = self.act(n, 0)?;
-                let x = self.get(a)?;
+                let x = self.carry(a, out)?;
                 self.set(out, x);
-                self.narrow_cache[out] =
-                    self.narrow_cache[a].filter(|_| self.cal[out] == self.cal[a]);
+                if self.low[a].is_some_and(|l| l.id == x.id) && self.cal[out] == self.cal[a] {
+                    self.narrow_cache[out] = self.narrow_cache[a];
+                }
             }
             Op::BatchNorm { epsilon } => {
                 let a = self.act(n, 0)?;
@@ -647,7 +656,8 @@ impl<'a> Lowerer<'a> {
                 let rank = self.shape(a).len();
                 let mut bshape = vec![scale.len()];
                 bshape.resize(rank - 1, 1);
-                let (qa, sa) = self.quant_weight(n, &scale)?;
+                let cap = self.weight_cap(x.scale, self.cal[out]);
+                let (qa, sa) = self.quant_weight(n, &scale, cap)?;
                 let aid = self.const_tensor(format!("{label}/scale"), bshape.clone(), qa, sa);
                 let y = self.push(
                     format!("{label}/mul"),
@@ -665,7 +675,7 @@ impl<'a> Lowerer<'a> {
                 window,
             } => {
                 let a = self.act(n, 0)?;
-                let y = self.average_pool(n, &label, a, window, *count_include_pad, &out_name)?;
+                let y = self.average_pool(n, &label, a, window, *count_include_pad, out)?;
                 self.set(out, y);
             }
             Op::GlobalAveragePool => {
@@ -682,7 +692,7 @@ impl<'a> Lowerer<'a> {
                     dilations: None,
                     ceil_mode: false,
                 };
-                let y = self.average_pool(n, &label, a, &window, false, &out_name)?;
+                let y = self.average_pool(n, &label, a, &window, false, out)?;
                 self.set(out, y);
             }
             other => return Err(self.err(n, format!("{other:?} cannot be lowered"))),
@@ -795,17 +805,20 @@ impl<'a> Lowerer<'a> {
     }
 
     /// Quantises and emits a MatMul (`conv: None`) or Conv, with its bias at the exact
-    /// product scale. The result is wide.
+    /// product scale. The result is wide; `out` is the ONNX value it will be narrowed as, and
+    /// names the result (plus `suffix`).
     fn emit_linear(
         &mut self,
         n: usize,
-        label: &str,
         x: Low,
         lin: &Linear,
         conv: Option<ConvAttrs>,
-        out_name: &str,
+        out: ValueId,
+        suffix: &str,
     ) -> Result<Low, ModelError> {
-        let (wq, sw) = self.quant_weight(n, &lin.w)?;
+        let label = self.label(n);
+        let cap = self.weight_cap(x.scale, self.cal[out]);
+        let (wq, sw) = self.quant_weight(n, &lin.w, cap)?;
         let wid = self.const_tensor(format!("{label}/weight"), lin.w_shape.clone(), wq, sw);
         let mut ins = vec![x.id, wid];
         if lin.has_bias {
@@ -821,7 +834,8 @@ impl<'a> Lowerer<'a> {
             Some(attrs) => IrOp::Conv(attrs),
             None => IrOp::MatMul,
         };
-        self.push(label.to_string(), op, ins, out_name.to_string())
+        let out_name = format!("{}{suffix}", self.m.value_name(out));
+        self.push(label.to_string(), op, ins, out_name)
     }
 
     /// A float constant quantised at `scale`, as an IR constant of its own shape.
@@ -862,22 +876,79 @@ impl<'a> Lowerer<'a> {
         }
         let mut ids = Vec::with_capacity(2);
         for (i, (low, v)) in [a, b].into_iter().enumerate() {
-            if low.scale > t {
-                let name = self.m.value_name(v).to_string();
-                let r = self.push(
-                    format!("{label}/align{i}"),
-                    IrOp::Rescale {
-                        shift: low.scale - t,
-                    },
-                    vec![low.id],
-                    format!("{name}/at{t}"),
-                )?;
-                ids.push(r.id);
-            } else {
-                ids.push(low.id);
-            }
+            ids.push(self.lower_to(&format!("{label}/align{i}"), low, v, t)?.id);
         }
         self.push(label.to_string(), op, ids, out_name.to_string())
+    }
+
+    /// Rescales `low` (standing for value `v`) down to scale `t <= cal[v]`. When one step would
+    /// shift by more than `max_shift`, it first goes to `cal[v]` (a shift within the bound by
+    /// construction), then on to `t`.
+    fn lower_to(
+        &mut self,
+        label: &str,
+        mut low: Low,
+        v: ValueId,
+        t: u32,
+    ) -> Result<Low, ModelError> {
+        let name = self.m.value_name(v).to_string();
+        if low.scale > t + self.opts.max_shift {
+            let c = self.cal[v];
+            let shift = IrOp::Rescale {
+                shift: low.scale - c,
+            };
+            low = self.push(
+                format!("{label}/narrow"),
+                shift,
+                vec![low.id],
+                format!("{name}/q"),
+            )?;
+        }
+        if low.scale > t {
+            let shift = IrOp::Rescale {
+                shift: low.scale - t,
+            };
+            low = self.push(
+                label.to_string(),
+                shift,
+                vec![low.id],
+                format!("{name}/at{t}"),
+            )?;
+        }
+        Ok(low)
+    }
+
+    /// `a`'s IR tensor for an op producing `out` that keeps its scale (layout ops, adding a
+    /// constant). It is narrowed first if staying wide would later need a rescale shift above
+    /// `max_shift` for `out` (whose range may be larger than `a`'s).
+    fn carry(&mut self, a: ValueId, out: ValueId) -> Result<Low, ModelError> {
+        let x = self.get(a)?;
+        if x.scale > self.cal[out] + self.opts.max_shift {
+            self.narrow(a)
+        } else {
+            Ok(x)
+        }
+    }
+
+    /// Both factors of an activation product, narrowed, and lowered further if the product's
+    /// scale would exceed `cal[out] + max_shift`.
+    fn product_operands(
+        &mut self,
+        label: &str,
+        a: ValueId,
+        b: ValueId,
+        out: ValueId,
+    ) -> Result<(Low, Low), ModelError> {
+        let (xa, xb) = (self.narrow(a)?, self.narrow(b)?);
+        let limit = self.cal[out] + self.opts.max_shift;
+        let (mut ta, mut tb) = (xa.scale, xb.scale);
+        while ta + tb > limit && ta + tb > 0 {
+            if ta >= tb { ta -= 1 } else { tb -= 1 }
+        }
+        Ok((
+            self.lower_to(&format!("{label}/lhs"), xa, a, ta)?,
+            self.lower_to(&format!("{label}/rhs"), xb, b, tb)?,
+        ))
     }
 
     fn reshape(
@@ -909,8 +980,9 @@ impl<'a> Lowerer<'a> {
         a: ValueId,
         window: &WindowSpec,
         count_include_pad: bool,
-        out_name: &str,
+        out: ValueId,
     ) -> Result<Low, ModelError> {
+        let out_name = self.m.value_name(out).to_string();
         let x = self.narrow(a)?;
         let xs = self.shape(a).to_vec();
         let g = pool_geometry(window, &xs).map_err(|e| self.issue(n, e))?;
@@ -940,24 +1012,22 @@ impl<'a> Lowerer<'a> {
             }
         }
         let taps = g.kernel[0] * g.kernel[1];
-        let uniform = counts.iter().all(|&k| k == counts[0]);
-        let weight = if uniform { 1.0 / counts[0] as f64 } else { 1.0 };
-        let lin = Linear::new(
-            vec![weight; c * taps],
-            vec![c, 1, g.kernel[0], g.kernel[1]],
-            None,
-        );
-        let name = if uniform {
-            out_name.to_string()
-        } else {
-            format!("{out_name}/sum")
-        };
-        let y = self.emit_linear(n, label, x, &lin, Some(attrs), &name)?;
-        if uniform {
-            return Ok(y);
+        let w_shape = vec![c, 1, g.kernel[0], g.kernel[1]];
+        if counts.iter().all(|&k| k == counts[0]) {
+            let lin = Linear::new(vec![1.0 / counts[0] as f64; c * taps], w_shape, None);
+            return self.emit_linear(n, x, &lin, Some(attrs), out, "");
         }
+        // Window sums (weights exactly 1 at scale 0), then one product per output position.
+        let wid = self.const_tensor(format!("{label}/window"), w_shape, vec![1; c * taps], 0);
+        let sums = self.push(
+            format!("{label}/sum"),
+            IrOp::Conv(attrs),
+            vec![x.id, wid],
+            format!("{out_name}/sum"),
+        )?;
         let recip: Vec<f64> = counts.iter().map(|&k| 1.0 / k as f64).collect();
-        let (q, s) = self.quant_weight(n, &recip)?;
+        let cap = self.weight_cap(sums.scale, self.cal[out]);
+        let (q, s) = self.quant_weight(n, &recip, cap)?;
         let cid = self.const_tensor(
             format!("{label}/divisor"),
             vec![1, 1, g.out[0], g.out[1]],
@@ -967,8 +1037,8 @@ impl<'a> Lowerer<'a> {
         self.push(
             format!("{label}/mean"),
             IrOp::Mul,
-            vec![y.id, cid],
-            out_name.to_string(),
+            vec![sums.id, cid],
+            out_name,
         )
     }
 }

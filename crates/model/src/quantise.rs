@@ -24,6 +24,10 @@ pub struct QuantOptions {
     pub weight_bits: u32,
     /// Highest weight scale; caps the size of accumulators for tensors of tiny weights.
     pub max_weight_scale: u32,
+    /// Largest shift of any `Rescale`. The circuit range-checks each rescale remainder in a
+    /// table of `2^shift` rows, so weight and factor scales are capped to keep every shift
+    /// (input scale + weight scale - output scale) at most this. At least `max_scale`.
+    pub max_shift: u32,
 }
 
 impl Default for QuantOptions {
@@ -34,6 +38,7 @@ impl Default for QuantOptions {
             margin: 4.0,
             weight_bits: 16,
             max_weight_scale: 24,
+            max_shift: 16,
         }
     }
 }
@@ -51,6 +56,12 @@ impl QuantOptions {
             return bad(format!(
                 "activation scales must be at most 24 (max_scale {}, default_scale {})",
                 self.max_scale, self.default_scale
+            ));
+        }
+        if self.max_shift < self.max_scale.max(self.default_scale) || self.max_shift > 32 {
+            return bad(format!(
+                "max_shift must be at least the activation scales and at most 32 (got {})",
+                self.max_shift
             ));
         }
         if !(2..=32).contains(&self.weight_bits) || self.max_weight_scale > 32 {

@@ -633,3 +633,44 @@ fn uncalibrated_quantisation_uses_the_default_scale() {
     let acc = q.accuracy(&model, &inputs_for(&shapes)).unwrap();
     assert!(acc.max_abs_error < 0.05, "{acc:?}");
 }
+
+#[test]
+fn rescale_shifts_and_weights_stay_within_the_options() {
+    for max_shift in [12, 16] {
+        let opts = QuantOptions {
+            max_shift,
+            ..QuantOptions::default()
+        };
+        for (name, b, shapes) in cases() {
+            let model = load_onnx(&b.bytes()).unwrap();
+            let x = inputs_for(&shapes);
+            let q = quantise(&model, Some(&x), &opts).unwrap();
+            for node in &q.graph.nodes {
+                if let omron_ir::Op::Rescale { shift } = node.op {
+                    assert!(
+                        shift <= max_shift,
+                        "{name}: {} shifts by {shift}",
+                        node.name
+                    );
+                }
+            }
+            for t in &q.graph.tensors {
+                if t.name.ends_with("/weight") || t.name.ends_with("/factor") {
+                    let max = t
+                        .const_data()
+                        .unwrap()
+                        .iter()
+                        .map(|v| v.abs())
+                        .max()
+                        .unwrap_or(0);
+                    assert!(max < 1 << 15, "{name}: {} reaches {max}", t.name);
+                }
+            }
+            let acc = q.accuracy(&model, &x).unwrap();
+            assert!(
+                acc.max_abs_error < 5e-3,
+                "{name} (max_shift {max_shift}): {acc:?}"
+            );
+        }
+    }
+}

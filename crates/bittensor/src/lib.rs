@@ -2,9 +2,12 @@
 //!
 //! Must not depend on: the chain, the proof engine or any node crate.
 
+pub mod axon;
 pub mod body_hash;
 pub mod btauth;
+pub mod dendrite;
 pub mod headers;
+pub mod ids;
 pub mod json;
 pub mod legacy;
 pub mod synapse;

@@ -9,5 +9,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod loopback;
 mod vectors_body_hash;
+mod vectors_dendrite_merge;
+mod vectors_dumps;
+mod vectors_handcrafted;
 mod vectors_wallets;

@@ -7,7 +7,7 @@ use crate::ModelError;
 use crate::analysis::{Analysis, NodeStatus, analyse, coverage};
 use crate::coverage::CoverageReport;
 use crate::eval::eval;
-use crate::graph::{OnnxGraph, Source};
+use crate::graph::OnnxGraph;
 use crate::infer::Issue;
 use crate::tensor::Tensor;
 
@@ -128,18 +128,23 @@ impl OnnxModel {
         self.graph
             .outputs
             .iter()
-            .map(|&v| match trace.get(v).and_then(Option::as_ref) {
-                Some(t) => Ok(t.to_f32()),
-                None => Err(ModelError::Malformed(format!(
-                    "output '{}' was not computed",
-                    self.graph.values[v].name
-                ))),
+            .map(|&v| {
+                match trace[v]
+                    .as_ref()
+                    .or(self.analysis.values[v].constant.as_ref())
+                {
+                    Some(t) => Ok(t.to_f32()),
+                    None => Err(ModelError::Malformed(format!(
+                        "output '{}' was not computed",
+                        self.graph.values[v].name
+                    ))),
+                }
             })
             .collect()
     }
 
-    /// Runs the model in float and returns every value (constants included; `None` for
-    /// values of dead nodes).
+    /// Runs the model in float and returns every value computed at run time (inputs included);
+    /// `None` for constants (read them from the analysis) and for values of dead nodes.
     pub(crate) fn trace_float(
         &self,
         inputs: &[Vec<f32>],
@@ -149,12 +154,8 @@ impl OnnxModel {
         }
         self.check_inputs(inputs)?;
         let g = &self.graph;
-        let mut vals: Vec<Option<Tensor>> = self
-            .analysis
-            .values
-            .iter()
-            .map(|s| s.constant.clone())
-            .collect();
+        // Constants stay in the analysis: a run never copies the weights.
+        let mut vals: Vec<Option<Tensor>> = vec![None; g.values.len()];
         for (def, data) in g.inputs.iter().zip(inputs) {
             vals[def.value] = Some(Tensor::f32(def.shape.clone(), data.clone()));
         }
@@ -167,7 +168,13 @@ impl OnnxModel {
                 let ins: Vec<Option<&Tensor>> = node
                     .inputs
                     .iter()
-                    .map(|v| v.and_then(|v| vals[v].as_ref()))
+                    .map(|v| {
+                        v.and_then(|v| {
+                            vals[v]
+                                .as_ref()
+                                .or(self.analysis.values[v].constant.as_ref())
+                        })
+                    })
                     .collect();
                 eval(op, &ins).map_err(|issue| {
                     let detail = match issue {
@@ -183,7 +190,7 @@ impl OnnxModel {
             for (slot, t) in node.outputs.iter().zip(results) {
                 if let Some(v) = slot {
                     // Constant outputs (Dropout's mask) keep their folded value.
-                    if vals[*v].is_none() {
+                    if self.analysis.values[*v].constant.is_none() {
                         vals[*v] = Some(t);
                     }
                 }
@@ -195,10 +202,5 @@ impl OnnxModel {
     /// The name of value `v` (for reports).
     pub(crate) fn value_name(&self, v: usize) -> &str {
         &self.graph.values[v].name
-    }
-
-    /// Whether value `v` is a runtime input.
-    pub(crate) fn is_input(&self, v: usize) -> bool {
-        matches!(self.graph.values[v].source, Source::Input(_))
     }
 }

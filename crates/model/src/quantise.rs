@@ -199,9 +199,6 @@ fn calibrate(
     let mut scales = vec![options.max_scale; trace.len()];
     for (v, t) in trace.iter().enumerate() {
         let Some(t) = t else { continue };
-        if model.analysis.values[v].constant.is_some() && !model.is_input(v) {
-            continue;
-        }
         let Some(data) = t.as_f32() else { continue };
         let mut max_abs = 0f64;
         for &x in data {

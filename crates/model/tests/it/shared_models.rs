@@ -48,6 +48,23 @@ fn benchmark_models_quantise_and_match_the_float_model() {
             q.output_scales,
             q.graph.nodes.len()
         );
+        let shifts: Vec<u32> = q
+            .graph
+            .nodes
+            .iter()
+            .filter_map(|n| match n.op {
+                omron_ir::Op::Rescale { shift } => Some(shift),
+                _ => None,
+            })
+            .collect();
+        let weight_scales: Vec<u32> = q
+            .graph
+            .tensors
+            .iter()
+            .filter(|t| t.name.ends_with("/weight"))
+            .map(|t| t.scale)
+            .collect();
+        println!("{name}: weight scales {weight_scales:?}, rescale shifts {shifts:?}");
         assert!(acc.argmax_agrees, "{name}: argmax differs: {acc:?}");
         assert!(
             acc.max_abs_error < 2e-3,
@@ -267,4 +284,46 @@ fn age_model_runs_in_float_and_reports_only_maxpool() {
         quantise(&model, None, &QuantOptions::default()),
         Err(ModelError::Unsupported(_))
     ));
+}
+
+#[test]
+fn benchmark_models_hold_up_on_inputs_they_were_not_calibrated_on() {
+    // 20 seeded inputs per model in the range of its shipped input ([0, 1) for the image
+    // models, [-1, 1) otherwise): the 4x calibration margin keeps every range check passing.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for name in MODELS {
+        let model = load(&format!("models/{name}/network.onnx"));
+        let calib = input(&format!("models/{name}/input.json"));
+        let q = quantise(&model, Some(&calib), &QuantOptions::default()).unwrap();
+        let lo = if calib[0].iter().all(|&v| v >= 0.0) {
+            0.0
+        } else {
+            -1.0
+        };
+        let mut worst = 0f64;
+        for _ in 0..20 {
+            let x: Vec<f32> = (0..calib[0].len())
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    lo + (1.0 - lo) * ((state >> 40) as f32 / (1u64 << 24) as f32)
+                })
+                .collect();
+            let acc = q.accuracy(&model, std::slice::from_ref(&x)).unwrap();
+            worst = worst.max(acc.max_abs_error);
+            if !acc.argmax_agrees {
+                // Only acceptable when the float top two are closer than the error.
+                let y = &model.run_float(&[x]).unwrap()[0];
+                let mut sorted = y.clone();
+                sorted.sort_by(|a, b| b.total_cmp(a));
+                assert!(
+                    (sorted[0] - sorted[1]) as f64 <= 2.0 * acc.max_abs_error,
+                    "{name}: {acc:?}"
+                );
+            }
+        }
+        println!("{name}: worst max abs error over 20 random inputs {worst:.3e}");
+        assert!(worst < 2e-3, "{name}: {worst}");
+    }
 }

@@ -83,7 +83,10 @@ pub struct CircuitDir {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> CircuitError + '_ {
-    move |source| CircuitError::Io { path: path.display().to_string(), source }
+    move |source| CircuitError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 impl CircuitDir {
@@ -119,7 +122,10 @@ impl CircuitDir {
         let vk = self.path.join(VK_FILE);
         let len = std::fs::metadata(&vk).map_err(io_err(&vk))?.len();
         if len > MAX_VK_BYTES {
-            return Err(CircuitError::Malformed(format!("{} is {len} bytes, too large", vk.display())));
+            return Err(CircuitError::Malformed(format!(
+                "{} is {len} bytes, too large",
+                vk.display()
+            )));
         }
         let bytes = std::fs::read(&vk).map_err(io_err(&vk))?;
         let circuit = Circuit::from_vk_bytes(&bytes)?;

@@ -1,8 +1,8 @@
 //! A compiled circuit: the quantised graph, its proof plan and its verifying key.
 
 use omron_ir::{Graph, Op};
-use omron_zk::pcs::PcsParams;
 use omron_zk::Fp;
+use omron_zk::pcs::PcsParams;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -82,8 +82,16 @@ impl Circuit {
     }
 
     /// Compiles a graph with explicit commitment parameters.
-    pub fn compile_with(name: &str, graph: Graph, params: PcsParams) -> Result<Circuit, CircuitError> {
-        let body = VkBody { name: name.to_string(), params: params.into(), graph };
+    pub fn compile_with(
+        name: &str,
+        graph: Graph,
+        params: PcsParams,
+    ) -> Result<Circuit, CircuitError> {
+        let body = VkBody {
+            name: name.to_string(),
+            params: params.into(),
+            graph,
+        };
         let mut vk = VK_MAGIC.to_vec();
         vk.extend(
             postcard::to_stdvec(&body)
@@ -94,9 +102,9 @@ impl Circuit {
 
     /// Loads a circuit from verifying-key bytes.
     pub fn from_vk_bytes(bytes: &[u8]) -> Result<Circuit, CircuitError> {
-        let body = bytes
-            .strip_prefix(VK_MAGIC.as_slice())
-            .ok_or_else(|| CircuitError::Malformed("not an omron verifying key (bad magic)".into()))?;
+        let body = bytes.strip_prefix(VK_MAGIC.as_slice()).ok_or_else(|| {
+            CircuitError::Malformed("not an omron verifying key (bad magic)".into())
+        })?;
         let (decoded, rest): (VkBody, &[u8]) = postcard::take_from_bytes(body)
             .map_err(|e| CircuitError::Malformed(format!("verifying key does not decode: {e}")))?;
         if !rest.is_empty() {
@@ -127,17 +135,33 @@ impl Circuit {
             return Err(CircuitError::Unsupported {
                 node: body.name.clone(),
                 op: "model".into(),
-                reason: format!("{} committed values exceed the field's 2-adic domain", plan.committed_len()),
+                reason: format!(
+                    "{} committed values exceed the field's 2-adic domain",
+                    plan.committed_len()
+                ),
             });
         }
         let consts = (0..plan.tensors.len())
-            .map(|t| match (plan.role(t), body.graph.tensors.get(t).and_then(|d| d.const_data())) {
-                (Role::Const, Some(data)) => plan.layout(t).pad(data),
-                _ => Vec::new(),
+            .map(|t| {
+                match (
+                    plan.role(t),
+                    body.graph.tensors.get(t).and_then(|d| d.const_data()),
+                ) {
+                    (Role::Const, Some(data)) => plan.layout(t).pad(data),
+                    _ => Vec::new(),
+                }
             })
             .collect();
         let id: [u8; 32] = Sha256::digest(&vk).into();
-        Ok(Circuit { name: body.name, params, graph: body.graph, plan, consts, vk, id })
+        Ok(Circuit {
+            name: body.name,
+            params,
+            graph: body.graph,
+            plan,
+            consts,
+            vk,
+            id,
+        })
     }
 
     /// The circuit id: SHA-256 of the verifying key.
@@ -181,12 +205,20 @@ impl Circuit {
 
     /// Fractional bits of each model input.
     pub fn input_scales(&self) -> Vec<u32> {
-        self.graph.inputs.iter().map(|&t| self.graph.tensors[t].scale).collect()
+        self.graph
+            .inputs
+            .iter()
+            .map(|&t| self.graph.tensors[t].scale)
+            .collect()
     }
 
     /// Fractional bits of each model output.
     pub fn output_scales(&self) -> Vec<u32> {
-        self.graph.outputs.iter().map(|&t| self.graph.tensors[t].scale).collect()
+        self.graph
+            .outputs
+            .iter()
+            .map(|&t| self.graph.tensors[t].scale)
+            .collect()
     }
 
     /// Op names and how often each occurs, sorted by name.

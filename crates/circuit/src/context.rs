@@ -56,7 +56,12 @@ impl Prover<'_> {
 
     /// Like [`Prover::claim`] with the value already known.
     pub(crate) fn claim_value(&mut self, t: TensorRef, point: Vec<Ext>, value: Ext) {
-        debug_assert_eq!(self.eval(t, &point), value, "claim on {}", self.plan.tensors[t].name);
+        debug_assert_eq!(
+            self.eval(t, &point),
+            value,
+            "claim on {}",
+            self.plan.tensors[t].name
+        );
         if !self.plan.role(t).is_public() {
             self.ch.send_ext(b"claim", value);
             self.pending[t].push(Claim { point, value });
@@ -65,7 +70,12 @@ impl Prover<'_> {
 
     /// Records a claim whose value both sides derive themselves.
     pub(crate) fn derived(&mut self, t: TensorRef, point: Vec<Ext>, value: Ext) {
-        debug_assert_eq!(self.eval(t, &point), value, "derived claim on {}", self.plan.tensors[t].name);
+        debug_assert_eq!(
+            self.eval(t, &point),
+            value,
+            "derived claim on {}",
+            self.plan.tensors[t].name
+        );
         if !self.plan.role(t).is_public() {
             self.pending[t].push(Claim { point, value });
         }

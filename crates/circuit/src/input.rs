@@ -19,7 +19,9 @@ fn flatten(v: &Value, out: &mut Vec<f64>, index: usize) -> Result<(), CircuitErr
         Value::Array(items) => items.iter().try_for_each(|i| flatten(i, out, index)),
         Value::Number(n) => {
             let f = n.as_f64().ok_or_else(|| {
-                CircuitError::Input(format!("input {index}: {n} is not representable as a float"))
+                CircuitError::Input(format!(
+                    "input {index}: {n} is not representable as a float"
+                ))
             })?;
             out.push(f);
             Ok(())
@@ -39,8 +41,11 @@ fn flatten(v: &Value, out: &mut Vec<f64>, index: usize) -> Result<(), CircuitErr
 impl InputData {
     /// Parses the JSON text of an input file.
     pub fn from_json(text: &str) -> Result<InputData, CircuitError> {
-        serde_json::from_str(text)
-            .map_err(|e| CircuitError::Input(format!("not an input file ({{\"input_data\": [[...]]}}): {e}")))
+        serde_json::from_str(text).map_err(|e| {
+            CircuitError::Input(format!(
+                "not an input file ({{\"input_data\": [[...]]}}): {e}"
+            ))
+        })
     }
 
     /// The inputs as flat float vectors.

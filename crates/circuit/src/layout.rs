@@ -21,8 +21,14 @@ pub struct Layout {
 impl Layout {
     /// The layout of a tensor of this shape.
     pub fn new(dims: &[usize]) -> Layout {
-        let bits = dims.iter().map(|&d| d.max(1).next_power_of_two().trailing_zeros()).collect();
-        Layout { dims: dims.to_vec(), bits }
+        let bits = dims
+            .iter()
+            .map(|&d| d.max(1).next_power_of_two().trailing_zeros())
+            .collect();
+        Layout {
+            dims: dims.to_vec(),
+            bits,
+        }
     }
 
     /// Total number of variables.
@@ -114,8 +120,9 @@ mod tests {
     fn real_indicator_matches_the_padded_ones() {
         let l = Layout::new(&[3, 5]);
         let ones = l.pad(&[1; 15]);
-        let point: Vec<Ext> =
-            (0..l.num_vars()).map(|i| Ext::new(Fp::new(3 + i as u64), Fp::new(7))).collect();
+        let point: Vec<Ext> = (0..l.num_vars())
+            .map(|i| Ext::new(Fp::new(3 + i as u64), Fp::new(7)))
+            .collect();
         assert_eq!(l.real_indicator(&point), evaluate_base(&ones, &point));
         let eq = eq_table(&point);
         let want: Ext = l.positions().iter().map(|&p| eq[p]).sum();

@@ -233,13 +233,21 @@ impl Plan {
                         });
                         remainders[index] = Some(r);
                         let table = table_id(TableSpec::Range { bits: *shift });
-                        lookups.push(LookupInstance { table, input: r, output: None });
+                        lookups.push(LookupInstance {
+                            table,
+                            input: r,
+                            output: None,
+                        });
                     }
                     if tensors[node.output].role == Role::Committed
                         && !consumed_by_lookup[node.output]
                     {
                         let table = table_id(TableSpec::Activation);
-                        lookups.push(LookupInstance { table, input: node.output, output: None });
+                        lookups.push(LookupInstance {
+                            table,
+                            input: node.output,
+                            output: None,
+                        });
                     }
                 }
                 Op::Lookup(f) => {
@@ -254,8 +262,9 @@ impl Plan {
             }
         }
 
-        let mut committed: Vec<TensorRef> =
-            (0..tensors.len()).filter(|&t| tensors[t].role == Role::Committed).collect();
+        let mut committed: Vec<TensorRef> = (0..tensors.len())
+            .filter(|&t| tensors[t].role == Role::Committed)
+            .collect();
         committed.sort_by_key(|&t| (std::cmp::Reverse(tensors[t].layout.num_vars()), t));
         let mut offset = 0;
         let mut segments = Vec::with_capacity(committed.len());
@@ -264,7 +273,14 @@ impl Plan {
             offset += tensors[t].layout.padded_len();
         }
         let commit_vars = offset.max(1).next_power_of_two().trailing_zeros();
-        Ok(Plan { tensors, remainders, tables, lookups, segments, commit_vars })
+        Ok(Plan {
+            tensors,
+            remainders,
+            tables,
+            lookups,
+            segments,
+            commit_vars,
+        })
     }
 
     /// The role of a tensor.
@@ -284,6 +300,9 @@ impl Plan {
 
     /// Number of committed values (before padding the commitment to a power of two).
     pub fn committed_len(&self) -> usize {
-        self.segments.iter().map(|s| self.tensors[s.tensor].layout.padded_len()).sum()
+        self.segments
+            .iter()
+            .map(|s| self.tensors[s.tensor].layout.padded_len())
+            .sum()
     }
 }

@@ -13,12 +13,12 @@ use omron_ir::{ACT_MAX, ACT_MIN, Op, Trace};
 use omron_zk::pcs::{Claim as PcsClaim, basefold};
 use omron_zk::{Fp, ProverChannel, Transcript, VerifierChannel, VerifyError};
 
+use crate::CircuitError;
 use crate::circuit::Circuit;
 use crate::context::{Claim, Prover, Verifier};
 use crate::plan::Role;
 use crate::relations::{lookup, prove_node, verify_node};
 use crate::witness::Witness;
-use crate::CircuitError;
 
 /// Magic bytes opening a proof (format version 1).
 pub const PROOF_MAGIC: &[u8; 8] = b"OMRNPRF1";
@@ -98,7 +98,10 @@ impl Circuit {
         }
         let claims = pcs_claims(plan, &p.pending);
         basefold::open(&commitment, &claims, self.params(), &mut p.ch);
-        Ok(ProofOutput { proof: p.ch.finish(), outputs })
+        Ok(ProofOutput {
+            proof: p.ch.finish(),
+            outputs,
+        })
     }
 
     /// Verifies `proof` for quantised `inputs` under `context` and returns the proven outputs.
@@ -111,11 +114,17 @@ impl Circuit {
         let graph = self.graph();
         let plan = self.plan();
         if inputs.len() != graph.inputs.len()
-            || inputs.iter().zip(&graph.inputs).any(|(v, &t)| v.len() != graph.tensors[t].numel())
+            || inputs
+                .iter()
+                .zip(&graph.inputs)
+                .any(|(v, &t)| v.len() != graph.tensors[t].numel())
         {
-            return Err(VerifyError::Relation("inputs do not fit the circuit's input shapes".into()));
+            return Err(VerifyError::Relation(
+                "inputs do not fit the circuit's input shapes".into(),
+            ));
         }
-        let mut ch = VerifierChannel::new(transcript(self, inputs, context), proof, MAX_PROOF_BYTES)?;
+        let mut ch =
+            VerifierChannel::new(transcript(self, inputs, context), proof, MAX_PROOF_BYTES)?;
         if ch.read_header(PROOF_MAGIC.len())? != PROOF_MAGIC {
             return Err(VerifyError::Format("bad magic bytes".into()));
         }
@@ -136,10 +145,18 @@ impl Circuit {
             }
             outputs.push(values);
         }
-        let padded_inputs: Vec<Vec<Fp>> =
-            graph.inputs.iter().zip(inputs).map(|(&t, v)| plan.layout(t).pad(v)).collect();
-        let padded_outputs: Vec<Vec<Fp>> =
-            graph.outputs.iter().zip(&outputs).map(|(&t, v)| plan.layout(t).pad(v)).collect();
+        let padded_inputs: Vec<Vec<Fp>> = graph
+            .inputs
+            .iter()
+            .zip(inputs)
+            .map(|(&t, v)| plan.layout(t).pad(v))
+            .collect();
+        let padded_outputs: Vec<Vec<Fp>> = graph
+            .outputs
+            .iter()
+            .zip(&outputs)
+            .map(|(&t, v)| plan.layout(t).pad(v))
+            .collect();
         let public: Vec<&[Fp]> = (0..plan.tensors.len())
             .map(|t| match plan.role(t) {
                 Role::Const => self.consts()[t].as_slice(),
@@ -195,7 +212,11 @@ fn pcs_claims(plan: &crate::plan::Plan, pending: &[Vec<Claim>]) -> Vec<PcsClaim>
     for seg in &plan.segments {
         let vars = plan.layout(seg.tensor).num_vars();
         for c in &pending[seg.tensor] {
-            claims.push(PcsClaim { point: c.point.clone(), block: seg.offset >> vars, value: c.value });
+            claims.push(PcsClaim {
+                point: c.point.clone(),
+                block: seg.offset >> vars,
+                value: c.value,
+            });
         }
     }
     claims

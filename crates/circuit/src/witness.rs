@@ -28,14 +28,22 @@ impl Witness {
                 let x = trace.get(graph, node.inputs[0]);
                 let q = trace.get(graph, node.output);
                 let half = 1i64 << (shift - 1);
-                rows[r] = x.iter().zip(q).map(|(&x, &q)| x + half - (q << shift)).collect();
+                rows[r] = x
+                    .iter()
+                    .zip(q)
+                    .map(|(&x, &q)| x + half - (q << shift))
+                    .collect();
             }
         }
         let padded = rows
             .iter()
             .enumerate()
             .map(|(t, r)| {
-                if plan.role(t) == Role::Const { Vec::new() } else { plan.layout(t).pad(r) }
+                if plan.role(t) == Role::Const {
+                    Vec::new()
+                } else {
+                    plan.layout(t).pad(r)
+                }
             })
             .collect();
         Witness { rows, padded }

@@ -18,13 +18,23 @@ struct Builder {
 impl Builder {
     fn new(seed: u64) -> Builder {
         Builder {
-            g: Graph { tensors: vec![], nodes: vec![], inputs: vec![], outputs: vec![] },
+            g: Graph {
+                tensors: vec![],
+                nodes: vec![],
+                inputs: vec![],
+                outputs: vec![],
+            },
             rng: ChaCha8Rng::seed_from_u64(seed),
         }
     }
 
     fn tensor(&mut self, name: &str, shape: &[usize], scale: u32, kind: TensorKind) -> usize {
-        self.g.tensors.push(TensorDef { name: name.into(), shape: shape.to_vec(), scale, kind });
+        self.g.tensors.push(TensorDef {
+            name: name.into(),
+            shape: shape.to_vec(),
+            scale,
+            kind,
+        });
         self.g.tensors.len() - 1
     }
 
@@ -46,7 +56,12 @@ impl Builder {
         let scale = op.output_scale(&defs);
         let out = self.tensor("t", &shape, scale, TensorKind::Computed);
         let name = format!("n{}", self.g.nodes.len());
-        self.g.nodes.push(Node { name, op, inputs: inputs.to_vec(), output: out });
+        self.g.nodes.push(Node {
+            name,
+            op,
+            inputs: inputs.to_vec(),
+            output: out,
+        });
         out
     }
 
@@ -62,7 +77,11 @@ impl Builder {
 }
 
 fn relu(scale: u32) -> Op {
-    Op::Lookup(LookupFn { kind: LookupKind::Relu, in_scale: scale, out_scale: scale })
+    Op::Lookup(LookupFn {
+        kind: LookupKind::Relu,
+        in_scale: scale,
+        out_scale: scale,
+    })
 }
 
 /// Proves, verifies, and runs the standard tampering checks.
@@ -70,27 +89,49 @@ fn check(name: &str, graph: Graph, inputs: Vec<Vec<i64>>) {
     let circuit = Circuit::compile(name, graph).expect("compiles");
     let ctx = b"nonce-1|hotkey";
     let proof = circuit.prove(&inputs, ctx).expect("proves");
-    let outputs = circuit.verify(&inputs, &proof.proof, ctx).expect("honest proof verifies");
-    assert_eq!(outputs, proof.outputs, "{name}: verified outputs are the proven ones");
-    let expected = omron_ir::execute(circuit.graph(), &inputs).unwrap().outputs(circuit.graph());
+    let outputs = circuit
+        .verify(&inputs, &proof.proof, ctx)
+        .expect("honest proof verifies");
+    assert_eq!(
+        outputs, proof.outputs,
+        "{name}: verified outputs are the proven ones"
+    );
+    let expected = omron_ir::execute(circuit.graph(), &inputs)
+        .unwrap()
+        .outputs(circuit.graph());
     assert_eq!(outputs, expected, "{name}: outputs are the model's");
 
     // Another context (e.g. another miner's hotkey) must not verify.
-    assert!(circuit.verify(&inputs, &proof.proof, b"nonce-2|other").is_err(), "{name}: context");
+    assert!(
+        circuit
+            .verify(&inputs, &proof.proof, b"nonce-2|other")
+            .is_err(),
+        "{name}: context"
+    );
     // Another input must not verify.
     let mut other = inputs.clone();
     other[0][0] += 1;
-    assert!(circuit.verify(&other, &proof.proof, ctx).is_err(), "{name}: input");
+    assert!(
+        circuit.verify(&other, &proof.proof, ctx).is_err(),
+        "{name}: input"
+    );
     // Changing any single byte must not verify (sampled across the whole proof).
     let len = proof.proof.len();
     let step = (len / 211).max(1);
     for i in (0..len).step_by(step) {
         let mut bad = proof.proof.clone();
         bad[i] ^= 1 << (i % 8);
-        assert!(circuit.verify(&inputs, &bad, ctx).is_err(), "{name}: byte {i}/{len} accepted");
+        assert!(
+            circuit.verify(&inputs, &bad, ctx).is_err(),
+            "{name}: byte {i}/{len} accepted"
+        );
     }
     // Truncation and trailing garbage.
-    assert!(circuit.verify(&inputs, &proof.proof[..len - 1], ctx).is_err());
+    assert!(
+        circuit
+            .verify(&inputs, &proof.proof[..len - 1], ctx)
+            .is_err()
+    );
     let mut longer = proof.proof.clone();
     longer.push(0);
     assert!(matches!(
@@ -122,8 +163,22 @@ fn batched_matmul_with_sigmoid_and_tanh() {
     let w = b.weights(&[6, 5], 8, 200);
     let h = b.node(Op::MatMul, &[x, w]);
     let q = b.node(Op::Rescale { shift: 8 }, &[h]);
-    let s = b.node(Op::Lookup(LookupFn { kind: LookupKind::Sigmoid, in_scale: 8, out_scale: 8 }), &[q]);
-    let t = b.node(Op::Lookup(LookupFn { kind: LookupKind::Tanh, in_scale: 8, out_scale: 8 }), &[s]);
+    let s = b.node(
+        Op::Lookup(LookupFn {
+            kind: LookupKind::Sigmoid,
+            in_scale: 8,
+            out_scale: 8,
+        }),
+        &[q],
+    );
+    let t = b.node(
+        Op::Lookup(LookupFn {
+            kind: LookupKind::Tanh,
+            in_scale: 8,
+            out_scale: 8,
+        }),
+        &[s],
+    );
     let input = b.random_input(15, 600);
     check("sig-tanh", b.finish(&[t]), vec![input]);
 }
@@ -134,7 +189,12 @@ fn convolution_with_stride_padding_and_channels() {
     let x = b.input(&[1, 2, 7, 6], 5);
     let w = b.weights(&[3, 2, 3, 2], 5, 30);
     let bias = b.weights(&[3], 10, 300);
-    let attrs = ConvAttrs { strides: [2, 1], pads: [1, 0, 1, 1], dilations: [1, 2], group: 1 };
+    let attrs = ConvAttrs {
+        strides: [2, 1],
+        pads: [1, 0, 1, 1],
+        dilations: [1, 2],
+        group: 1,
+    };
     let c = b.node(Op::Conv(attrs), &[x, w, bias]);
     let q = b.node(Op::Rescale { shift: 5 }, &[c]);
     let a = b.node(relu(5), &[q]);
@@ -148,11 +208,21 @@ fn conv_flatten_dense_like_cnn_small() {
     let x = b.input(&[1, 1, 9, 9], 6);
     let w = b.weights(&[4, 1, 3, 3], 6, 60);
     let bias = b.weights(&[4], 12, 3000);
-    let attrs = ConvAttrs { strides: [1, 1], pads: [0; 4], dilations: [1, 1], group: 1 };
+    let attrs = ConvAttrs {
+        strides: [1, 1],
+        pads: [0; 4],
+        dilations: [1, 1],
+        group: 1,
+    };
     let c = b.node(Op::Conv(attrs), &[x, w, bias]);
     let q = b.node(Op::Rescale { shift: 6 }, &[c]);
     let a = b.node(relu(6), &[q]);
-    let f = b.node(Op::Reshape { shape: vec![1, 4 * 7 * 7] }, &[a]);
+    let f = b.node(
+        Op::Reshape {
+            shape: vec![1, 4 * 7 * 7],
+        },
+        &[a],
+    );
     let w2 = b.weights(&[10, 196], 6, 30);
     let bias2 = b.weights(&[10], 12, 3000);
     let o = b.node(Op::MatMul, &[f, w2, bias2]);

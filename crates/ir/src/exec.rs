@@ -3,8 +3,7 @@
 
 use crate::shape::{broadcast_index_map, strides};
 use crate::{
-    ACT_BITS, ACT_MAX, ACT_MIN, ConvAttrs, Graph, IrError, Node, Op, TensorKind, VALUE_BOUND,
-    numel,
+    ACT_BITS, ACT_MAX, ACT_MIN, ConvAttrs, Graph, IrError, Node, Op, TensorKind, VALUE_BOUND, numel,
 };
 
 /// The values of every tensor after running a graph.
@@ -26,7 +25,11 @@ impl Trace {
 
     /// The graph outputs, in order.
     pub fn outputs(&self, graph: &Graph) -> Vec<Vec<i64>> {
-        graph.outputs.iter().map(|&id| self.get(graph, id).to_vec()).collect()
+        graph
+            .outputs
+            .iter()
+            .map(|&id| self.get(graph, id).to_vec())
+            .collect()
     }
 }
 
@@ -39,7 +42,10 @@ pub fn quantise_input(index: usize, values: &[f64], scale: u32) -> Result<Vec<i6
         .enumerate()
         .map(|(i, &v)| {
             if !v.is_finite() {
-                return Err(IrError::Input { index, detail: format!("value {i} is not finite") });
+                return Err(IrError::Input {
+                    index,
+                    detail: format!("value {i} is not finite"),
+                });
             }
             let q = (v * factor).round();
             if q < ACT_MIN as f64 || q > ACT_MAX as f64 {
@@ -62,7 +68,11 @@ pub fn execute(graph: &Graph, inputs: &[Vec<i64>]) -> Result<Trace, IrError> {
     if inputs.len() != graph.inputs.len() {
         return Err(IrError::Input {
             index: inputs.len(),
-            detail: format!("the model takes {} inputs, got {}", graph.inputs.len(), inputs.len()),
+            detail: format!(
+                "the model takes {} inputs, got {}",
+                graph.inputs.len(),
+                inputs.len()
+            ),
         });
     }
     let mut values: Vec<Vec<i64>> = vec![Vec::new(); graph.tensors.len()];
@@ -105,9 +115,16 @@ fn run_node<'a>(
 ) -> Result<Vec<i64>, IrError> {
     let shape = |i: usize| graph.tensors[node.inputs[i]].shape.as_slice();
     let out_shape = &graph.tensors[node.output].shape;
-    let overflow = || IrError::ValueOverflow { node: node.name.clone(), op: node.op.name() };
+    let overflow = || IrError::ValueOverflow {
+        node: node.name.clone(),
+        op: node.op.name(),
+    };
     let bounded = |v: i128| -> Result<i64, IrError> {
-        if v.unsigned_abs() >= VALUE_BOUND as u128 { Err(overflow()) } else { Ok(v as i64) }
+        if v.unsigned_abs() >= VALUE_BOUND as u128 {
+            Err(overflow())
+        } else {
+            Ok(v as i64)
+        }
     };
     match &node.op {
         Op::MatMul => {
@@ -129,11 +146,18 @@ fn run_node<'a>(
             }
             Ok(out)
         }
-        Op::Conv(attrs) => conv(attrs, operand(0), shape(0), operand(1), shape(1),
-            (node.inputs.len() == 3).then(|| operand(2)), out_shape)
-            .into_iter()
-            .map(bounded)
-            .collect(),
+        Op::Conv(attrs) => conv(
+            attrs,
+            operand(0),
+            shape(0),
+            operand(1),
+            shape(1),
+            (node.inputs.len() == 3).then(|| operand(2)),
+            out_shape,
+        )
+        .into_iter()
+        .map(bounded)
+        .collect(),
         Op::Add | Op::Sub | Op::Mul => {
             let (a, b) = (operand(0), operand(1));
             let ia = broadcast_index_map(shape(0), out_shape);
@@ -269,7 +293,12 @@ mod tests {
     use crate::{LookupFn, LookupKind, TensorDef};
 
     fn t(name: &str, shape: &[usize], scale: u32, kind: TensorKind) -> TensorDef {
-        TensorDef { name: name.into(), shape: shape.to_vec(), scale, kind }
+        TensorDef {
+            name: name.into(),
+            shape: shape.to_vec(),
+            scale,
+            kind,
+        }
     }
 
     #[test]
@@ -295,11 +324,25 @@ mod tests {
                 t("y", &[1, 2], 2, TensorKind::Computed),
             ],
             nodes: vec![
-                Node { name: "mm".into(), op: Op::MatMul, inputs: vec![0, 1, 2], output: 3 },
-                Node { name: "rs".into(), op: Op::Rescale { shift: 2 }, inputs: vec![3], output: 4 },
+                Node {
+                    name: "mm".into(),
+                    op: Op::MatMul,
+                    inputs: vec![0, 1, 2],
+                    output: 3,
+                },
+                Node {
+                    name: "rs".into(),
+                    op: Op::Rescale { shift: 2 },
+                    inputs: vec![3],
+                    output: 4,
+                },
                 Node {
                     name: "relu".into(),
-                    op: Op::Lookup(LookupFn { kind: LookupKind::Relu, in_scale: 2, out_scale: 2 }),
+                    op: Op::Lookup(LookupFn {
+                        kind: LookupKind::Relu,
+                        in_scale: 2,
+                        out_scale: 2,
+                    }),
                     inputs: vec![4],
                     output: 5,
                 },
@@ -316,17 +359,33 @@ mod tests {
 
     #[test]
     fn conv_with_stride_and_padding_matches_hand_computation() {
-        let attrs = ConvAttrs { strides: [2, 2], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1 };
+        let attrs = ConvAttrs {
+            strides: [2, 2],
+            pads: [1, 1, 1, 1],
+            dilations: [1, 1],
+            group: 1,
+        };
         // 1 channel 3x3 input 1..9, kernel 2x2 of ones.
         let x: Vec<i64> = (1..=9).collect();
-        let out = conv(&attrs, &x, &[1, 1, 3, 3], &[1, 1, 1, 1], &[1, 1, 2, 2], None, &[1, 1, 2, 2]);
+        let out = conv(
+            &attrs,
+            &x,
+            &[1, 1, 3, 3],
+            &[1, 1, 1, 1],
+            &[1, 1, 2, 2],
+            None,
+            &[1, 1, 2, 2],
+        );
         // padded rows/cols start at -1: windows at (-1,-1), (-1,1), (1,-1), (1,1)
         assert_eq!(out, vec![1, 2 + 3, 4 + 7, 5 + 6 + 8 + 9]);
     }
 
     #[test]
     fn transpose_permutes_axes() {
-        assert_eq!(transpose(&[1, 2, 3, 4, 5, 6], &[2, 3], &[1, 0]), vec![1, 4, 2, 5, 3, 6]);
+        assert_eq!(
+            transpose(&[1, 2, 3, 4, 5, 6], &[2, 3], &[1, 0]),
+            vec![1, 4, 2, 5, 3, 6]
+        );
     }
 
     #[test]
@@ -339,14 +398,27 @@ mod tests {
                 t("q", &[1], 0, TensorKind::Computed),
             ],
             nodes: vec![
-                Node { name: "mm".into(), op: Op::MatMul, inputs: vec![0, 1], output: 2 },
-                Node { name: "rs".into(), op: Op::Rescale { shift: 0 }, inputs: vec![2], output: 3 },
+                Node {
+                    name: "mm".into(),
+                    op: Op::MatMul,
+                    inputs: vec![0, 1],
+                    output: 2,
+                },
+                Node {
+                    name: "rs".into(),
+                    op: Op::Rescale { shift: 0 },
+                    inputs: vec![2],
+                    output: 3,
+                },
             ],
             inputs: vec![0],
             outputs: vec![3],
         };
         graph.validate().unwrap();
         let err = execute(&graph, &[vec![2]]).unwrap_err();
-        assert!(matches!(err, IrError::ActivationOverflow { value: 60000, .. }), "{err}");
+        assert!(
+            matches!(err, IrError::ActivationOverflow { value: 60000, .. }),
+            "{err}"
+        );
     }
 }

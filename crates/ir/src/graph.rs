@@ -98,20 +98,31 @@ impl Graph {
         }
         for &id in self.inputs.iter().chain(&self.outputs) {
             if id >= count {
-                return Err(IrError::Malformed(format!("graph input/output {id} out of range")));
+                return Err(IrError::Malformed(format!(
+                    "graph input/output {id} out of range"
+                )));
             }
         }
         for &id in &self.inputs {
             if self.tensors[id].kind != TensorKind::Input {
-                return Err(IrError::Malformed(format!("graph input {id} is not an Input tensor")));
+                return Err(IrError::Malformed(format!(
+                    "graph input {id} is not an Input tensor"
+                )));
             }
         }
-        let mut defined: Vec<bool> =
-            self.tensors.iter().map(|t| !matches!(t.kind, TensorKind::Computed)).collect();
+        let mut defined: Vec<bool> = self
+            .tensors
+            .iter()
+            .map(|t| !matches!(t.kind, TensorKind::Computed))
+            .collect();
         for (index, node) in self.nodes.iter().enumerate() {
             for &tensor in node.inputs.iter().chain(std::iter::once(&node.output)) {
                 if tensor >= count {
-                    return Err(IrError::UnknownTensor { node: index, tensor, count });
+                    return Err(IrError::UnknownTensor {
+                        node: index,
+                        tensor,
+                        count,
+                    });
                 }
             }
             for &tensor in &node.inputs {
@@ -135,7 +146,10 @@ impl Graph {
                 return Err(IrError::Shape {
                     node: node.name.clone(),
                     op: node.op.name(),
-                    detail: format!("output shape {:?}, but the op gives {:?}", out.shape, expected),
+                    detail: format!(
+                        "output shape {:?}, but the op gives {:?}",
+                        out.shape, expected
+                    ),
                 });
             }
             let scale = node.op.output_scale(&inputs);
@@ -152,7 +166,9 @@ impl Graph {
         }
         for &id in &self.outputs {
             if !defined[id] {
-                return Err(IrError::Malformed(format!("graph output {id} is never computed")));
+                return Err(IrError::Malformed(format!(
+                    "graph output {id} is never computed"
+                )));
             }
         }
         Ok(())
@@ -160,6 +176,10 @@ impl Graph {
 
     /// Number of constant parameters (weights and biases).
     pub fn param_count(&self) -> usize {
-        self.tensors.iter().filter_map(TensorDef::const_data).map(<[i64]>::len).sum()
+        self.tensors
+            .iter()
+            .filter_map(TensorDef::const_data)
+            .map(<[i64]>::len)
+            .sum()
     }
 }

@@ -18,7 +18,7 @@ mod op;
 mod shape;
 
 pub use error::IrError;
-pub use exec::{execute, quantise_input, Trace};
+pub use exec::{Trace, execute, quantise_input};
 pub use graph::{Graph, Node, TensorDef, TensorId, TensorKind};
 pub use lookup::{LookupFn, LookupKind};
 pub use op::{ConvAttrs, Op};

@@ -70,18 +70,30 @@ mod tests {
 
     #[test]
     fn relu_is_exact_at_equal_scales() {
-        let f = LookupFn { kind: LookupKind::Relu, in_scale: 8, out_scale: 8 };
+        let f = LookupFn {
+            kind: LookupKind::Relu,
+            in_scale: 8,
+            out_scale: 8,
+        };
         assert_eq!(f.eval(-5), 0);
         assert_eq!(f.eval(300), 300);
     }
 
     #[test]
     fn sigmoid_and_tanh_hit_known_points() {
-        let s = LookupFn { kind: LookupKind::Sigmoid, in_scale: 8, out_scale: 8 };
+        let s = LookupFn {
+            kind: LookupKind::Sigmoid,
+            in_scale: 8,
+            out_scale: 8,
+        };
         assert_eq!(s.eval(0), 128);
         assert_eq!(s.eval(ACT_MAX), 256);
         assert_eq!(s.eval(ACT_MIN), 0);
-        let t = LookupFn { kind: LookupKind::Tanh, in_scale: 8, out_scale: 8 };
+        let t = LookupFn {
+            kind: LookupKind::Tanh,
+            in_scale: 8,
+            out_scale: 8,
+        };
         assert_eq!(t.eval(0), 0);
         assert_eq!(t.eval(256), (0.7615941559557649f64 * 256.0).round() as i64);
         assert_eq!(t.eval(-256), -t.eval(256));
@@ -89,7 +101,12 @@ mod tests {
 
     #[test]
     fn table_has_one_row_per_activation() {
-        let t = LookupFn { kind: LookupKind::Tanh, in_scale: 8, out_scale: 8 }.table();
+        let t = LookupFn {
+            kind: LookupKind::Tanh,
+            in_scale: 8,
+            out_scale: 8,
+        }
+        .table();
         assert_eq!(t.len(), 1 << crate::ACT_BITS);
     }
 }

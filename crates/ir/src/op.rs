@@ -26,7 +26,10 @@ impl ConvAttrs {
         if span_h > ph || span_w > pw || self.strides[0] == 0 || self.strides[1] == 0 {
             return None;
         }
-        Some(((ph - span_h) / self.strides[0] + 1, (pw - span_w) / self.strides[1] + 1))
+        Some((
+            (ph - span_h) / self.strides[0] + 1,
+            (pw - span_w) / self.strides[1] + 1,
+        ))
     }
 }
 
@@ -104,17 +107,30 @@ impl Op {
     /// Checks the operands (count, shapes, constness, scales) and returns the output shape.
     pub fn output_shape(&self, node: &str, inputs: &[&TensorDef]) -> Result<Vec<usize>, IrError> {
         let op = self.name();
-        let shape_err = |detail: String| IrError::Shape { node: node.to_string(), op, detail };
+        let shape_err = |detail: String| IrError::Shape {
+            node: node.to_string(),
+            op,
+            detail,
+        };
         let arity = |lo: usize, hi: usize| {
             if inputs.len() < lo || inputs.len() > hi {
-                Err(IrError::Arity { node: node.to_string(), op, expected: hi, actual: inputs.len() })
+                Err(IrError::Arity {
+                    node: node.to_string(),
+                    op,
+                    expected: hi,
+                    actual: inputs.len(),
+                })
             } else {
                 Ok(())
             }
         };
         let need_const = |index: usize| {
             if inputs[index].const_data().is_none() {
-                Err(IrError::NotConst { node: node.to_string(), op, index })
+                Err(IrError::NotConst {
+                    node: node.to_string(),
+                    op,
+                    index,
+                })
             } else {
                 Ok(())
             }
@@ -125,7 +141,9 @@ impl Op {
                 need_const(1)?;
                 let (x, w) = (&inputs[0].shape, &inputs[1].shape);
                 if w.len() != 2 || x.is_empty() || x[x.len() - 1] != w[1] {
-                    return Err(shape_err(format!("x {x:?} and w {w:?} do not fit [.., K] x [N, K]")));
+                    return Err(shape_err(format!(
+                        "x {x:?} and w {w:?} do not fit [.., K] x [N, K]"
+                    )));
                 }
                 if inputs.len() == 3 {
                     need_const(2)?;
@@ -143,10 +161,17 @@ impl Op {
                 let chw = match x.len() {
                     3 => &x[..],
                     4 if x[0] == 1 => &x[1..],
-                    _ => return Err(shape_err(format!("input {x:?} is not [1, C, H, W] or [C, H, W]"))),
+                    _ => {
+                        return Err(shape_err(format!(
+                            "input {x:?} is not [1, C, H, W] or [C, H, W]"
+                        )));
+                    }
                 };
-                if w.len() != 4 || attrs.group == 0 || chw[0] % attrs.group != 0
-                    || w[0] % attrs.group != 0 || w[1] * attrs.group != chw[0]
+                if w.len() != 4
+                    || attrs.group == 0
+                    || chw[0] % attrs.group != 0
+                    || w[0] % attrs.group != 0
+                    || w[1] * attrs.group != chw[0]
                 {
                     return Err(shape_err(format!(
                         "weight {w:?} does not fit input {x:?} with {} groups",
@@ -216,7 +241,9 @@ impl Op {
                 let x = &inputs[0].shape;
                 let mut seen = vec![false; x.len()];
                 if perm.len() != x.len()
-                    || perm.iter().any(|&p| p >= x.len() || std::mem::replace(&mut seen[p], true))
+                    || perm
+                        .iter()
+                        .any(|&p| p >= x.len() || std::mem::replace(&mut seen[p], true))
                 {
                     return Err(shape_err(format!("{perm:?} is not a permutation of {x:?}")));
                 }

@@ -8,8 +8,16 @@ pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let rank = a.len().max(b.len());
     let mut out = vec![0; rank];
     for i in 0..rank {
-        let da = if i + a.len() >= rank { a[i + a.len() - rank] } else { 1 };
-        let db = if i + b.len() >= rank { b[i + b.len() - rank] } else { 1 };
+        let da = if i + a.len() >= rank {
+            a[i + a.len() - rank]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= rank {
+            b[i + b.len() - rank]
+        } else {
+            1
+        };
         out[i] = match (da, db) {
             (x, y) if x == y => x,
             (1, y) => y,
@@ -64,7 +72,10 @@ mod tests {
 
     #[test]
     fn broadcasting_follows_numpy() {
-        assert_eq!(broadcast_shape(&[1, 10, 1, 1], &[1, 10, 4, 4]), Some(vec![1, 10, 4, 4]));
+        assert_eq!(
+            broadcast_shape(&[1, 10, 1, 1], &[1, 10, 4, 4]),
+            Some(vec![1, 10, 4, 4])
+        );
         assert_eq!(broadcast_shape(&[3], &[2, 3]), Some(vec![2, 3]));
         assert_eq!(broadcast_shape(&[], &[2, 3]), Some(vec![2, 3]));
         assert_eq!(broadcast_shape(&[2], &[3]), None);
@@ -73,6 +84,9 @@ mod tests {
     #[test]
     fn broadcast_map_repeats_rows() {
         assert_eq!(broadcast_index_map(&[3], &[2, 3]), vec![0, 1, 2, 0, 1, 2]);
-        assert_eq!(broadcast_index_map(&[2, 1], &[2, 3]), vec![0, 0, 0, 1, 1, 1]);
+        assert_eq!(
+            broadcast_index_map(&[2, 1], &[2, 3]),
+            vec![0, 0, 0, 1, 1, 1]
+        );
     }
 }

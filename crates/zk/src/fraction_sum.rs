@@ -63,8 +63,13 @@ pub fn prove(p: Vec<Ext>, q: Vec<Ext>, ch: &mut ProverChannel) -> FractionSumPro
         let lambda = ch.challenge_ext(b"fracsum-lambda");
         let half = lp.len() / 2;
         let eq = crate::mle::eq_table(&point);
-        let mut tables = vec![eq, Vec::with_capacity(half), Vec::with_capacity(half),
-            Vec::with_capacity(half), Vec::with_capacity(half)];
+        let mut tables = vec![
+            eq,
+            Vec::with_capacity(half),
+            Vec::with_capacity(half),
+            Vec::with_capacity(half),
+            Vec::with_capacity(half),
+        ];
         for j in 0..half {
             tables[1].push(lp[2 * j]);
             tables[2].push(lp[2 * j + 1]);
@@ -78,15 +83,26 @@ pub fn prove(p: Vec<Ext>, q: Vec<Ext>, ch: &mut ProverChannel) -> FractionSumPro
             |v| v[0] * (v[1] * v[4] + v[2] * v[3] + lambda * v[3] * v[4]),
             ch,
         );
-        let [_, p0, p1, q0, q1] = [out.values[0], out.values[1], out.values[2], out.values[3],
-            out.values[4]];
+        let [_, p0, p1, q0, q1] = [
+            out.values[0],
+            out.values[1],
+            out.values[2],
+            out.values[3],
+            out.values[4],
+        ];
         ch.send_exts(b"fracsum-children", &[p0, p1, q0, q1]);
         let mu = ch.challenge_ext(b"fracsum-mu");
         claim_p = p0 + mu * (p1 - p0);
         claim_q = q0 + mu * (q1 - q0);
         point = std::iter::once(mu).chain(out.point).collect();
     }
-    FractionSumProof { root_p, root_q, point, leaf_p: claim_p, leaf_q: claim_q }
+    FractionSumProof {
+        root_p,
+        root_q,
+        point,
+        leaf_p: claim_p,
+        leaf_q: claim_q,
+    }
 }
 
 /// Verifies a fraction sum over `2^n` leaves. Returns the root and the leaf claim, which the
@@ -104,14 +120,24 @@ pub fn verify(n: usize, ch: &mut VerifierChannel<'_>) -> Result<FractionSumProof
         let (p0, p1, q0, q1) = (c[0], c[1], c[2], c[3]);
         let expected = eq_eval(&point, &s) * (p0 * q1 + p1 * q0 + lambda * q0 * q1);
         if expected != final_claim {
-            return Err(VerifyError::Sumcheck { label: "fraction-sum layer", round: k, rounds: k });
+            return Err(VerifyError::Sumcheck {
+                label: "fraction-sum layer",
+                round: k,
+                rounds: k,
+            });
         }
         let mu = ch.challenge_ext(b"fracsum-mu");
         claim_p = p0 + mu * (p1 - p0);
         claim_q = q0 + mu * (q1 - q0);
         point = std::iter::once(mu).chain(s).collect();
     }
-    Ok(FractionSumProof { root_p, root_q, point, leaf_p: claim_p, leaf_q: claim_q })
+    Ok(FractionSumProof {
+        root_p,
+        root_q,
+        point,
+        leaf_p: claim_p,
+        leaf_q: claim_q,
+    })
 }
 
 #[cfg(test)]

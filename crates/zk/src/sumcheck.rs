@@ -98,7 +98,11 @@ pub fn verify(
             evals[2..].copy_from_slice(&msg[1..]);
         }
         let r = ch.challenge_ext(label);
-        claim = if degree == 0 { msg[0] } else { interpolate_at(&evals, r) };
+        claim = if degree == 0 {
+            msg[0]
+        } else {
+            interpolate_at(&evals, r)
+        };
         point.push(r);
     }
     Ok((point, claim))
@@ -113,7 +117,9 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     fn rand_table(rng: &mut impl Rng, n: usize) -> Vec<Ext> {
-        (0..1 << n).map(|_| Ext::new(Fp::new(rng.r#gen()), Fp::new(rng.r#gen()))).collect()
+        (0..1 << n)
+            .map(|_| Ext::new(Fp::new(rng.r#gen()), Fp::new(rng.r#gen())))
+            .collect()
     }
 
     fn product3(v: &[Ext]) -> Ext {
@@ -124,12 +130,18 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(9);
         let n = 6;
         let tables: Vec<Vec<Ext>> = (0..3).map(|_| rand_table(&mut rng, n)).collect();
-        let claim: Ext = (0..1 << n).map(|b| tables[0][b] * tables[1][b] * tables[2][b]).sum();
+        let claim: Ext = (0..1 << n)
+            .map(|b| tables[0][b] * tables[1][b] * tables[2][b])
+            .sum();
         let t = Transcript::new(b"sumcheck-test");
         let mut pc = ProverChannel::new(t.clone());
         let out = prove(b"sc", tables.clone(), 3, product3, &mut pc);
         for (table, v) in tables.iter().zip(&out.values) {
-            assert_eq!(evaluate(table, &out.point), *v, "final values are the tables at r");
+            assert_eq!(
+                evaluate(table, &out.point),
+                *v,
+                "final values are the tables at r"
+            );
         }
         let mut proof = pc.finish();
         tamper(&mut proof);
@@ -137,9 +149,16 @@ mod tests {
         let (point, final_claim) = verify(b"sc", claim + claim_delta, n, 3, &mut vc)?;
         vc.finish()?;
         let expected = point.len() == n
-            && tables.iter().zip(&out.values).all(|(t, v)| evaluate(t, &point) == *v);
+            && tables
+                .iter()
+                .zip(&out.values)
+                .all(|(t, v)| evaluate(t, &point) == *v);
         if !expected || final_claim != product3(&out.values) {
-            return Err(VerifyError::Sumcheck { label: "sc", round: n, rounds: n });
+            return Err(VerifyError::Sumcheck {
+                label: "sc",
+                round: n,
+                rounds: n,
+            });
         }
         Ok(())
     }

@@ -25,7 +25,9 @@ pub struct Transcript {
 impl Transcript {
     /// A transcript for the protocol named `domain`.
     pub fn new(domain: &[u8]) -> Transcript {
-        let mut t = Transcript { state: *blake3::hash(b"omron-rs transcript v1").as_bytes() };
+        let mut t = Transcript {
+            state: *blake3::hash(b"omron-rs transcript v1").as_bytes(),
+        };
         t.absorb(b"domain", domain);
         t
     }
@@ -72,7 +74,11 @@ impl Transcript {
     pub fn challenge_bits(&mut self, label: &[u8], bits: u32) -> u64 {
         let out = self.squeeze(label);
         let v = u64::from_le_bytes(out[0..8].try_into().unwrap_or([0; 8]));
-        if bits >= 64 { v } else { v & ((1u64 << bits) - 1) }
+        if bits >= 64 {
+            v
+        } else {
+            v & ((1u64 << bits) - 1)
+        }
     }
 
     fn pow_ok(&self, nonce: u64, bits: u32) -> bool {
@@ -95,7 +101,10 @@ pub struct ProverChannel {
 impl ProverChannel {
     /// A channel over `transcript`.
     pub fn new(transcript: Transcript) -> ProverChannel {
-        ProverChannel { transcript, bytes: Vec::new() }
+        ProverChannel {
+            transcript,
+            bytes: Vec::new(),
+        }
     }
 
     /// Appends raw bytes to the proof without absorbing them (headers only).
@@ -149,7 +158,9 @@ impl ProverChannel {
 
     /// Finds and sends a nonce whose hash with the state has `bits` leading zeros.
     pub fn grind(&mut self, bits: u32) {
-        let nonce = (0u64..).find(|&n| self.transcript.pow_ok(n, bits)).unwrap_or(0);
+        let nonce = (0u64..)
+            .find(|&n| self.transcript.pow_ok(n, bits))
+            .unwrap_or(0);
         let b = nonce.to_le_bytes();
         self.transcript.absorb(b"pow-nonce", &b);
         self.bytes.extend_from_slice(&b);
@@ -202,15 +213,26 @@ impl<'a> VerifierChannel<'a> {
         max_len: usize,
     ) -> Result<VerifierChannel<'a>, VerifyError> {
         if bytes.len() > max_len {
-            return Err(VerifyError::TooLarge { size: bytes.len(), max: max_len });
+            return Err(VerifyError::TooLarge {
+                size: bytes.len(),
+                max: max_len,
+            });
         }
-        Ok(VerifierChannel { transcript, bytes, pos: 0 })
+        Ok(VerifierChannel {
+            transcript,
+            bytes,
+            pos: 0,
+        })
     }
 
     fn take(&mut self, what: &'static str, n: usize) -> Result<&'a [u8], VerifyError> {
         let remaining = self.bytes.len() - self.pos;
         if n > remaining {
-            return Err(VerifyError::Truncated { what, needed: n, remaining });
+            return Err(VerifyError::Truncated {
+                what,
+                needed: n,
+                remaining,
+            });
         }
         let out = &self.bytes[self.pos..self.pos + n];
         self.pos += n;
@@ -241,7 +263,10 @@ impl<'a> VerifierChannel<'a> {
     pub fn recv_ext(&mut self, label: &'static [u8]) -> Result<Ext, VerifyError> {
         let what = label_str(label);
         let b = self.take(what, 16)?;
-        let v = Ext::new(Self::parse_fp(what, &b[..8])?, Self::parse_fp(what, &b[8..])?);
+        let v = Ext::new(
+            Self::parse_fp(what, &b[..8])?,
+            Self::parse_fp(what, &b[8..])?,
+        );
         self.transcript.absorb(label, b);
         Ok(v)
     }
@@ -249,13 +274,19 @@ impl<'a> VerifierChannel<'a> {
     /// Receives `n` extension-field elements sent as one message.
     pub fn recv_exts(&mut self, label: &'static [u8], n: usize) -> Result<Vec<Ext>, VerifyError> {
         let what = label_str(label);
-        let b = self.take(what, n.checked_mul(16).ok_or(VerifyError::TooLarge {
-            size: usize::MAX,
-            max: self.bytes.len(),
-        })?)?;
+        let b = self.take(
+            what,
+            n.checked_mul(16).ok_or(VerifyError::TooLarge {
+                size: usize::MAX,
+                max: self.bytes.len(),
+            })?,
+        )?;
         let mut out = Vec::with_capacity(n);
         for chunk in b.chunks_exact(16) {
-            out.push(Ext::new(Self::parse_fp(what, &chunk[..8])?, Self::parse_fp(what, &chunk[8..])?));
+            out.push(Ext::new(
+                Self::parse_fp(what, &chunk[..8])?,
+                Self::parse_fp(what, &chunk[8..])?,
+            ));
         }
         self.transcript.absorb(label, b);
         Ok(out)
@@ -279,7 +310,10 @@ impl<'a> VerifierChannel<'a> {
             let byte = self.take(what, 1)?[0];
             let bits = (byte & 0x7f) as u64;
             if i == 9 && bits > 1 {
-                return Err(VerifyError::InvalidInteger { what, detail: "overflows 64 bits".into() });
+                return Err(VerifyError::InvalidInteger {
+                    what,
+                    detail: "overflows 64 bits".into(),
+                });
             }
             v |= bits << (7 * i);
             if byte & 0x80 == 0 {
@@ -300,7 +334,10 @@ impl<'a> VerifierChannel<'a> {
                 return Ok(v);
             }
         }
-        Err(VerifyError::InvalidInteger { what, detail: "longer than 10 bytes".into() })
+        Err(VerifyError::InvalidInteger {
+            what,
+            detail: "longer than 10 bytes".into(),
+        })
     }
 
     /// Reads the proof-of-work nonce and checks it meets `bits` of difficulty.
@@ -389,18 +426,33 @@ mod tests {
         let t = Transcript::new(b"test");
         // Truncated.
         let mut v = VerifierChannel::new(t.clone(), &[1, 2, 3], 100).unwrap();
-        assert!(matches!(v.recv_fp(b"x"), Err(VerifyError::Truncated { .. })));
+        assert!(matches!(
+            v.recv_fp(b"x"),
+            Err(VerifyError::Truncated { .. })
+        ));
         // Non-canonical.
         let bytes = u64::MAX.to_le_bytes();
         let mut v = VerifierChannel::new(t.clone(), &bytes, 100).unwrap();
-        assert!(matches!(v.recv_fp(b"x"), Err(VerifyError::NonCanonical { .. })));
+        assert!(matches!(
+            v.recv_fp(b"x"),
+            Err(VerifyError::NonCanonical { .. })
+        ));
         // Non-minimal and over-long varints.
         let mut v = VerifierChannel::new(t.clone(), &[0x80, 0x00], 100).unwrap();
-        assert!(matches!(v.recv_varint(b"n", 10), Err(VerifyError::InvalidInteger { .. })));
+        assert!(matches!(
+            v.recv_varint(b"n", 10),
+            Err(VerifyError::InvalidInteger { .. })
+        ));
         let mut v = VerifierChannel::new(t.clone(), &[0xff; 11], 100).unwrap();
-        assert!(matches!(v.recv_varint(b"n", u64::MAX), Err(VerifyError::InvalidInteger { .. })));
+        assert!(matches!(
+            v.recv_varint(b"n", u64::MAX),
+            Err(VerifyError::InvalidInteger { .. })
+        ));
         let mut v = VerifierChannel::new(t.clone(), &[20], 100).unwrap();
-        assert!(matches!(v.recv_varint(b"n", 10), Err(VerifyError::InvalidInteger { .. })));
+        assert!(matches!(
+            v.recv_varint(b"n", 10),
+            Err(VerifyError::InvalidInteger { .. })
+        ));
         // Too large, trailing bytes.
         assert!(matches!(
             VerifierChannel::new(t.clone(), &[0; 10], 5),
@@ -418,6 +470,9 @@ mod tests {
         proof[0] ^= 1;
         let mut v = VerifierChannel::new(t, &proof, 100).unwrap();
         // A flipped nonce passes 12 bits with probability 2^-12; this seed does not.
-        assert_eq!(v.check_grind(12), Err(VerifyError::ProofOfWork { bits: 12 }));
+        assert_eq!(
+            v.check_grind(12),
+            Err(VerifyError::ProofOfWork { bits: 12 })
+        );
     }
 }

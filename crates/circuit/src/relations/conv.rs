@@ -41,7 +41,12 @@ impl Geometry {
     fn new(op: &Op, x: &Layout, y: &Layout, w: &Layout) -> Geometry {
         let attrs = match op {
             Op::Conv(a) => a.clone(),
-            _ => ConvAttrs { strides: [1, 1], pads: [0; 4], dilations: [1, 1], group: 1 },
+            _ => ConvAttrs {
+                strides: [1, 1],
+                pads: [0; 4],
+                dilations: [1, 1],
+                group: 1,
+            },
         };
         let rx = x.dims.len();
         let ry = y.dims.len();
@@ -81,7 +86,11 @@ impl Geometry {
     /// Output point pieces: (z_o, z_i, z_j).
     fn split_output<'a>(&self, z: &'a [Ext]) -> (&'a [Ext], &'a [Ext], &'a [Ext]) {
         let ry = self.y.dims.len();
-        (self.y.dim_point(z, ry - 3), self.y.dim_point(z, ry - 2), self.y.dim_point(z, ry - 1))
+        (
+            self.y.dim_point(z, ry - 3),
+            self.y.dim_point(z, ry - 2),
+            self.y.dim_point(z, ry - 1),
+        )
     }
 
     /// Kernel point pieces: (s_c, s_u, s_v).
@@ -155,7 +164,12 @@ impl Geometry {
 pub(crate) fn prove(p: &mut Prover<'_>, index: usize, claims: Vec<Claim>) {
     let node = &p.graph.nodes[index];
     let (x, w) = (node.inputs[0], node.inputs[1]);
-    let geo = Geometry::new(&node.op, p.plan.layout(x), p.plan.layout(node.output), p.plan.layout(w));
+    let geo = Geometry::new(
+        &node.op,
+        p.plan.layout(x),
+        p.plan.layout(node.output),
+        p.plan.layout(w),
+    );
     let kb = geo.kernel_bits();
 
     // 1. Kernel sumcheck.
@@ -170,7 +184,13 @@ pub(crate) fn prove(p: &mut Prover<'_>, index: usize, claims: Vec<Claim>) {
         b"conv-kernel",
         tables,
         2,
-        |v| coeffs.iter().enumerate().map(|(c, &g)| g * v[2 * c] * v[2 * c + 1]).sum(),
+        |v| {
+            coeffs
+                .iter()
+                .enumerate()
+                .map(|(c, &g)| g * v[2 * c] * v[2 * c + 1])
+                .sum()
+        },
         &mut p.ch,
     );
     let patches: Vec<Ext> = (0..claims.len()).map(|c| out.values[2 * c + 1]).collect();
@@ -217,10 +237,19 @@ fn input_wiring_prover(
     g
 }
 
-pub(crate) fn verify(v: &mut Verifier<'_>, index: usize, claims: Vec<Claim>) -> Result<(), VerifyError> {
+pub(crate) fn verify(
+    v: &mut Verifier<'_>,
+    index: usize,
+    claims: Vec<Claim>,
+) -> Result<(), VerifyError> {
     let node = &v.graph.nodes[index];
     let (x, w, bias) = (node.inputs[0], node.inputs[1], node.inputs.get(2).copied());
-    let geo = Geometry::new(&node.op, v.plan.layout(x), v.plan.layout(node.output), v.plan.layout(w));
+    let geo = Geometry::new(
+        &node.op,
+        v.plan.layout(x),
+        v.plan.layout(node.output),
+        v.plan.layout(w),
+    );
     let kb = geo.kernel_bits();
 
     let coeffs = batching_verifier(v, b"conv-gamma", claims.len());
@@ -245,7 +274,11 @@ pub(crate) fn verify(v: &mut Verifier<'_>, index: usize, claims: Vec<Claim>) -> 
         expected += g * v.eval_public(w, &concat(&[&s, z_o])) * patch;
     }
     if expected != fin {
-        return Err(VerifyError::Sumcheck { label: "conv kernel", round: kb, rounds: kb });
+        return Err(VerifyError::Sumcheck {
+            label: "conv kernel",
+            round: kb,
+            rounds: kb,
+        });
     }
 
     let coeffs2 = batching_verifier(v, b"conv-gamma2", claims.len());
@@ -253,7 +286,11 @@ pub(crate) fn verify(v: &mut Verifier<'_>, index: usize, claims: Vec<Claim>) -> 
     let lx = geo.x.clone();
     let (t, fin2) = sumcheck::verify(b"conv-input", sum2, lx.num_vars(), 2, &mut v.ch)?;
     let rx = lx.dims.len();
-    let (t_c, t_h, t_w) = (lx.dim_point(&t, rx - 3), lx.dim_point(&t, rx - 2), lx.dim_point(&t, rx - 1));
+    let (t_c, t_h, t_w) = (
+        lx.dim_point(&t, rx - 3),
+        lx.dim_point(&t, rx - 2),
+        lx.dim_point(&t, rx - 1),
+    );
     let (s_c, s_u, s_v) = geo.split_kernel(&s);
     let (eq_u, eq_v) = (eq_table(s_u), eq_table(s_v));
     let (eq_th, eq_tw) = (eq_table(t_h), eq_table(t_w));
@@ -269,7 +306,11 @@ pub(crate) fn verify(v: &mut Verifier<'_>, index: usize, claims: Vec<Claim>) -> 
     }
     let xv = v.claim(x, t)?;
     if xv * g_at != fin2 {
-        return Err(VerifyError::Sumcheck { label: "conv input", round: lx.num_vars(), rounds: lx.num_vars() });
+        return Err(VerifyError::Sumcheck {
+            label: "conv input",
+            round: lx.num_vars(),
+            rounds: lx.num_vars(),
+        });
     }
     Ok(())
 }

@@ -58,8 +58,14 @@ pub(crate) fn prove(p: &mut Prover<'_>, index: usize, claims: Vec<Claim>) {
     let node = &p.graph.nodes[index];
     let (a, b, y) = (node.inputs[0], node.inputs[1], node.output);
     let ly = p.plan.layout(y).clone();
-    let shapes = [p.graph.tensors[a].shape.clone(), p.graph.tensors[b].shape.clone()];
-    let scalars = [scalar_const(p.plan, p.graph, a), scalar_const(p.plan, p.graph, b)];
+    let shapes = [
+        p.graph.tensors[a].shape.clone(),
+        p.graph.tensors[b].shape.clone(),
+    ];
+    let scalars = [
+        scalar_const(p.plan, p.graph, a),
+        scalar_const(p.plan, p.graph, b),
+    ];
     if is_linear(&node.op, scalars) {
         for c in claims {
             // For a product with a scalar, only the other operand carries a claim (the
@@ -107,12 +113,22 @@ pub(crate) fn prove(p: &mut Prover<'_>, index: usize, claims: Vec<Claim>) {
     }
 }
 
-pub(crate) fn verify(v: &mut Verifier<'_>, index: usize, claims: Vec<Claim>) -> Result<(), VerifyError> {
+pub(crate) fn verify(
+    v: &mut Verifier<'_>,
+    index: usize,
+    claims: Vec<Claim>,
+) -> Result<(), VerifyError> {
     let node = &v.graph.nodes[index];
     let (a, b, y) = (node.inputs[0], node.inputs[1], node.output);
     let ly = v.plan.layout(y).clone();
-    let shapes = [v.graph.tensors[a].shape.clone(), v.graph.tensors[b].shape.clone()];
-    let scalars = [scalar_const(v.plan, v.graph, a), scalar_const(v.plan, v.graph, b)];
+    let shapes = [
+        v.graph.tensors[a].shape.clone(),
+        v.graph.tensors[b].shape.clone(),
+    ];
+    let scalars = [
+        scalar_const(v.plan, v.graph, a),
+        scalar_const(v.plan, v.graph, b),
+    ];
     if is_linear(&node.op, scalars) {
         for c in claims {
             let pa = project(&shapes[0], &ly, &c.point);
@@ -143,13 +159,21 @@ pub(crate) fn verify(v: &mut Verifier<'_>, index: usize, claims: Vec<Claim>) -> 
     let coeffs = batching_verifier(v, b"mul-gamma", claims.len());
     let sum: Ext = claims.iter().zip(&coeffs).map(|(c, &g)| g * c.value).sum();
     let (s, fin) = sumcheck::verify(b"mul", sum, ly.num_vars(), 3, &mut v.ch)?;
-    let e: Ext = claims.iter().zip(&coeffs).map(|(c, &g)| g * eq_eval(&c.point, &s)).sum();
+    let e: Ext = claims
+        .iter()
+        .zip(&coeffs)
+        .map(|(c, &g)| g * eq_eval(&c.point, &s))
+        .sum();
     let pa = project(&shapes[0], &ly, &s);
     let pb = project(&shapes[1], &ly, &s);
     let va = pa.factor * v.claim(a, pa.point)?;
     let vb = pb.factor * v.claim(b, pb.point)?;
     if e * va * vb != fin {
-        return Err(VerifyError::Sumcheck { label: "mul", round: s.len(), rounds: s.len() });
+        return Err(VerifyError::Sumcheck {
+            label: "mul",
+            round: s.len(),
+            rounds: s.len(),
+        });
     }
     Ok(())
 }
@@ -161,11 +185,14 @@ mod tests {
     #[test]
     fn projection_drops_broadcast_dimensions() {
         let y = Layout::new(&[2, 3, 4]);
-        let z: Vec<Ext> = (0..y.num_vars()).map(|i| Ext::from(Fp::new(10 + i as u64))).collect();
+        let z: Vec<Ext> = (0..y.num_vars())
+            .map(|i| Ext::from(Fp::new(10 + i as u64)))
+            .collect();
         // [3, 1] broadcasts over the first and last dims of [2, 3, 4].
         let pr = project(&[3, 1], &y, &z);
         assert_eq!(pr.point, y.dim_point(&z, 1).to_vec());
-        let want = prefix_indicator(y.dim_point(&z, 0), 2) * prefix_indicator(y.dim_point(&z, 2), 4);
+        let want =
+            prefix_indicator(y.dim_point(&z, 0), 2) * prefix_indicator(y.dim_point(&z, 2), 4);
         assert_eq!(pr.factor, want);
         let full = project(&[2, 3, 4], &y, &z);
         assert_eq!(full.point, z);

@@ -94,7 +94,11 @@ pub(crate) fn verify(v: &mut Verifier<'_>) -> Result<(), VerifyError> {
                     detail: "rows must be strictly increasing".into(),
                 });
             }
-            row = if i == 0 { delta } else { row.saturating_add(delta) };
+            row = if i == 0 {
+                delta
+            } else {
+                row.saturating_add(delta)
+            };
             if row >= rows {
                 return Err(VerifyError::InvalidInteger {
                     what: "lookup-row",
@@ -130,12 +134,13 @@ pub(crate) fn verify(v: &mut Verifier<'_>) -> Result<(), VerifyError> {
         let s = layout.real_indicator(&fs.point);
         let want_q = alpha * s - x - beta * y + (Ext::ONE - s);
         if fs.leaf_p != s || fs.leaf_q != want_q {
-            return Err(VerifyError::Lookup { table: plan.tables[inst.table].name() });
+            return Err(VerifyError::Lookup {
+                table: plan.tables[inst.table].name(),
+            });
         }
-        let inv = fs
-            .root_q
-            .inverse()
-            .ok_or_else(|| VerifyError::Lookup { table: plan.tables[inst.table].name() })?;
+        let inv = fs.root_q.inverse().ok_or_else(|| VerifyError::Lookup {
+            table: plan.tables[inst.table].name(),
+        })?;
         witness_side[inst.table] += fs.root_p * inv;
     }
     for ((spec, entries), lhs) in plan.tables.iter().zip(&multiplicities).zip(witness_side) {
@@ -149,7 +154,11 @@ pub(crate) fn verify(v: &mut Verifier<'_>) -> Result<(), VerifyError> {
         if !batch_inverse(&mut dens) {
             return Err(VerifyError::Lookup { table: spec.name() });
         }
-        let rhs: Ext = entries.iter().zip(&dens).map(|(&(_, m), &d)| d * Fp::new(m)).sum();
+        let rhs: Ext = entries
+            .iter()
+            .zip(&dens)
+            .map(|(&(_, m), &d)| d * Fp::new(m))
+            .sum();
         if rhs != lhs {
             return Err(VerifyError::Lookup { table: spec.name() });
         }

@@ -29,7 +29,13 @@ pub(crate) fn prove(p: &mut Prover<'_>, index: usize, claims: Vec<Claim>) {
         b"matmul",
         tables,
         2,
-        |v| coeffs.iter().enumerate().map(|(c, &g)| g * v[2 * c] * v[2 * c + 1]).sum(),
+        |v| {
+            coeffs
+                .iter()
+                .enumerate()
+                .map(|(c, &g)| g * v[2 * c] * v[2 * c + 1])
+                .sum()
+        },
         &mut p.ch,
     );
     for (i, c) in claims.iter().enumerate() {
@@ -37,7 +43,11 @@ pub(crate) fn prove(p: &mut Prover<'_>, index: usize, claims: Vec<Claim>) {
     }
 }
 
-pub(crate) fn verify(v: &mut Verifier<'_>, index: usize, claims: Vec<Claim>) -> Result<(), VerifyError> {
+pub(crate) fn verify(
+    v: &mut Verifier<'_>,
+    index: usize,
+    claims: Vec<Claim>,
+) -> Result<(), VerifyError> {
     let node = &v.graph.nodes[index];
     let (x, w, bias) = (node.inputs[0], node.inputs[1], node.inputs.get(2).copied());
     let (nb, kb) = split(v.plan.layout(w));
@@ -60,7 +70,11 @@ pub(crate) fn verify(v: &mut Verifier<'_>, index: usize, claims: Vec<Claim>) -> 
         expected += g * xv * wv;
     }
     if expected != fin {
-        return Err(VerifyError::Sumcheck { label: "matmul", round: kb, rounds: kb });
+        return Err(VerifyError::Sumcheck {
+            label: "matmul",
+            round: kb,
+            rounds: kb,
+        });
     }
     Ok(())
 }

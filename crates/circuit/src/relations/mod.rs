@@ -72,13 +72,21 @@ pub(crate) fn powers(gamma: Ext, n: usize) -> Vec<Ext> {
 
 /// Draws a batching challenge when more than one claim is reduced at once.
 pub(crate) fn batching_prover(p: &mut Prover<'_>, label: &'static [u8], n: usize) -> Vec<Ext> {
-    let gamma = if n > 1 { p.ch.challenge_ext(label) } else { Ext::ONE };
+    let gamma = if n > 1 {
+        p.ch.challenge_ext(label)
+    } else {
+        Ext::ONE
+    };
     powers(gamma, n)
 }
 
 /// The verifier's twin of [`batching_prover`].
 pub(crate) fn batching_verifier(v: &mut Verifier<'_>, label: &'static [u8], n: usize) -> Vec<Ext> {
-    let gamma = if n > 1 { v.ch.challenge_ext(label) } else { Ext::ONE };
+    let gamma = if n > 1 {
+        v.ch.challenge_ext(label)
+    } else {
+        Ext::ONE
+    };
     powers(gamma, n)
 }
 

@@ -36,7 +36,11 @@ pub(crate) fn prove(p: &mut Prover<'_>, index: usize, claims: Vec<Claim>) {
     }
 }
 
-pub(crate) fn verify(v: &mut Verifier<'_>, index: usize, claims: Vec<Claim>) -> Result<(), VerifyError> {
+pub(crate) fn verify(
+    v: &mut Verifier<'_>,
+    index: usize,
+    claims: Vec<Claim>,
+) -> Result<(), VerifyError> {
     let node = &v.graph.nodes[index];
     let (x, shift) = (node.inputs[0], shift_of(&node.op));
     let layout = v.plan.layout(node.output).clone();

@@ -71,7 +71,11 @@ pub(crate) fn prove(p: &mut Prover<'_>, index: usize, claims: Vec<Claim>) {
     }
 }
 
-pub(crate) fn verify(v: &mut Verifier<'_>, index: usize, claims: Vec<Claim>) -> Result<(), VerifyError> {
+pub(crate) fn verify(
+    v: &mut Verifier<'_>,
+    index: usize,
+    claims: Vec<Claim>,
+) -> Result<(), VerifyError> {
     let node = &v.graph.nodes[index];
     let (x, y) = (node.inputs[0], node.output);
     let (lx, ly) = (v.plan.layout(x).clone(), v.plan.layout(y).clone());
@@ -102,7 +106,11 @@ pub(crate) fn verify(v: &mut Verifier<'_>, index: usize, claims: Vec<Claim>) -> 
             }
             let xv = v.claim(x, s)?;
             if xv * g_at != fin {
-                return Err(VerifyError::Sumcheck { label: "reshape", round: lx.num_vars(), rounds: lx.num_vars() });
+                return Err(VerifyError::Sumcheck {
+                    label: "reshape",
+                    round: lx.num_vars(),
+                    rounds: lx.num_vars(),
+                });
             }
             Ok(())
         }

@@ -22,9 +22,15 @@ pub struct Ext {
 
 impl Ext {
     /// Zero.
-    pub const ZERO: Ext = Ext { c0: Fp::ZERO, c1: Fp::ZERO };
+    pub const ZERO: Ext = Ext {
+        c0: Fp::ZERO,
+        c1: Fp::ZERO,
+    };
     /// One.
-    pub const ONE: Ext = Ext { c0: Fp::ONE, c1: Fp::ZERO };
+    pub const ONE: Ext = Ext {
+        c0: Fp::ONE,
+        c1: Fp::ZERO,
+    };
 
     /// The element `c0 + c1 * u`.
     #[inline]
@@ -75,7 +81,10 @@ impl Ext {
         // (c0 + c1 u)(c0 - c1 u) = c0^2 - W c1^2, a base-field norm that is zero only at zero.
         let norm = self.c0.square() - W * self.c1.square();
         let inv = norm.inverse()?;
-        Some(Ext { c0: self.c0 * inv, c1: -self.c1 * inv })
+        Some(Ext {
+            c0: self.c0 * inv,
+            c1: -self.c1 * inv,
+        })
     }
 
     /// Little-endian bytes of both coefficients.
@@ -99,7 +108,10 @@ impl Add for Ext {
     type Output = Ext;
     #[inline]
     fn add(self, rhs: Ext) -> Ext {
-        Ext { c0: self.c0 + rhs.c0, c1: self.c1 + rhs.c1 }
+        Ext {
+            c0: self.c0 + rhs.c0,
+            c1: self.c1 + rhs.c1,
+        }
     }
 }
 
@@ -107,7 +119,10 @@ impl Sub for Ext {
     type Output = Ext;
     #[inline]
     fn sub(self, rhs: Ext) -> Ext {
-        Ext { c0: self.c0 - rhs.c0, c1: self.c1 - rhs.c1 }
+        Ext {
+            c0: self.c0 - rhs.c0,
+            c1: self.c1 - rhs.c1,
+        }
     }
 }
 
@@ -119,7 +134,10 @@ impl Mul for Ext {
         let a1b1 = self.c1 * rhs.c1;
         // Karatsuba: (a0 + a1)(b0 + b1) - a0b0 - a1b1 = a0b1 + a1b0.
         let cross = (self.c0 + self.c1) * (rhs.c0 + rhs.c1) - a0b0 - a1b1;
-        Ext { c0: a0b0 + W * a1b1, c1: cross }
+        Ext {
+            c0: a0b0 + W * a1b1,
+            c1: cross,
+        }
     }
 }
 
@@ -127,7 +145,10 @@ impl Mul<Fp> for Ext {
     type Output = Ext;
     #[inline]
     fn mul(self, rhs: Fp) -> Ext {
-        Ext { c0: self.c0 * rhs, c1: self.c1 * rhs }
+        Ext {
+            c0: self.c0 * rhs,
+            c1: self.c1 * rhs,
+        }
     }
 }
 
@@ -135,7 +156,10 @@ impl Add<Fp> for Ext {
     type Output = Ext;
     #[inline]
     fn add(self, rhs: Fp) -> Ext {
-        Ext { c0: self.c0 + rhs, c1: self.c1 }
+        Ext {
+            c0: self.c0 + rhs,
+            c1: self.c1,
+        }
     }
 }
 
@@ -143,7 +167,10 @@ impl Sub<Fp> for Ext {
     type Output = Ext;
     #[inline]
     fn sub(self, rhs: Fp) -> Ext {
-        Ext { c0: self.c0 - rhs, c1: self.c1 }
+        Ext {
+            c0: self.c0 - rhs,
+            c1: self.c1,
+        }
     }
 }
 
@@ -151,7 +178,10 @@ impl Neg for Ext {
     type Output = Ext;
     #[inline]
     fn neg(self) -> Ext {
-        Ext { c0: -self.c0, c1: -self.c1 }
+        Ext {
+            c0: -self.c0,
+            c1: -self.c1,
+        }
     }
 }
 

@@ -46,7 +46,11 @@ impl Fp {
     /// The element representing the signed integer `v`.
     #[inline]
     pub const fn from_i64(v: i64) -> Fp {
-        if v >= 0 { Fp::new(v as u64) } else { Fp(P - (v.unsigned_abs() % P)).canon() }
+        if v >= 0 {
+            Fp::new(v as u64)
+        } else {
+            Fp(P - (v.unsigned_abs() % P)).canon()
+        }
     }
 
     #[inline]
@@ -63,7 +67,11 @@ impl Fp {
     /// The representative in `(-p/2, p/2]` as a signed integer.
     #[inline]
     pub const fn as_i64(self) -> i64 {
-        if self.0 > P / 2 { -((P - self.0) as i64) } else { self.0 as i64 }
+        if self.0 > P / 2 {
+            -((P - self.0) as i64)
+        } else {
+            self.0 as i64
+        }
     }
 
     /// Whether this is zero.
@@ -94,7 +102,11 @@ impl Fp {
 
     /// The multiplicative inverse, or `None` for zero.
     pub fn inverse(self) -> Option<Fp> {
-        if self.is_zero() { None } else { Some(self.pow(P - 2)) }
+        if self.is_zero() {
+            None
+        } else {
+            Some(self.pow(P - 2))
+        }
     }
 
     /// A primitive `2^log_n`-th root of unity (`log_n <= 32`).
@@ -102,7 +114,10 @@ impl Fp {
     /// # Panics
     /// If `log_n > 32`: the field has no such root.
     pub fn two_adic_generator(log_n: u32) -> Fp {
-        assert!(log_n <= Self::TWO_ADICITY, "Goldilocks has no 2^{log_n}-th root of unity");
+        assert!(
+            log_n <= Self::TWO_ADICITY,
+            "Goldilocks has no 2^{log_n}-th root of unity"
+        );
         // GENERATOR^((p-1)/2^32) has order exactly 2^32; square down to the wanted order.
         let mut g = Self::GENERATOR.pow((P - 1) >> Self::TWO_ADICITY);
         for _ in log_n..Self::TWO_ADICITY {
@@ -157,7 +172,11 @@ impl Sub for Fp {
     fn sub(self, rhs: Fp) -> Fp {
         let (diff, borrow) = self.0.overflowing_sub(rhs.0);
         // On borrow the wrapped value is 2^64 too big; 2^64 - p = EPSILON.
-        Fp(if borrow { diff.wrapping_sub(EPSILON) } else { diff })
+        Fp(if borrow {
+            diff.wrapping_sub(EPSILON)
+        } else {
+            diff
+        })
     }
 }
 

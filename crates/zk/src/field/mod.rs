@@ -63,7 +63,11 @@ mod tests {
             assert_eq!(a + (-a), zero, "negation is the additive inverse");
             assert_eq!(a - b, a + (-b), "subtraction adds the negation");
             if a != zero {
-                assert_eq!(a * inv(a).unwrap(), one, "inverse is the multiplicative inverse");
+                assert_eq!(
+                    a * inv(a).unwrap(),
+                    one,
+                    "inverse is the multiplicative inverse"
+                );
             }
         }
         assert_eq!(inv(zero), None, "zero has no inverse");

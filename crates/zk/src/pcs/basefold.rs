@@ -43,9 +43,15 @@ pub struct PcsParams {
 
 impl Default for PcsParams {
     fn default() -> PcsParams {
-        // Rate 1/8: δ = 7/16 and each query gives log2(16/9) = 0.83 bits; 102 queries and 16
-        // bits of work give 100.7 bits for the query phase (see `query_security_bits`).
-        PcsParams { log_blowup: 3, fold_bits: 3, final_bits: 4, queries: 102, grinding_bits: 16 }
+        // Rate 1/8: δ = 7/16 and each query gives log2(16/9) = 0.83 bits; 111 queries and 8
+        // bits of work give 100.1 bits for the query phase (see `query_security_bits`).
+        PcsParams {
+            log_blowup: 3,
+            fold_bits: 3,
+            final_bits: 4,
+            queries: 111,
+            grinding_bits: 8,
+        }
     }
 }
 
@@ -89,7 +95,11 @@ impl Claim {
         let m = self.point.len();
         let mut p = self.point.clone();
         for i in 0..n - m {
-            p.push(if (self.block >> i) & 1 == 1 { Ext::ONE } else { Ext::ZERO });
+            p.push(if (self.block >> i) & 1 == 1 {
+                Ext::ONE
+            } else {
+                Ext::ZERO
+            });
         }
         p
     }
@@ -123,26 +133,40 @@ fn leaf_indices(size: usize, arity_bits: u32) -> (usize, usize) {
 
 fn leaf_bytes_base(codeword: &[Fp], leaf: usize, arity_bits: u32) -> Vec<u8> {
     let (_, stride) = leaf_indices(codeword.len(), arity_bits);
-    (0..1usize << arity_bits).flat_map(|j| codeword[leaf + j * stride].to_le_bytes()).collect()
+    (0..1usize << arity_bits)
+        .flat_map(|j| codeword[leaf + j * stride].to_le_bytes())
+        .collect()
 }
 
 fn leaf_bytes_ext(codeword: &[Ext], leaf: usize, arity_bits: u32) -> Vec<u8> {
     let (_, stride) = leaf_indices(codeword.len(), arity_bits);
-    (0..1usize << arity_bits).flat_map(|j| codeword[leaf + j * stride].to_le_bytes()).collect()
+    (0..1usize << arity_bits)
+        .flat_map(|j| codeword[leaf + j * stride].to_le_bytes())
+        .collect()
 }
 
 /// Commits to `values` (length `2^n`) and sends the root.
 pub fn commit(values: Vec<Fp>, params: &PcsParams, ch: &mut ProverChannel) -> Committed {
-    assert!(values.len().is_power_of_two(), "commit needs a power-of-two length");
+    assert!(
+        values.len().is_power_of_two(),
+        "commit needs a power-of-two length"
+    );
     let n = values.len().trailing_zeros();
     let log_size = n + params.log_blowup;
     let codeword = evaluate_on_subgroup(&values, log_size);
     let arity = params.schedule(n).first().copied().unwrap_or(0);
     let (leaves, _) = leaf_indices(codeword.len(), arity);
-    let digests = (0..leaves).map(|k| hash_leaf(&leaf_bytes_base(&codeword, k, arity))).collect();
+    let digests = (0..leaves)
+        .map(|k| hash_leaf(&leaf_bytes_base(&codeword, k, arity)))
+        .collect();
     let tree = MerkleTree::new(digests);
     ch.send_digest(b"pcs-root", &tree.root());
-    Committed { n, values, codeword, tree }
+    Committed {
+        n,
+        values,
+        codeword,
+        tree,
+    }
 }
 
 /// Receives the root of a commitment.
@@ -169,11 +193,17 @@ fn fold_codeword(evals: &[Ext], g: Fp, alpha: Ext) -> Vec<Ext> {
 
 /// Folds the `2^bits` values of one leaf (members `index + j * stride` of a domain with
 /// generator `g`) by the given challenges.
-fn fold_leaf(mut values: Vec<Ext>, mut g: Fp, index: usize, stride: usize, alphas: &[Ext]) -> Ext {
+/// `g_inv` is the inverse of the domain generator `g`.
+fn fold_leaf(
+    mut values: Vec<Ext>,
+    mut g_inv: Fp,
+    index: usize,
+    stride: usize,
+    alphas: &[Ext],
+) -> Ext {
     let inv2 = Fp::TWO.inverse().unwrap_or(Fp::ONE);
     for &alpha in alphas {
         let half = values.len() / 2;
-        let g_inv = g.inverse().unwrap_or(Fp::ONE);
         let mut x_inv = g_inv.pow(index as u64);
         let step = g_inv.pow(stride as u64);
         for j in 0..half {
@@ -184,7 +214,7 @@ fn fold_leaf(mut values: Vec<Ext>, mut g: Fp, index: usize, stride: usize, alpha
             x_inv *= step;
         }
         values.truncate(half);
-        g = g.square();
+        g_inv = g_inv.square();
     }
     values[0]
 }
@@ -237,8 +267,9 @@ pub fn open(committed: &Committed, claims: &[Claim], params: &PcsParams, ch: &mu
         }
         if let Some(&next_bits) = schedule.get(b + 1) {
             let (leaves, _) = leaf_indices(oracle.len(), next_bits);
-            let digests =
-                (0..leaves).map(|k| hash_leaf(&leaf_bytes_ext(&oracle, k, next_bits))).collect();
+            let digests = (0..leaves)
+                .map(|k| hash_leaf(&leaf_bytes_ext(&oracle, k, next_bits)))
+                .collect();
             let tree = MerkleTree::new(digests);
             ch.send_digest(b"pcs-fold-root", &tree.root());
             trees.push(tree);
@@ -269,7 +300,9 @@ pub fn open(committed: &Committed, claims: &[Claim], params: &PcsParams, ch: &mu
         let (leaves, stride) = leaf_indices(oracle.len(), bits);
         positions = sorted_unique(&positions.iter().map(|&k| k % leaves).collect::<Vec<_>>());
         for &k in &positions {
-            let values: Vec<Ext> = (0..1usize << bits).map(|j| oracle[k + j * stride]).collect();
+            let values: Vec<Ext> = (0..1usize << bits)
+                .map(|j| oracle[k + j * stride])
+                .collect();
             ch.send_exts(b"pcs-leaf", &values);
         }
         tree.open(&positions, ch);
@@ -294,7 +327,9 @@ pub fn verify(
     let nu = n as usize;
     for c in claims {
         if c.point.len() > nu || (c.block >> (nu - c.point.len()).min(63)) != 0 {
-            return Err(VerifyError::Relation("commitment claim outside the polynomial".into()));
+            return Err(VerifyError::Relation(
+                "commitment claim outside the polynomial".into(),
+            ));
         }
     }
     let gamma = ch.challenge_ext(b"pcs-gamma");
@@ -338,7 +373,11 @@ pub fn verify(
     }
     let sum: Ext = final_msg.iter().zip(&e_final).map(|(a, b)| *a * *b).sum();
     if sum != claim {
-        return Err(VerifyError::Sumcheck { label: "commitment opening", round: rounds, rounds });
+        return Err(VerifyError::Sumcheck {
+            label: "commitment opening",
+            round: rounds,
+            rounds,
+        });
     }
 
     ch.check_grind(params.grinding_bits)?;
@@ -364,18 +403,27 @@ pub fn verify(
         digests.push(hash_leaf(&bytes));
         leaf_values.push(vals);
     }
-    verify_opening(root, log_size0 - first_bits, &positions, &digests, "codeword", ch)?;
+    verify_opening(
+        root,
+        log_size0 - first_bits,
+        &positions,
+        &digests,
+        "codeword",
+        ch,
+    )?;
 
     // folded[k] = value of the current folded function at index k of the current domain.
     let mut log_size = log_size0;
     let mut alpha_pos = 0;
     let mut folded: Vec<(usize, Ext)> = Vec::with_capacity(positions.len());
     {
-        let g = Fp::two_adic_generator(log_size);
+        let g_inv = Fp::two_adic_generator(log_size)
+            .inverse()
+            .unwrap_or(Fp::ONE);
         let stride = 1usize << (log_size - first_bits);
         let a = &alphas[alpha_pos..alpha_pos + first_bits as usize];
         for (&k, vals) in positions.iter().zip(leaf_values) {
-            folded.push((k, fold_leaf(vals, g, k, stride, a)));
+            folded.push((k, fold_leaf(vals, g_inv, k, stride, a)));
         }
         alpha_pos += first_bits as usize;
         log_size -= first_bits;
@@ -393,25 +441,39 @@ pub fn verify(
             digests.push(hash_leaf(&bytes));
             opened.push(vals);
         }
-        verify_opening(root_i, log_size - bits, &next_positions, &digests, "folded codeword", ch)?;
+        verify_opening(
+            root_i,
+            log_size - bits,
+            &next_positions,
+            &digests,
+            "folded codeword",
+            ch,
+        )?;
         // Consistency: each previous folded value sits in slot k / leaves of leaf k % leaves.
         for (q, &(k, v)) in folded.iter().enumerate() {
             let leaf = k % leaves;
             let slot = k / leaves;
-            let at = next_positions.binary_search(&leaf).map_err(|_| VerifyError::Opening {
-                query: q,
-                detail: "folded position not opened",
-            })?;
+            let at = next_positions
+                .binary_search(&leaf)
+                .map_err(|_| VerifyError::Opening {
+                    query: q,
+                    detail: "folded position not opened",
+                })?;
             if opened[at][slot] != v {
-                return Err(VerifyError::Opening { query: q, detail: "fold mismatch" });
+                return Err(VerifyError::Opening {
+                    query: q,
+                    detail: "fold mismatch",
+                });
             }
         }
-        let g = Fp::two_adic_generator(log_size);
+        let g_inv = Fp::two_adic_generator(log_size)
+            .inverse()
+            .unwrap_or(Fp::ONE);
         let a = &alphas[alpha_pos..alpha_pos + bits as usize];
         folded = next_positions
             .iter()
             .zip(opened)
-            .map(|(&k, vals)| (k, fold_leaf(vals, g, k, leaves, a)))
+            .map(|(&k, vals)| (k, fold_leaf(vals, g_inv, k, leaves, a)))
             .collect();
         positions = next_positions;
         alpha_pos += bits as usize;
@@ -421,9 +483,15 @@ pub fn verify(
     let g = Fp::two_adic_generator(log_size);
     for (q, &(k, v)) in folded.iter().enumerate() {
         let x = g.pow(k as u64);
-        let want = final_msg.iter().rev().fold(Ext::ZERO, |acc, &c| acc * x + c);
+        let want = final_msg
+            .iter()
+            .rev()
+            .fold(Ext::ZERO, |acc, &c| acc * x + c);
         if want != v {
-            return Err(VerifyError::Opening { query: q, detail: "final message mismatch" });
+            return Err(VerifyError::Opening {
+                query: q,
+                detail: "final message mismatch",
+            });
         }
     }
     Ok(())
@@ -442,21 +510,35 @@ mod tests {
     }
 
     fn params() -> PcsParams {
-        PcsParams { queries: 30, grinding_bits: 4, ..PcsParams::default() }
+        PcsParams {
+            queries: 30,
+            grinding_bits: 4,
+            ..PcsParams::default()
+        }
     }
 
     fn setup(n: u32, seed: u64) -> (Vec<Fp>, Vec<Claim>) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let values: Vec<Fp> = (0..1u64 << n).map(|_| Fp::new(rng.r#gen::<u64>() % 1000)).collect();
+        let values: Vec<Fp> = (0..1u64 << n)
+            .map(|_| Fp::new(rng.r#gen::<u64>() % 1000))
+            .collect();
         let mut claims = Vec::new();
         // A full-width claim and a segment claim on the upper half.
         let point: Vec<Ext> = (0..n).map(|_| rand_ext(&mut rng)).collect();
-        claims.push(Claim { value: evaluate_base(&values, &point), point, block: 0 });
+        claims.push(Claim {
+            value: evaluate_base(&values, &point),
+            point,
+            block: 0,
+        });
         if n >= 1 {
             let m = n as usize - 1;
             let point: Vec<Ext> = (0..m).map(|_| rand_ext(&mut rng)).collect();
             let upper = &values[1 << m..];
-            claims.push(Claim { value: evaluate_base(upper, &point), point, block: 1 });
+            claims.push(Claim {
+                value: evaluate_base(upper, &point),
+                point,
+                block: 1,
+            });
         }
         (values, claims)
     }

@@ -39,7 +39,10 @@ impl MerkleTree {
         let mut levels = vec![leaves];
         while levels[levels.len() - 1].len() > 1 {
             let prev = &levels[levels.len() - 1];
-            let next = prev.chunks_exact(2).map(|c| hash_node(&c[0], &c[1])).collect();
+            let next = prev
+                .chunks_exact(2)
+                .map(|c| hash_node(&c[0], &c[1]))
+                .collect();
             levels.push(next);
         }
         MerkleTree { levels }
@@ -83,8 +86,11 @@ pub fn verify_opening(
     ch: &mut VerifierChannel<'_>,
 ) -> Result<(), VerifyError> {
     debug_assert_eq!(indices.len(), digests.len());
-    let mut current: Vec<(usize, Digest)> =
-        indices.iter().copied().zip(digests.iter().copied()).collect();
+    let mut current: Vec<(usize, Digest)> = indices
+        .iter()
+        .copied()
+        .zip(digests.iter().copied())
+        .collect();
     for _ in 0..depth {
         let mut next = Vec::with_capacity(current.len());
         let mut i = 0;
@@ -119,14 +125,21 @@ mod tests {
     use crate::Transcript;
 
     fn tree(n: usize) -> (MerkleTree, Vec<Digest>) {
-        let leaves: Vec<Digest> = (0..n).map(|i| hash_leaf(&(i as u64).to_le_bytes())).collect();
+        let leaves: Vec<Digest> = (0..n)
+            .map(|i| hash_leaf(&(i as u64).to_le_bytes()))
+            .collect();
         (MerkleTree::new(leaves.clone()), leaves)
     }
 
     #[test]
     fn batched_openings_verify_and_share_siblings() {
         let (t, leaves) = tree(16);
-        for indices in [vec![0usize], vec![3, 4], vec![0, 1, 2, 3], vec![1, 7, 8, 15]] {
+        for indices in [
+            vec![0usize],
+            vec![3, 4],
+            vec![0, 1, 2, 3],
+            vec![1, 7, 8, 15],
+        ] {
             let tr = Transcript::new(b"m");
             let mut pc = ProverChannel::new(tr.clone());
             t.open(&indices, &mut pc);

@@ -7,7 +7,11 @@ use crate::Fp;
 /// `i < 2^log_n`, where `ω` is [`Fp::two_adic_generator`]`(log_n)`.
 pub fn evaluate_on_subgroup(coeffs: &[Fp], log_n: u32) -> Vec<Fp> {
     let n = 1usize << log_n;
-    assert!(coeffs.len() <= n, "{} coefficients do not fit a domain of {n}", coeffs.len());
+    assert!(
+        coeffs.len() <= n,
+        "{} coefficients do not fit a domain of {n}",
+        coeffs.len()
+    );
     let mut a = vec![Fp::ZERO; n];
     // Bit-reversed load, then in-place Cooley-Tukey butterflies.
     for (i, &c) in coeffs.iter().enumerate() {
@@ -39,7 +43,11 @@ pub fn evaluate_on_subgroup(coeffs: &[Fp], log_n: u32) -> Vec<Fp> {
 }
 
 fn reverse_bits(i: usize, bits: u32) -> usize {
-    if bits == 0 { 0 } else { i.reverse_bits() >> (usize::BITS - bits) }
+    if bits == 0 {
+        0
+    } else {
+        i.reverse_bits() >> (usize::BITS - bits)
+    }
 }
 
 #[cfg(test)]

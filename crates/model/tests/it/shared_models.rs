@@ -327,3 +327,41 @@ fn benchmark_models_hold_up_on_inputs_they_were_not_calibrated_on() {
         assert!(worst < 2e-3, "{name}: {worst}");
     }
 }
+
+#[test]
+fn age_model_lowers_once_maxpool_is_replaced() {
+    // Everything but MaxPool lowers: swap the five MaxPools for AveragePools (same
+    // attributes) and quantise the real 141-node model end to end.
+    use prost::Message;
+    let mut proto =
+        omron_model::proto::ModelProto::decode(&std::fs::read(shared(AGE)).unwrap()[..]).unwrap();
+    for node in &mut proto.graph.as_mut().unwrap().node {
+        if node.op_type == "MaxPool" {
+            node.op_type = "AveragePool".into();
+        }
+    }
+    let model = load_onnx(&proto.encode_to_vec()).unwrap();
+    assert!(model.coverage().is_supported(), "{}", model.coverage());
+    let x = input("omron/neurons/_validator/competitions/1/input.json");
+    let q = quantise(&model, Some(&x), &QuantOptions::default()).unwrap();
+    q.graph.validate().unwrap();
+    let acc = q.accuracy(&model, &x).unwrap();
+    let ops = |name: &str| q.graph.nodes.iter().filter(|n| n.op.name() == name).count();
+    println!(
+        "age (MaxPool -> AveragePool): max abs error {:.3e}, mean {:.3e}, argmax agrees {}, {} IR nodes ({} Conv, {} MatMul, {} Mul, {} Rescale)",
+        acc.max_abs_error,
+        acc.mean_abs_error,
+        acc.argmax_agrees,
+        q.graph.nodes.len(),
+        ops("Conv"),
+        ops("MatMul"),
+        ops("Mul"),
+        ops("Rescale"),
+    );
+    assert_eq!(q.output_scales.len(), 9);
+    // Batch norms fold into their convolutions: no per-channel Mul survives, only the six
+    // activation products.
+    assert_eq!(ops("Mul"), 6);
+    assert!(acc.argmax_agrees, "{acc:?}");
+    assert!(acc.max_abs_error < 2e-3, "{acc:?}");
+}

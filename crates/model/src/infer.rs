@@ -212,7 +212,7 @@ pub(crate) fn conv_geometry(
             "input {x:?} and weight {w:?} are not [N, C, H, W] and OIHW"
         ));
     }
-    if x[1] != w[1] * group || !w[0].is_multiple_of(group) {
+    if w[1].checked_mul(group) != Some(x[1]) || !w[0].is_multiple_of(group) {
         return invalid(format!(
             "weight {w:?} does not fit input {x:?} with {group} groups"
         ));
@@ -298,18 +298,18 @@ pub(crate) fn reshape_target(
         }
     }
     if let Some(i) = infer_at {
-        let known: usize = shape
+        let known = shape
             .iter()
             .enumerate()
             .filter(|&(j, _)| j != i)
-            .map(|(_, &d)| d)
-            .product();
+            .try_fold(1usize, |acc, (_, &d)| acc.checked_mul(d))
+            .unwrap_or(0);
         if known == 0 || !total.is_multiple_of(known) {
             return invalid(format!("cannot reshape {input:?} into {target:?}"));
         }
         shape[i] = total / known;
     }
-    if shape.iter().product::<usize>() != total || checked_numel(&shape).is_none() {
+    if checked_numel(&shape) != Some(total) {
         return invalid(format!("cannot reshape {input:?} into {target:?}"));
     }
     Ok(shape)
@@ -391,17 +391,13 @@ pub(crate) fn slice_ranges(
         } else {
             (clamp(starts[i], 0, dim - 1), clamp(ends[i], -1, dim - 1))
         };
-        let count = if step > 0 {
-            if end > start {
-                (end - start + step - 1) / step
-            } else {
-                0
-            }
-        } else if start > end {
-            (start - end + (-step) - 1) / (-step)
+        // In i128: `step` may be any i64, including i64::MIN.
+        let (span, stride) = if step > 0 {
+            (end as i128 - start as i128, step as i128)
         } else {
-            0
+            (start as i128 - end as i128, -(step as i128))
         };
+        let count = if span > 0 { (span - 1) / stride + 1 } else { 0 };
         ranges[a] = (start, step, count as usize);
     }
     Ok(ranges)
@@ -618,9 +614,15 @@ pub(crate) fn infer(op: &Op, ins: &[Option<Operand<'_>>]) -> Result<Vec<OutInfo>
             if pads.iter().any(|&p| p < 0) {
                 return unsupported("negative Pad (cropping) is not supported");
             }
-            let shape: Vec<usize> = (0..r)
-                .map(|i| x.shape[i] + pads[i] as usize + pads[i + r] as usize)
-                .collect();
+            let shape = (0..r)
+                .map(|i| {
+                    usize::try_from(pads[i])
+                        .ok()
+                        .zip(usize::try_from(pads[i + r]).ok())
+                        .and_then(|(b, e)| x.shape[i].checked_add(b)?.checked_add(e))
+                        .ok_or_else(|| Issue::Invalid(format!("Pad {pads:?} overflows")))
+                })
+                .collect::<Result<Vec<usize>, Issue>>()?;
             out(shape, x.dtype)
         }
         Op::Shape { start, end } => {
@@ -766,5 +768,27 @@ mod tests {
         assert_eq!(r, vec![(4, 1, 1), (0, 1, 4)]);
         let r = slice_ranges(&[5], &[4], &[i64::MIN], None, Some(&[-2])).unwrap();
         assert_eq!(r, vec![(4, -2, 3)]);
+        // Extreme steps and targets neither overflow nor panic.
+        let r = slice_ranges(&[5], &[0], &[5], None, Some(&[i64::MAX])).unwrap();
+        assert_eq!(r, vec![(0, i64::MAX, 1)]);
+        let r = slice_ranges(&[5], &[4], &[-9], None, Some(&[i64::MIN])).unwrap();
+        assert_eq!(r, vec![(4, i64::MIN, 1)]);
+        assert!(reshape_target(&[4], &[1 << 40, 1 << 40, -1], false).is_err());
+        assert!(reshape_target(&[4], &[1 << 62, 1 << 62], false).is_err());
+    }
+
+    #[test]
+    fn hostile_pads_and_groups_are_errors_not_overflows() {
+        let x = Tensor::f32(vec![1, 2], vec![0.0; 2]);
+        let op = Op::Pad {
+            pads: Some(vec![0, i64::MAX, 0, i64::MAX]),
+            value: 0.0,
+        };
+        assert!(matches!(
+            infer(&op, &[Some(Operand::of(&x))]),
+            Err(Issue::Invalid(_))
+        ));
+        let win = spec(AutoPad::NotSet, [1, 1], None);
+        assert!(conv_geometry(&win, usize::MAX, &[1, 2, 3, 3], &[2, 2, 1, 1]).is_err());
     }
 }

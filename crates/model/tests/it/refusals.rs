@@ -379,3 +379,35 @@ fn attributes_of_the_wrong_type_are_reported() {
     assert_eq!(cov.unsupported.len(), 1);
     assert!(cov.unsupported[0].reason.contains("transB"), "{cov}");
 }
+
+#[test]
+fn corrupted_hand_built_models_never_panic() {
+    // Random byte changes in models that use every supported op (attributes, shapes, pads,
+    // axes, constants): whatever loads goes through float, quantisation and the integer run.
+    let mut s = 0x0123_4567_89ab_cdefu64;
+    for (name, b, shapes) in crate::ops::cases() {
+        let bytes = b.bytes();
+        let x: Vec<Vec<f32>> = shapes
+            .iter()
+            .enumerate()
+            .map(|(i, sh)| crate::ops::sample(sh.iter().product(), i))
+            .collect();
+        for _ in 0..300 {
+            let mut m = bytes.clone();
+            for _ in 0..1 + xorshift(&mut s) % 3 {
+                let at = (xorshift(&mut s) % m.len() as u64) as usize;
+                m[at] = xorshift(&mut s) as u8;
+            }
+            let Ok(model) = load_onnx(&m) else { continue };
+            let _ = model.coverage().to_string();
+            let _ = model.run_float(&x);
+            if let Ok(q) = quantise(&model, Some(&x), &QuantOptions::default()) {
+                assert!(
+                    q.graph.validate().is_ok(),
+                    "{name}: quantise returned an invalid graph"
+                );
+                let _ = q.accuracy(&model, &x);
+            }
+        }
+    }
+}

@@ -6,4 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Real Bittensor SDKs for the interop tests of omron-bittensor (exports OMRON_BT10_PYTHON and
+# OMRON_BT11_PYTHON).
+source scripts/bittensor-venvs.sh
+
 cargo test --workspace --locked

@@ -100,6 +100,17 @@ impl Synapse for UnknownQuery {
     const NAME: &'static str = "UnknownQuery";
 }
 
+/// The handler answers with the caller it believes in.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct WhoAmI {
+    #[serde(default)]
+    pub(crate) caller: Option<String>,
+}
+
+impl Synapse for WhoAmI {
+    const NAME: &'static str = "WhoAmI";
+}
+
 /// A synapse with a required (no default), hashed field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct RequiredFieldQuery {
@@ -210,6 +221,15 @@ pub(crate) async fn capture_axon(
     clock: Option<omron_bittensor::ids::Clock>,
     config: AxonConfig,
 ) -> AxonHandle {
+    capture_axon_with(clock, config, false).await
+}
+
+/// [`capture_axon`], optionally also serving [`WhoAmI`] (the interop axons do).
+pub(crate) async fn capture_axon_with(
+    clock: Option<omron_bittensor::ids::Clock>,
+    config: AxonConfig,
+    whoami: bool,
+) -> AxonHandle {
     let allowed = validator_hotkey().public();
     let mut builder = Axon::builder(miner_hotkey().public())
         .config(config)
@@ -234,7 +254,15 @@ pub(crate) async fn capture_axon(
             let mut s = req.synapse;
             s.answer = Some(s.prompt.chars().rev().collect());
             Ok::<_, HandlerError>(s)
-        })
+        });
+    if whoami {
+        builder = builder.handler(|req: Request<WhoAmI>| async move {
+            Ok::<_, HandlerError>(WhoAmI {
+                caller: Some(req.caller.to_ss58()),
+            })
+        });
+    }
+    builder = builder
         .blacklist(move |caller| {
             (caller.synapse != "Synapse" && *caller.hotkey != allowed)
                 .then(|| format!("Unrecognized hotkey {}", caller.hotkey))

@@ -9,7 +9,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod interop_btauth;
+mod interop_sdk10;
+mod interop_sdk_checks;
 mod loopback;
+mod python;
 mod vectors_body_hash;
 mod vectors_dendrite_merge;
 mod vectors_dumps;

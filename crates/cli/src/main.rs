@@ -4,10 +4,14 @@
 //! line, sets up logging and maps errors to exit codes (0 success, 1 a negative answer such as a
 //! rejected proof, 2 an error).
 
+mod alloc;
 mod commands;
 mod logging;
 
 use clap::{Parser, Subcommand};
+
+#[global_allocator]
+static ALLOCATOR: alloc::TrackingAllocator = alloc::TrackingAllocator;
 
 /// Proof-of-inference subnet node and zero-knowledge proving engine.
 #[derive(Debug, Parser)]
@@ -25,6 +29,12 @@ enum Command {
     /// Compile and inspect circuits.
     #[command(subcommand)]
     Circuit(commands::circuit::CircuitCommand),
+    /// Prove a model's output on an input.
+    Prove(commands::prove::ProveArgs),
+    /// Verify a proof for an input (and optionally an output).
+    Verify(commands::verify::VerifyArgs),
+    /// Benchmark compile, prove and verify on models (default: the bundled benchmark models).
+    Bench(commands::bench::BenchArgs),
 }
 
 /// How a command ended, when it did not fail outright.
@@ -40,6 +50,9 @@ fn main() {
     logging::init(&cli.logging);
     let result = match cli.command {
         Command::Circuit(cmd) => commands::circuit::run(cmd),
+        Command::Prove(args) => commands::prove::run(args),
+        Command::Verify(args) => commands::verify::run(args),
+        Command::Bench(args) => commands::bench::run(args),
     };
     let code = match result {
         Ok(Outcome::Success) => 0,

@@ -1,31 +1,241 @@
 //! `omron circuit ...`: compile ONNX models into circuits and inspect them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use clap::Subcommand;
+use omron_circuit::{Circuit, CircuitDir, CircuitInfo};
+use omron_model::{AccuracyReport, CoverageReport, OnnxModel, QuantOptions, QuantisedModel};
 
+use super::prove::read_input;
 use crate::Outcome;
 
 /// Circuit subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum CircuitCommand {
-    /// Compile an ONNX model into a circuit folder and print its id.
+    /// Compile an ONNX model into a circuit folder; prints the circuit id, the op coverage and
+    /// the quantisation accuracy.
     Compile {
         /// The ONNX model.
         model: PathBuf,
-        /// Output folder.
-        #[arg(long)]
+        /// Output folder (created if missing).
+        #[arg(long, value_name = "DIR")]
         out: PathBuf,
-        /// Calibration input (EZKL form `{"input_data": [[...]]}`).
-        #[arg(long)]
+        /// Calibration input (`{"input_data": [[...]]}`): picks the fixed-point scales and is
+        /// the input the accuracy is reported on.
+        #[arg(long, value_name = "INPUT.json")]
         calibration: Option<PathBuf>,
+    },
+    /// Print a circuit's id, ops, sizes and scales.
+    Inspect {
+        /// The circuit folder.
+        dir: PathBuf,
     },
 }
 
 pub(crate) fn run(cmd: CircuitCommand) -> anyhow::Result<Outcome> {
     match cmd {
-        CircuitCommand::Compile { .. } => {
-            anyhow::bail!("circuit compilation lands with the proof engine (issue #2)")
+        CircuitCommand::Compile {
+            model,
+            out,
+            calibration,
+        } => {
+            let compiled = compile(&model, calibration.as_deref())?;
+            let info = CircuitDir::new(&out).save(
+                &compiled.circuit,
+                Some(&compiled.onnx),
+                compiled.reports(),
+            )?;
+            print_coverage(&compiled.coverage);
+            print_accuracy(&compiled.accuracy, compiled.accuracy_input);
+            println!("circuit id: {}", info.id);
+            println!("written to: {}", out.display());
+            Ok(Outcome::Success)
+        }
+        CircuitCommand::Inspect { dir } => {
+            let (circuit, info) = CircuitDir::new(&dir).load()?;
+            let info = info.unwrap_or_else(|| CircuitInfo::new(&circuit, serde_json::Value::Null));
+            print_info(&info);
+            Ok(Outcome::Success)
         }
     }
+}
+
+/// Where the accuracy figures come from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum AccuracyInput {
+    /// The calibration file.
+    Calibration,
+    /// A seeded uniform input in `[-1, 1)`, when no calibration file is given.
+    Synthetic,
+}
+
+/// A compiled model with its front-end reports.
+pub(crate) struct Compiled {
+    pub(crate) circuit: Circuit,
+    pub(crate) onnx: Vec<u8>,
+    pub(crate) coverage: CoverageReport,
+    pub(crate) quantised: QuantisedModel,
+    pub(crate) accuracy: AccuracyReport,
+    pub(crate) accuracy_input: AccuracyInput,
+}
+
+impl Compiled {
+    fn reports(&self) -> serde_json::Value {
+        serde_json::json!({
+            "coverage": self.coverage,
+            "accuracy": self.accuracy,
+            "accuracy_input": format!("{:?}", self.accuracy_input).to_lowercase(),
+            "quantisation": {
+                "input_scales": self.quantised.input_scales,
+                "output_scales": self.quantised.output_scales,
+                "calibrated": self.quantised.calibrated,
+                "options": self.quantised.options,
+            },
+        })
+    }
+}
+
+fn synthetic_input(model: &OnnxModel) -> Vec<Vec<f32>> {
+    // A fixed LCG keeps the synthetic input identical across runs and machines.
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    model
+        .inputs()
+        .iter()
+        .map(|t| {
+            let n: usize = t.shape.iter().flatten().product();
+            (0..n)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Loads, quantises and compiles `model_path`.
+pub(crate) fn compile(model_path: &Path, calibration: Option<&Path>) -> anyhow::Result<Compiled> {
+    let onnx = std::fs::read(model_path)
+        .with_context(|| format!("cannot read {}", model_path.display()))?;
+    let model = omron_model::load_onnx(&onnx)
+        .with_context(|| format!("{} is not a usable ONNX model", model_path.display()))?;
+    let coverage = model.coverage().clone();
+    if !coverage.is_supported() {
+        print_coverage(&coverage);
+        anyhow::bail!(
+            "{} uses ops the circuit compiler does not support: {}",
+            model_path.display(),
+            coverage.unsupported_ops().join(", ")
+        );
+    }
+    let calibration_data: Option<Vec<Vec<f32>>> = match calibration {
+        Some(path) => {
+            let flat = read_input(&path.to_path_buf())?.flattened()?;
+            Some(
+                flat.into_iter()
+                    .map(|v| v.into_iter().map(|x| x as f32).collect())
+                    .collect(),
+            )
+        }
+        None => None,
+    };
+    let quantised = omron_model::quantise(
+        &model,
+        calibration_data.as_deref(),
+        &QuantOptions::default(),
+    )
+    .context("quantisation failed")?;
+    let (sample, accuracy_input) = match calibration_data {
+        Some(c) => (c, AccuracyInput::Calibration),
+        None => (synthetic_input(&model), AccuracyInput::Synthetic),
+    };
+    let accuracy = quantised
+        .accuracy(&model, &sample)
+        .context("measuring accuracy")?;
+    let name = model_path
+        .parent()
+        .and_then(|p| p.file_name())
+        .filter(|_| {
+            model_path
+                .file_stem()
+                .is_some_and(|s| s == "network" || s == "model")
+        })
+        .or_else(|| model_path.file_stem())
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into());
+    let circuit = Circuit::compile(&name, quantised.graph.clone())?;
+    Ok(Compiled {
+        circuit,
+        onnx,
+        coverage,
+        quantised,
+        accuracy,
+        accuracy_input,
+    })
+}
+
+fn print_coverage(coverage: &CoverageReport) {
+    println!(
+        "op coverage (opset {}, {} nodes):",
+        coverage.opset, coverage.node_count
+    );
+    for op in &coverage.ops {
+        let status = if op.supported { "ok" } else { "UNSUPPORTED" };
+        println!("  {:<22} {:>4}  {status}", op.op_type, op.count);
+    }
+    for node in &coverage.unsupported {
+        println!("  unsupported: {node}");
+    }
+    if coverage.unanalysed > 0 {
+        println!(
+            "  ({} nodes after unsupported ones were not analysed)",
+            coverage.unanalysed
+        );
+    }
+}
+
+fn print_accuracy(acc: &AccuracyReport, input: AccuracyInput) {
+    let on = match input {
+        AccuracyInput::Calibration => "the calibration input",
+        AccuracyInput::Synthetic => "a synthetic input (no --calibration given)",
+    };
+    println!(
+        "accuracy on {on}: max abs error {:.3e}, mean abs error {:.3e}, argmax {}",
+        acc.max_abs_error,
+        acc.mean_abs_error,
+        if acc.argmax_agrees {
+            "agrees"
+        } else {
+            "DISAGREES"
+        }
+    );
+}
+
+fn print_info(info: &CircuitInfo) {
+    println!("circuit id        {}", info.id);
+    println!("name              {}", info.name);
+    for (i, t) in info.inputs.iter().enumerate() {
+        println!(
+            "input {i}           shape {:?}, scale 2^{}",
+            t.shape, t.scale
+        );
+    }
+    for (i, t) in info.outputs.iter().enumerate() {
+        println!(
+            "output {i}          shape {:?}, scale 2^{}",
+            t.shape, t.scale
+        );
+    }
+    let ops: Vec<String> = info.ops.iter().map(|(k, v)| format!("{k} x{v}")).collect();
+    println!("ops               {}", ops.join(", "));
+    println!("parameters        {}", info.params);
+    println!("committed values  {} per proof", info.committed_values);
+    println!("lookup tables     {}", info.tables.join(", "));
+    println!(
+        "security          {:.1} bits (commitment query phase)",
+        info.query_security_bits
+    );
 }

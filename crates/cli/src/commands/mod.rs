@@ -1,3 +1,6 @@
 //! One module per subcommand.
 
+pub(crate) mod bench;
 pub(crate) mod circuit;
+pub(crate) mod prove;
+pub(crate) mod verify;

@@ -1,0 +1,158 @@
+//! `omron bench`: compile, prove and verify models and print a table of times, proof sizes,
+//! peak memory and accuracy. Defaults to the bundled benchmark models (`bench/models/`).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::circuit::compile;
+use crate::{Outcome, alloc};
+
+/// Arguments of `omron bench`.
+#[derive(Debug, Args)]
+pub(crate) struct BenchArgs {
+    /// Model folders, each with `network.onnx` (or `model.onnx`) and `input.json`.
+    #[arg(value_name = "MODEL_DIR")]
+    models: Vec<PathBuf>,
+    /// Proofs and verifications per model; the table shows medians.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    reps: u32,
+    /// Also write the results as JSON.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+/// One row of the table.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct BenchRow {
+    model: String,
+    params: usize,
+    compile_ms: f64,
+    prove_ms: f64,
+    verify_ms: f64,
+    proof_bytes: usize,
+    prove_peak_bytes: usize,
+    max_abs_error: f64,
+    argmax_agrees: bool,
+}
+
+fn default_models() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/models");
+    let root = if root.is_dir() {
+        root
+    } else {
+        PathBuf::from("bench/models")
+    };
+    [
+        "mlp_small",
+        "mlp_mnist",
+        "cnn_small",
+        "mlp_sigmoid",
+        "mlp_tanh",
+    ]
+    .iter()
+    .map(|m| root.join(m))
+    .collect()
+}
+
+fn model_file(dir: &Path) -> anyhow::Result<PathBuf> {
+    ["network.onnx", "model.onnx"]
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|p| p.is_file())
+        .with_context(|| format!("{} has no network.onnx or model.onnx", dir.display()))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+pub(crate) fn bench_model(dir: &Path, reps: u32) -> anyhow::Result<BenchRow> {
+    let model = model_file(dir)?;
+    let input_path = dir.join("input.json");
+    let start = Instant::now();
+    let compiled = compile(&model, Some(&input_path))?;
+    let compile_ms = start.elapsed().as_secs_f64() * 1e3;
+    let circuit = &compiled.circuit;
+    let inputs = super::prove::read_input(&input_path)?.quantise(circuit)?;
+    let (mut prove_ms, mut verify_ms) = (Vec::new(), Vec::new());
+    let mut proof_bytes = 0;
+    let mut peak = 0;
+    for _ in 0..reps {
+        let base = alloc::reset_peak();
+        let t = Instant::now();
+        let proof = circuit.prove(&inputs, b"")?;
+        prove_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        peak = peak.max(alloc::peak().saturating_sub(base));
+        proof_bytes = proof.proof.len();
+        let t = Instant::now();
+        circuit
+            .verify(&inputs, &proof.proof, b"")
+            .context("the proof did not verify")?;
+        verify_ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let name = dir
+        .file_name()
+        .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into());
+    Ok(BenchRow {
+        model: name,
+        params: circuit.graph().param_count(),
+        compile_ms,
+        prove_ms: median(prove_ms),
+        verify_ms: median(verify_ms),
+        proof_bytes,
+        prove_peak_bytes: peak,
+        max_abs_error: compiled.accuracy.max_abs_error,
+        argmax_agrees: compiled.accuracy.argmax_agrees,
+    })
+}
+
+pub(crate) fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
+    let models = if args.models.is_empty() {
+        default_models()
+    } else {
+        args.models
+    };
+    let mut rows = Vec::with_capacity(models.len());
+    println!(
+        "{:<14} {:>8} {:>11} {:>9} {:>10} {:>9} {:>9} {:>11} {:>7}",
+        "model",
+        "params",
+        "compile ms",
+        "prove ms",
+        "verify ms",
+        "proof KB",
+        "peak MB",
+        "max |err|",
+        "argmax"
+    );
+    for dir in &models {
+        let row = bench_model(dir, args.reps)
+            .with_context(|| format!("benchmarking {}", dir.display()))?;
+        println!(
+            "{:<14} {:>8} {:>11.1} {:>9.1} {:>10.2} {:>9.1} {:>9.1} {:>11.2e} {:>7}",
+            row.model,
+            row.params,
+            row.compile_ms,
+            row.prove_ms,
+            row.verify_ms,
+            row.proof_bytes as f64 / 1024.0,
+            row.prove_peak_bytes as f64 / (1024.0 * 1024.0),
+            row.max_abs_error,
+            if row.argmax_agrees {
+                "agrees"
+            } else {
+                "DIFFERS"
+            }
+        );
+        rows.push(row);
+    }
+    if let Some(path) = args.json {
+        std::fs::write(&path, serde_json::to_string_pretty(&rows)? + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,83 @@
+//! `omron verify`: check a proof against a circuit and an input (and optionally an output).
+//!
+//! Exit 0 and `verified` when the proof is valid; otherwise exit 1 with a one-line reason,
+//! whatever the cause (a wrong proof, a malformed file, a missing circuit).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+use omron_circuit::{CircuitDir, MAX_PROOF_BYTES, OutputData};
+
+use super::prove::{parse_context, read_input};
+use crate::Outcome;
+
+/// Arguments of `omron verify`.
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// The circuit folder.
+    #[arg(long, value_name = "DIR")]
+    circuit: PathBuf,
+    /// The input the proof must be for.
+    #[arg(long, value_name = "INPUT.json")]
+    input: PathBuf,
+    /// The proof file.
+    #[arg(long, value_name = "PROOF")]
+    proof: PathBuf,
+    /// The output the proof must prove, as `{"output": [...]}`.
+    #[arg(long = "output-json", value_name = "OUT.json")]
+    output_json: Option<PathBuf>,
+    /// The context the proof was bound to, as hex.
+    #[arg(long, value_name = "HEX", default_value = "")]
+    context: String,
+}
+
+fn check(args: &VerifyArgs) -> anyhow::Result<f64> {
+    let (circuit, _) = CircuitDir::new(&args.circuit).load()?;
+    let inputs = read_input(&args.input)?.quantise(&circuit)?;
+    let context = parse_context(&args.context)?;
+    let len = std::fs::metadata(&args.proof)
+        .with_context(|| format!("cannot read {}", args.proof.display()))?
+        .len();
+    if len > MAX_PROOF_BYTES as u64 {
+        anyhow::bail!("proof file is {len} bytes, larger than any valid proof");
+    }
+    let proof = std::fs::read(&args.proof)
+        .with_context(|| format!("cannot read {}", args.proof.display()))?;
+    let expected = match &args.output_json {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let out: OutputData = serde_json::from_str(&text)
+                .with_context(|| format!("{}: expected {{\"output\": [...]}}", path.display()))?;
+            Some(out)
+        }
+        None => None,
+    };
+    let start = Instant::now();
+    let outputs = circuit
+        .verify(&inputs, &proof, &context)
+        .context("invalid proof")?;
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    if let Some(expected) = expected {
+        expected
+            .matches(&circuit, &outputs)
+            .map_err(|e| anyhow::anyhow!("output mismatch: {e}"))?;
+    }
+    Ok(ms)
+}
+
+pub(crate) fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
+    match check(&args) {
+        Ok(ms) => {
+            println!("verified");
+            tracing::debug!(ms, "verification time");
+            Ok(Outcome::Success)
+        }
+        Err(err) => {
+            println!("rejected: {err:#}");
+            Ok(Outcome::Rejected)
+        }
+    }
+}

@@ -5,6 +5,7 @@
 //! rejected proof, 2 an error).
 
 mod alloc;
+mod args;
 mod commands;
 mod logging;
 
@@ -35,6 +36,10 @@ enum Command {
     Verify(commands::verify::VerifyArgs),
     /// Benchmark compile, prove and verify on models (default: the bundled benchmark models).
     Bench(commands::bench::BenchArgs),
+    /// Run the embedded local chain, read metagraphs, and dev operations (subnets, funds,
+    /// registration, stake, axons).
+    #[command(subcommand)]
+    Chain(commands::chain::ChainCommand),
 }
 
 /// How a command ended, when it did not fail outright.
@@ -53,6 +58,7 @@ fn main() {
         Command::Prove(args) => commands::prove::run(args),
         Command::Verify(args) => commands::verify::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::Chain(cmd) => commands::chain::run(cmd),
     };
     let code = match result {
         Ok(Outcome::Success) => 0,

@@ -1,0 +1,3 @@
+//! Flag groups shared by several commands: one `clap` struct per concern.
+
+pub(crate) mod subtensor;

@@ -242,10 +242,34 @@ impl Chain for SubtensorClient {
             .await
             .map_err(|e| self.transport(e))?;
         let mut neurons = neuron::decode_neurons_lite(at.metadata_ref(), &bytes)?;
+        // One prefix scan for every uid's registration block instead of a read per uid.
+        let addr = subxt::dynamic::storage::<(NetUid, Uid), u64>(SUBTENSOR, "BlockAtRegistration");
+        let mut entries = at
+            .storage()
+            .iter(addr, (netuid,))
+            .await
+            .map_err(|e| self.transport(e))?;
+        let mut registered = std::collections::HashMap::new();
+        while let Some(entry) = entries.next().await {
+            let entry = entry.map_err(|e| self.transport(e))?;
+            let decode_err = |e: &dyn std::fmt::Display| ChainError::Decode {
+                what: format!("{SUBTENSOR}.BlockAtRegistration"),
+                reason: e.to_string(),
+            };
+            let key = entry.key().map_err(|e| decode_err(&e))?;
+            let uid = key
+                .part(1)
+                .map(|p| p.decode_as::<Uid>())
+                .transpose()
+                .map_err(|e| decode_err(&e))?
+                .flatten();
+            let block = entry.value().decode().map_err(|e| decode_err(&e))?;
+            if let Some(uid) = uid {
+                registered.insert(uid, block);
+            }
+        }
         for n in &mut neurons {
-            n.block_at_registration = self
-                .storage_or_default(&at, "BlockAtRegistration", (netuid, n.uid), 0u64)
-                .await?;
+            n.block_at_registration = registered.get(&n.uid).copied().unwrap_or(0);
         }
         neurons.sort_by_key(|n| n.uid);
         Ok(Metagraph {

@@ -116,9 +116,10 @@ pub(crate) struct ServeArgs {
     /// Time between blocks, in milliseconds (250 is a fast localnet, 12000 the real chain).
     #[arg(long = "block-time-ms", value_name = "MS", default_value_t = 12_000)]
     block_time_ms: u64,
-    /// Folder holding the chain state (`chain.sqlite`); a restarted chain continues from it.
-    #[arg(long, value_name = "DIR", default_value = "omron-chain")]
-    state: PathBuf,
+    /// Folder holding the chain state (`chain.sqlite`); a restarted chain continues from it
+    /// (`~` is your home).
+    #[arg(long, value_name = "DIR", default_value = "~/.omron/chain")]
+    state: String,
 }
 
 /// `omron chain create-subnet` flags.
@@ -320,19 +321,28 @@ async fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
         block_time: Duration::from_millis(args.block_time_ms),
         ..ChainConfig::default()
     };
-    let chain = EmbeddedChain::open(&args.state, config)
-        .with_context(|| format!("cannot open the chain state in {}", args.state.display()))?;
+    let state = expand_home(&args.state);
+    let chain = EmbeddedChain::open(&state, config)
+        .with_context(|| format!("cannot open the chain state in {}", state.display()))?;
     let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), args.port);
     let server = serve_rpc(chain.clone(), addr).await?;
     let producer = chain.spawn_block_production();
     // The first stdout line is the URL, for scripts and tests that start us with port 0.
     println!("{}", server.url());
-    tracing::info!(url = %server.url(), state = %args.state.display(), block = chain.block()?, "chain serving");
+    tracing::info!(url = %server.url(), state = %state.display(), block = chain.block()?, "chain serving");
     shutdown_signal().await;
     producer.stop();
     server.shutdown().await;
     tracing::info!(block = chain.block()?, "chain stopped");
     Ok(Outcome::Success)
+}
+
+/// `~/x` under `$HOME`; anything else as given.
+fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(path),
+    }
 }
 
 async fn shutdown_signal() {
@@ -411,5 +421,16 @@ mod tests {
         assert_eq!(account("//Alice").unwrap(), alice);
         assert_eq!(account(&alice.to_string()).unwrap(), alice);
         assert!(account("not a key").is_err());
+    }
+
+    #[test]
+    fn state_dir_expands_home() {
+        assert_eq!(expand_home("/tmp/x"), PathBuf::from("/tmp/x"));
+        if let Some(home) = std::env::var_os("HOME") {
+            assert_eq!(
+                expand_home("~/.omron/chain"),
+                PathBuf::from(home).join(".omron/chain")
+            );
+        }
     }
 }

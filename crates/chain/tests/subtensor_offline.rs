@@ -373,3 +373,24 @@ fn commitment_storage_value_is_read() {
     let c = omron_chain::subtensor::commitment_from_value(&decoded).unwrap();
     assert_eq!((c.block, c.data.as_slice()), (77, &b"hi"[..]));
 }
+
+#[test]
+fn every_storage_entry_we_read_fits_the_runtime() {
+    let client = offline();
+    let at = client.at_block(1u64).unwrap();
+    omron_chain::subtensor::storage::check_layout(&at).unwrap();
+    // A wrong value type or key arity is caught the same way the layout check catches it.
+    let wrong = subxt::dynamic::storage::<(u16,), [u8; 32]>("SubtensorModule", "Tempo");
+    let entry = at.storage().entry(wrong).unwrap();
+    assert!(entry.default_value().unwrap().decode().is_err());
+    let wrong_keys = subxt::dynamic::storage::<(u16, u16), u16>("SubtensorModule", "Tempo");
+    assert!(
+        at.storage()
+            .entry(wrong_keys)
+            .unwrap()
+            .fetch_key((1, 2))
+            .is_err()
+    );
+    let missing = subxt::dynamic::storage::<(u16,), u16>("SubtensorModule", "NoSuchEntry");
+    assert!(at.storage().entry(missing).is_err());
+}

@@ -11,6 +11,7 @@
 pub mod calls;
 pub mod neuron;
 pub mod signer;
+pub mod storage;
 
 use std::time::Duration;
 
@@ -68,7 +69,16 @@ impl SubtensorClient {
         let api = OnlineClient::<SubstrateConfig>::from_rpc_client(rpc)
             .await
             .map_err(|e| transport(&e))?;
-        tracing::info!(url, "connected to subtensor");
+        let at = api.at_current_block().await.map_err(|e| transport(&e))?;
+        // Fail now, naming the entry, if the runtime changed what we read.
+        storage::check_layout(&at)?;
+        neuron::neurons_lite_output_type(at.metadata_ref())?;
+        tracing::info!(
+            url,
+            block = at.block_number(),
+            spec = at.spec_version(),
+            "connected to subtensor"
+        );
         Ok(Self {
             api,
             url: url.to_owned(),
@@ -103,14 +113,20 @@ impl SubtensorClient {
         }
     }
 
-    async fn storage<K, V>(&self, at: &AtBlock, entry: &str, key: K) -> ChainResult<Option<V>>
+    async fn storage<K, V>(
+        &self,
+        at: &AtBlock,
+        addr: subxt::storage::DynamicAddress<K, V>,
+        key: K,
+    ) -> ChainResult<Option<V>>
     where
         K: subxt::ext::frame_decode::storage::IntoEncodableValues
             + subxt::ext::frame_decode::storage::IntoDecodableValues
             + Send,
         V: DecodeAsType + Send,
     {
-        let addr = subxt::dynamic::storage::<K, V>(SUBTENSOR, entry);
+        use subxt::storage::Address;
+        let name = format!("{}.{}", addr.pallet_name(), addr.entry_name());
         let value = at
             .storage()
             .try_fetch(addr, key)
@@ -120,15 +136,15 @@ impl SubtensorClient {
             .map(|v| v.decode())
             .transpose()
             .map_err(|e| ChainError::Decode {
-                what: format!("{SUBTENSOR}.{entry}"),
+                what: name,
                 reason: e.to_string(),
             })
     }
 
-    async fn storage_or_default<K, V>(
+    async fn storage_or<K, V>(
         &self,
         at: &AtBlock,
-        entry: &str,
+        addr: subxt::storage::DynamicAddress<K, V>,
         key: K,
         default: V,
     ) -> ChainResult<V>
@@ -138,7 +154,7 @@ impl SubtensorClient {
             + Send,
         V: DecodeAsType + Send,
     {
-        Ok(self.storage(at, entry, key).await?.unwrap_or(default))
+        Ok(self.storage(at, addr, key).await?.unwrap_or(default))
     }
 
     /// Signs, submits and waits until the extrinsic is in a best block, then maps a failed
@@ -243,10 +259,9 @@ impl Chain for SubtensorClient {
             .map_err(|e| self.transport(e))?;
         let mut neurons = neuron::decode_neurons_lite(at.metadata_ref(), &bytes)?;
         // One prefix scan for every uid's registration block instead of a read per uid.
-        let addr = subxt::dynamic::storage::<(NetUid, Uid), u64>(SUBTENSOR, "BlockAtRegistration");
         let mut entries = at
             .storage()
-            .iter(addr, (netuid,))
+            .iter(storage::block_at_registration(), (netuid,))
             .await
             .map_err(|e| self.transport(e))?;
         let mut registered = std::collections::HashMap::new();
@@ -280,70 +295,80 @@ impl Chain for SubtensorClient {
     }
 
     async fn hyperparameters(&self, netuid: NetUid) -> ChainResult<Hyperparameters> {
+        use storage as st;
         let at = self.at().await?;
         let d = Hyperparameters::default();
         let k = (netuid,);
         Ok(Hyperparameters {
-            tempo: self.storage_or_default(&at, "Tempo", k, d.tempo).await?,
+            tempo: self.storage_or(&at, st::tempo(), k, d.tempo).await?,
             weights_rate_limit: self
-                .storage_or_default(&at, "WeightsSetRateLimit", k, d.weights_rate_limit)
+                .storage_or(&at, st::weights_rate_limit(), k, d.weights_rate_limit)
                 .await?,
             commit_reveal_weights_enabled: self
-                .storage_or_default(
+                .storage_or(
                     &at,
-                    "CommitRevealWeightsEnabled",
+                    st::commit_reveal_enabled(),
                     k,
                     d.commit_reveal_weights_enabled,
                 )
                 .await?,
             commit_reveal_period: self
-                .storage_or_default(&at, "RevealPeriodEpochs", k, d.commit_reveal_period)
+                .storage_or(&at, st::reveal_period(), k, d.commit_reveal_period)
                 .await?,
             min_allowed_weights: self
-                .storage_or_default(&at, "MinAllowedWeights", k, d.min_allowed_weights)
+                .storage_or(&at, st::min_allowed_weights(), k, d.min_allowed_weights)
                 .await?,
             max_weight_limit: self
-                .storage_or_default(&at, "MaxWeightsLimit", k, d.max_weight_limit)
+                .storage_or(&at, st::max_weights_limit(), k, d.max_weight_limit)
                 .await?,
             immunity_period: self
-                .storage_or_default(&at, "ImmunityPeriod", k, d.immunity_period)
+                .storage_or(&at, st::immunity_period(), k, d.immunity_period)
                 .await?,
             activity_cutoff: self
-                .storage_or_default(&at, "ActivityCutoff", k, d.activity_cutoff)
+                .storage_or(&at, st::activity_cutoff(), k, d.activity_cutoff)
                 .await?,
             weights_version: self
-                .storage_or_default(&at, "WeightsVersionKey", k, d.weights_version)
+                .storage_or(&at, st::weights_version(), k, d.weights_version)
                 .await?,
             max_allowed_uids: self
-                .storage_or_default(&at, "MaxAllowedUids", k, d.max_allowed_uids)
+                .storage_or(&at, st::max_allowed_uids(), k, d.max_allowed_uids)
                 .await?,
             max_allowed_validators: self
-                .storage_or_default(&at, "MaxAllowedValidators", k, d.max_allowed_validators)
+                .storage_or(
+                    &at,
+                    st::max_allowed_validators(),
+                    k,
+                    d.max_allowed_validators,
+                )
                 .await?,
-            kappa: self.storage_or_default(&at, "Kappa", k, d.kappa).await?,
+            kappa: self.storage_or(&at, st::kappa(), k, d.kappa).await?,
             bonds_moving_avg: self
-                .storage_or_default(&at, "BondsMovingAverage", k, d.bonds_moving_avg)
+                .storage_or(&at, st::bonds_moving_avg(), k, d.bonds_moving_avg)
                 .await?,
             bonds_penalty: self
-                .storage_or_default(&at, "BondsPenalty", k, d.bonds_penalty)
+                .storage_or(&at, st::bonds_penalty(), k, d.bonds_penalty)
                 .await?,
             serving_rate_limit: self
-                .storage_or_default(&at, "ServingRateLimit", k, d.serving_rate_limit)
+                .storage_or(&at, st::serving_rate_limit(), k, d.serving_rate_limit)
                 .await?,
-            burn: self.storage_or_default(&at, "Burn", k, d.burn).await?,
+            burn: self.storage_or(&at, st::burn(), k, d.burn).await?,
             registration_allowed: self
-                .storage_or_default(&at, "NetworkRegistrationAllowed", k, d.registration_allowed)
+                .storage_or(&at, st::registration_allowed(), k, d.registration_allowed)
                 .await?,
             stake_threshold: self
-                .storage_or_default(&at, "StakeThreshold", (), d.stake_threshold)
+                .storage_or(&at, st::stake_threshold(), (), d.stake_threshold)
                 .await?,
         })
     }
 
     async fn subnet_owner(&self, netuid: NetUid) -> ChainResult<SubnetOwner> {
         let at = self.at().await?;
-        let coldkey: Option<[u8; 32]> = self.storage(&at, "SubnetOwner", (netuid,)).await?;
-        let hotkey: Option<[u8; 32]> = self.storage(&at, "SubnetOwnerHotkey", (netuid,)).await?;
+        let coldkey = self
+            .storage(&at, storage::subnet_owner(), (netuid,))
+            .await?;
+        let hotkey = self
+            .storage(&at, storage::subnet_owner_hotkey(), (netuid,))
+            .await?;
         match (coldkey, hotkey) {
             (Some(c), Some(h)) => Ok(SubnetOwner {
                 coldkey: AccountId(c),
@@ -358,21 +383,21 @@ impl Chain for SubtensorClient {
 
     async fn uid_of(&self, netuid: NetUid, hotkey: &AccountId) -> ChainResult<Option<Uid>> {
         let at = self.at().await?;
-        self.storage(&at, "Uids", (netuid, hotkey.0)).await
+        self.storage(&at, storage::uids(), (netuid, hotkey.0)).await
     }
 
     async fn blocks_until_next_epoch(&self, netuid: NetUid) -> ChainResult<u64> {
         let at = self.at().await?;
-        let tempo: u16 = self
-            .storage_or_default(&at, "Tempo", (netuid,), 360u16)
+        let tempo = self
+            .storage_or(&at, storage::tempo(), (netuid,), 360u16)
             .await?;
         Ok(blocks_until_next_epoch(netuid, tempo, at.block_number()))
     }
 
     async fn blocks_since_last_update(&self, netuid: NetUid, uid: Uid) -> ChainResult<u64> {
         let at = self.at().await?;
-        let last: Vec<u64> = self
-            .storage_or_default(&at, "LastUpdate", (netuid,), Vec::new())
+        let last = self
+            .storage_or(&at, storage::last_update(), (netuid,), Vec::new())
             .await?;
         let last = last
             .get(usize::from(uid))
@@ -460,22 +485,12 @@ impl Chain for SubtensorClient {
         hotkey: &AccountId,
     ) -> ChainResult<Option<Commitment>> {
         let at = self.at().await?;
-        let addr = subxt::dynamic::storage::<(NetUid, [u8; 32]), Value>(
-            calls::COMMITMENTS,
-            "CommitmentOf",
-        );
-        let Some(value) = at
-            .storage()
-            .try_fetch(addr, (netuid, hotkey.0))
-            .await
-            .map_err(|e| self.transport(e))?
+        let Some(value) = self
+            .storage(&at, storage::commitment_of(), (netuid, hotkey.0))
+            .await?
         else {
             return Ok(None);
         };
-        let value = value.decode().map_err(|e| ChainError::Decode {
-            what: "Commitments.CommitmentOf".into(),
-            reason: e.to_string(),
-        })?;
         Ok(Some(commitment_from_value(&value)?))
     }
 }

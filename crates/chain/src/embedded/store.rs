@@ -414,6 +414,16 @@ pub(crate) fn stake_of(tx: &Connection, netuid: NetUid, hotkey: &AccountId) -> C
 
 /// All neurons of a subnet ordered by uid, with their stake.
 pub(crate) fn neurons(tx: &Connection, netuid: NetUid) -> ChainResult<Vec<NeuronInfo>> {
+    // Stake per hotkey in one pass, not one query per neuron.
+    let mut stakes = std::collections::HashMap::<Vec<u8>, i64>::new();
+    let mut stmt =
+        tx.prepare("SELECT hotkey, SUM(amount) FROM stakes WHERE netuid = ?1 GROUP BY hotkey")?;
+    for row in stmt.query_map([netuid], |r| {
+        Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
+    })? {
+        let (hotkey, total) = row?;
+        stakes.insert(hotkey, total);
+    }
     let mut stmt = tx.prepare(&format!(
         "SELECT {NEURON_COLUMNS} FROM neurons WHERE netuid = ?1 ORDER BY uid"
     ))?;
@@ -422,8 +432,9 @@ pub(crate) fn neurons(tx: &Connection, netuid: NetUid) -> ChainResult<Vec<Neuron
         .collect::<Result<Vec<_>, _>>()?;
     raws.into_iter()
         .map(|raw| {
-            let hot = account(raw.1.clone())?;
-            let stake = stake_of(tx, netuid, &hot)?;
+            let stake = stakes
+                .get(&raw.1)
+                .map_or(0, |t| u64::try_from(*t).unwrap_or(0));
             finish_neuron(raw, stake)
         })
         .collect()

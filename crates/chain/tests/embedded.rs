@@ -559,3 +559,34 @@ async fn rpc_refuses_forged_replayed_and_malformed_requests() {
         2000 * RAO_PER_TAO + 1
     );
 }
+
+#[tokio::test]
+async fn timer_produces_blocks_seen_through_network_connect() {
+    let config = ChainConfig {
+        block_time: std::time::Duration::from_millis(20),
+        ..ChainConfig::default()
+    };
+    let chain = EmbeddedChain::in_memory(config).unwrap();
+    let server = serve_rpc(chain.clone(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let producer = chain.spawn_block_production();
+    let remote = server
+        .url()
+        .parse::<omron_chain::Network>()
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    use futures::StreamExt;
+    let mut blocks = remote.subscribe_blocks().await.unwrap();
+    let first = blocks.next().await.unwrap().unwrap();
+    let second = blocks.next().await.unwrap().unwrap();
+    assert!(second > first, "{second} > {first}");
+    producer.stop();
+    let stopped = chain.block().unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(chain.block().unwrap(), stopped, "no blocks after stop");
+    assert_eq!(remote.current_block().await.unwrap(), stopped);
+    server.shutdown().await;
+}

@@ -590,3 +590,55 @@ async fn timer_produces_blocks_seen_through_network_connect() {
     assert_eq!(remote.current_block().await.unwrap(), stopped);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn minority_validator_is_clipped_on_chain() {
+    let net = subnet(dev()).await;
+    let (chain, netuid) = (&net.chain, net.netuid);
+    // A second validator with less stake, and a second miner.
+    let (dave, dave_hot) = (key("//Dave"), key("//Dave/hot"));
+    assert_eq!(
+        chain
+            .burned_register(&dave, netuid, &dave_hot.public())
+            .await
+            .unwrap(),
+        3
+    );
+    chain
+        .add_stake(&dave, &dave_hot.public(), netuid, 400 * RAO_PER_TAO)
+        .await
+        .unwrap();
+    let other_miner = key("//Eve/hot");
+    assert_eq!(
+        chain
+            .burned_register(&key("//Eve"), netuid, &other_miner.public())
+            .await
+            .unwrap(),
+        4
+    );
+    chain.run_to_next_epoch(netuid).unwrap();
+    assert!(chain.metagraph(netuid).await.unwrap().neurons[3].validator_permit);
+
+    // The majority weights miner 2, the minority miner 4.
+    chain
+        .set_weights(&net.validator, netuid, &[2], &[65535], 0)
+        .await
+        .unwrap();
+    chain
+        .set_weights(&dave_hot, netuid, &[4], &[65535], 0)
+        .await
+        .unwrap();
+    chain.run_to_next_epoch(netuid).unwrap();
+    let mg = chain.metagraph(netuid).await.unwrap();
+    assert_eq!(mg.neurons[2].incentive, Proportion::ONE);
+    assert_eq!(mg.neurons[4].incentive, Proportion::ZERO);
+    assert_eq!(mg.neurons[4].consensus, Proportion::ZERO);
+    assert_eq!(mg.neurons[1].validator_trust, Proportion::ONE);
+    assert_eq!(
+        mg.neurons[3].validator_trust,
+        Proportion::ZERO,
+        "the minority's weights were clipped"
+    );
+    assert_eq!(mg.neurons[3].dividends, Proportion::ZERO);
+    assert_eq!(mg.neurons[1].dividends, Proportion::ONE);
+}

@@ -40,6 +40,11 @@ enum Command {
     /// registration, stake, axons).
     #[command(subcommand)]
     Chain(commands::chain::ChainCommand),
+    /// Create, list and show Bittensor wallets (coldkeys and hotkeys).
+    #[command(subcommand)]
+    Wallet(commands::wallet::WalletCommand),
+    /// Send one signed request to an axon and print the answer.
+    Query(commands::query::QueryArgs),
 }
 
 /// How a command ended, when it did not fail outright.
@@ -59,6 +64,8 @@ fn main() {
         Command::Verify(args) => commands::verify::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Chain(cmd) => commands::chain::run(cmd),
+        Command::Wallet(cmd) => commands::wallet::run(cmd),
+        Command::Query(args) => commands::query::run(args),
     };
     let code = match result {
         Ok(Outcome::Success) => 0,

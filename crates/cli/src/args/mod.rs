@@ -1,3 +1,4 @@
 //! Flag groups shared by several commands: one `clap` struct per concern.
 
 pub(crate) mod subtensor;
+pub(crate) mod wallet;

@@ -5,3 +5,5 @@ pub(crate) mod circuit;
 pub(crate) mod prove;
 pub(crate) mod verify;
 pub(crate) mod chain;
+pub(crate) mod wallet;
+pub(crate) mod query;

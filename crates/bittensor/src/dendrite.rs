@@ -10,6 +10,12 @@
 //! `axon.status_code`/`status_message` are set from the HTTP status and the `message` field.
 //! Then the `bt_header_axon_*`/`bt_header_dendrite_*` headers are laid over `axon`/`dendrite`,
 //! and the dendrite's status is copied from the axon's.
+//!
+//! Nonces: a dendrite has one UUID and strictly increasing nonces, like the SDK's. An axon
+//! (Python or ours) rejects a nonce not above the last one it accepted for that `(hotkey,
+//! uuid)`, so two requests racing to the *same* axon may see the later-signed one arrive first
+//! and the other refused. Use one `Dendrite` per concurrent purpose (e.g. proofs and capacity
+//! checks) when the same axon is queried concurrently.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};

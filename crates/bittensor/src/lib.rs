@@ -1,6 +1,19 @@
-//! Bittensor wallets and the axon/dendrite wire protocol (SDK <= 10.x and btauth/1).
+//! Bittensor wallets and the axon/dendrite wire protocol, byte-compatible with the Python SDK
+//! (bittensor <= 10.x) and with its successor btauth/1 (bittensor 11).
 //!
-//! Must not depend on: the chain, the proof engine or any node crate.
+//! * [`wallet`]: the SDK's wallet layout and keyfiles (plain and `$NACL`-encrypted), password
+//!   environment variables, 0600 files.
+//! * [`synapse`]: the [`synapse::Synapse`] trait a subnet's message types implement, the SDK's
+//!   base fields ([`synapse::SynapseBase`], [`synapse::TerminalInfo`]) and [`synapse::Envelope`].
+//! * [`axon`]: the server (typed handlers, blacklist and priority hooks, verified caller).
+//! * [`dendrite`]: the client (signing, SDK merge rules, concurrent queries).
+//! * [`legacy`] and [`btauth`]: the two request-signing schemes.
+//! * [`json`] and [`body_hash`]: JSON as Python sees it, and the `computed_body_hash` over
+//!   Python `str()` of the hashed fields.
+//! * [`headers`], [`ids`]: header names and codecs, UUIDs and clocks.
+//!
+//! Keys and addresses come from `omron-keys`. Must not depend on: the chain, the proof engine,
+//! the subnet's synapses (`omron-protocol` depends on this crate) or any node crate.
 
 pub mod axon;
 pub mod body_hash;

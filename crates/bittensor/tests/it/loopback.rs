@@ -101,7 +101,8 @@ async fn every_outcome_over_both_schemes() {
             .query(&target, query(slow), Duration::from_millis(700))
             .await;
         assert_eq!(got.base.dendrite.status_code, Some(408), "{scheme:?}");
-        assert!(started.elapsed() < Duration::from_secs(2));
+        // Well before the 3 s the handler wanted (generous for loaded CI machines).
+        assert!(started.elapsed() < Duration::from_millis(2800));
 
         // Blacklisted caller.
         let stranger = Dendrite::with_config(stranger_hotkey(), config.clone()).unwrap();

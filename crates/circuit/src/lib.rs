@@ -15,6 +15,7 @@ mod layout;
 mod plan;
 mod proof;
 mod relations;
+mod store;
 mod witness;
 
 pub use artifact::{CircuitDir, CircuitInfo, INFO_FILE, MODEL_FILE, TensorInfo, VK_FILE};
@@ -24,3 +25,7 @@ pub use input::{InputData, OutputData};
 pub use layout::Layout;
 pub use plan::{LookupInstance, Plan, Role, Segment, TableSpec, TensorPlan, TensorRef};
 pub use proof::{MAX_PROOF_BYTES, PROOF_MAGIC, ProofOutput};
+pub use store::{
+    CircuitMetadata, CircuitStore, CircuitType, InputGenerator, METADATA_FILE, RequestInput,
+    StoredCircuit, request_context,
+};

@@ -190,6 +190,24 @@ impl Plan {
                     materialise(&mut tensors[node.output].role);
                     materialise(&mut tensors[node.inputs[0]].role);
                 }
+                Op::Slice { .. }
+                | Op::Concat { .. }
+                | Op::Pad { .. }
+                | Op::Gather { .. }
+                | Op::ReduceSum { .. }
+                | Op::SumPool { .. }
+                | Op::Max
+                | Op::Min
+                | Op::DivRound { .. }
+                | Op::DivFloor { .. }
+                | Op::Div { .. }
+                | Op::WideLookup { .. } => {
+                    return Err(CircuitError::Unsupported {
+                        node: node.name.clone(),
+                        op: node.op.name().into(),
+                        reason: "no proof relation for this op yet".into(),
+                    });
+                }
                 Op::Conv(attrs) if attrs.group != 1 => {
                     return Err(CircuitError::Unsupported {
                         node: node.name.clone(),

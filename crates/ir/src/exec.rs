@@ -3,8 +3,14 @@
 
 use crate::shape::{broadcast_index_map, strides};
 use crate::{
-    ACT_BITS, ACT_MAX, ACT_MIN, ConvAttrs, Graph, IrError, Node, Op, TensorKind, VALUE_BOUND, numel,
+    ACT_BITS, ACT_MAX, ACT_MIN, ConvAttrs, Graph, IrError, Node, Op, TensorKind, VALUE_BOUND,
+    numel, selection,
 };
+
+/// Largest denominator of [`Op::Div`] (exclusive).
+pub const DIV_DENOMINATOR_BOUND: i64 = 1 << 32;
+/// Largest quotient magnitude of [`Op::Div`] (exclusive).
+pub const DIV_QUOTIENT_BOUND: i64 = 1 << 30;
 
 /// The values of every tensor after running a graph.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,10 +90,12 @@ pub fn execute(graph: &Graph, inputs: &[Vec<i64>]) -> Result<Trace, IrError> {
                 detail: format!("expected {want} values, got {}", data.len()),
             });
         }
-        if let Some(v) = data.iter().find(|v| !(ACT_MIN..=ACT_MAX).contains(*v)) {
+        // Inputs quantised from floats are activation-sized (`quantise_input`); integer inputs
+        // (scoring circuits) may be wide, but never near the field's size.
+        if let Some(v) = data.iter().find(|v| v.unsigned_abs() >= VALUE_BOUND as u64) {
             return Err(IrError::Input {
                 index,
-                detail: format!("value {v} is outside the {ACT_BITS}-bit input range"),
+                detail: format!("value {v} exceeds 2^62 in magnitude"),
             });
         }
         values[id] = data.clone();
@@ -207,6 +215,123 @@ fn run_node<'a>(
             .collect(),
         Op::Reshape { .. } => Ok(operand(0).to_vec()),
         Op::Transpose { perm } => Ok(transpose(operand(0), shape(0), perm)),
+        Op::Slice { .. }
+        | Op::Concat { .. }
+        | Op::Pad { .. }
+        | Op::Gather { .. }
+        | Op::ReduceSum { .. }
+        | Op::SumPool { .. } => {
+            let shapes: Vec<&[usize]> = (0..node.inputs.len()).map(shape).collect();
+            let sel = selection(&node.op, &shapes, out_shape).ok_or_else(|| {
+                IrError::Malformed(format!("{} has no selection map", node.op.name()))
+            })?;
+            let operands: Vec<&[i64]> = (0..node.inputs.len()).map(operand).collect();
+            sel.terms
+                .iter()
+                .map(|t| {
+                    if t.is_empty() {
+                        return Ok(sel.fill);
+                    }
+                    bounded(t.iter().map(|&(k, j)| operands[k][j] as i128).sum())
+                })
+                .collect()
+        }
+        Op::Max | Op::Min => {
+            let (a, b) = (operand(0), operand(1));
+            let ia = broadcast_index_map(shape(0), out_shape);
+            let ib = broadcast_index_map(shape(1), out_shape);
+            ia.iter()
+                .zip(&ib)
+                .map(|(&i, &j)| {
+                    let d = a[i] as i128 - b[j] as i128;
+                    if d < ACT_MIN as i128 || d > ACT_MAX as i128 {
+                        return Err(IrError::ActivationOverflow {
+                            node: node.name.clone(),
+                            op: node.op.name(),
+                            value: d.clamp(i64::MIN as i128, i64::MAX as i128) as i64,
+                            bits: ACT_BITS,
+                        });
+                    }
+                    Ok(if matches!(node.op, Op::Max) {
+                        a[i].max(b[j])
+                    } else {
+                        a[i].min(b[j])
+                    })
+                })
+                .collect()
+        }
+        Op::DivRound { divisor } => {
+            let d = *divisor as i128;
+            operand(0)
+                .iter()
+                .map(|&x| {
+                    let q = (x as i128 + d / 2).div_euclid(d) as i64;
+                    if (ACT_MIN..=ACT_MAX).contains(&q) {
+                        Ok(q)
+                    } else {
+                        Err(IrError::ActivationOverflow {
+                            node: node.name.clone(),
+                            op: "DivRound",
+                            value: q,
+                            bits: ACT_BITS,
+                        })
+                    }
+                })
+                .collect()
+        }
+        Op::DivFloor { divisor } => {
+            let d = *divisor as i64;
+            Ok(operand(0).iter().map(|&x| x.div_euclid(d)).collect())
+        }
+        Op::Div { shift } => {
+            let (a, b) = (operand(0), operand(1));
+            let ia = broadcast_index_map(shape(0), out_shape);
+            let ib = broadcast_index_map(shape(1), out_shape);
+            ia.iter()
+                .zip(&ib)
+                .map(|(&i, &j)| {
+                    let num = (a[i] as i128) << shift;
+                    let den = b[j];
+                    if num.unsigned_abs() >= VALUE_BOUND as u128 {
+                        return Err(overflow());
+                    }
+                    if !(1..DIV_DENOMINATOR_BOUND).contains(&den) {
+                        return Err(IrError::Shape {
+                            node: node.name.clone(),
+                            op: "Div",
+                            detail: format!("denominator {den} is outside [1, 2^32)"),
+                        });
+                    }
+                    let q = num.div_euclid(den as i128);
+                    if q.unsigned_abs() >= DIV_QUOTIENT_BOUND as u128 {
+                        return Err(IrError::ActivationOverflow {
+                            node: node.name.clone(),
+                            op: "Div",
+                            value: q.clamp(i64::MIN as i128, i64::MAX as i128) as i64,
+                            bits: 31,
+                        });
+                    }
+                    Ok(q as i64)
+                })
+                .collect()
+        }
+        Op::WideLookup { f, lo, hi } => operand(0)
+            .iter()
+            .map(|&x| {
+                if x < *lo || x >= *hi {
+                    return Err(IrError::Shape {
+                        node: node.name.clone(),
+                        op: f.name(),
+                        detail: format!("input {x} is outside the table's domain [{lo}, {hi})"),
+                    });
+                }
+                f.eval(x).ok_or_else(|| IrError::Shape {
+                    node: node.name.clone(),
+                    op: f.name(),
+                    detail: format!("input {x} is outside the function's domain"),
+                })
+            })
+            .collect(),
     }
 }
 
@@ -378,6 +503,132 @@ mod tests {
         );
         // padded rows/cols start at -1: windows at (-1,-1), (-1,1), (1,-1), (1,1)
         assert_eq!(out, vec![1, 2 + 3, 4 + 7, 5 + 6 + 8 + 9]);
+    }
+
+    fn run_single(
+        op: Op,
+        inputs: Vec<TensorDef>,
+        data: Vec<Vec<i64>>,
+    ) -> Result<Vec<i64>, IrError> {
+        let defs: Vec<&TensorDef> = inputs.iter().collect();
+        let shape = op.output_shape("n", &defs)?;
+        let scale = op.output_scale(&defs);
+        let mut tensors = inputs.clone();
+        let ids: Vec<usize> = (0..inputs.len()).collect();
+        tensors.push(t("y", &shape, scale, TensorKind::Computed));
+        let graph = Graph {
+            tensors,
+            nodes: vec![Node {
+                name: "n".into(),
+                op,
+                inputs: ids.clone(),
+                output: inputs.len(),
+            }],
+            inputs: ids,
+            outputs: vec![inputs.len()],
+        };
+        graph.validate()?;
+        Ok(execute(&graph, &data)?.outputs(&graph).remove(0))
+    }
+
+    #[test]
+    fn max_min_and_divisions() {
+        let a = t("a", &[4], 0, TensorKind::Input);
+        let b = t("b", &[4], 0, TensorKind::Input);
+        let data = vec![vec![5, -3, 7, 0], vec![2, 4, 7, -1]];
+        assert_eq!(
+            run_single(Op::Max, vec![a.clone(), b.clone()], data.clone()).unwrap(),
+            vec![5, 4, 7, 0]
+        );
+        assert_eq!(
+            run_single(Op::Min, vec![a.clone(), b.clone()], data).unwrap(),
+            vec![2, -3, 7, -1]
+        );
+        let x = t("x", &[4], 0, TensorKind::Input);
+        let xs = vec![vec![7, -7, 10, -10]];
+        // Rounding half up: 7/4 = 1.75 -> 2, -7/4 = -1.75 -> -2, 10/4 = 2.5 -> 3, -10/4 -> -2.
+        assert_eq!(
+            run_single(Op::DivRound { divisor: 4 }, vec![x.clone()], xs.clone()).unwrap(),
+            vec![2, -2, 3, -2]
+        );
+        assert_eq!(
+            run_single(Op::DivFloor { divisor: 4 }, vec![x], xs).unwrap(),
+            vec![1, -2, 2, -3]
+        );
+        let a = t("a", &[3], 4, TensorKind::Input);
+        let b = t("b", &[3], 2, TensorKind::Input);
+        // floor(a * 2^2 / b): scale 4 + 2 - 2 = 4.
+        let q = run_single(
+            Op::Div { shift: 2 },
+            vec![a.clone(), b.clone()],
+            vec![vec![10, -10, 9], vec![3, 3, 1]],
+        );
+        assert_eq!(q.unwrap(), vec![13, -14, 36]);
+        let zero = run_single(
+            Op::Div { shift: 0 },
+            vec![a, b],
+            vec![vec![1, 1, 1], vec![1, 0, 1]],
+        );
+        assert!(matches!(zero, Err(IrError::Shape { .. })), "{zero:?}");
+    }
+
+    #[test]
+    fn max_with_a_huge_gap_is_an_overflow() {
+        let a = t("a", &[1], 0, TensorKind::Input);
+        let b = t("b", &[1], 0, TensorKind::Input);
+        let r = run_single(Op::Max, vec![a, b], vec![vec![ACT_MAX], vec![ACT_MIN]]);
+        assert!(matches!(r, Err(IrError::ActivationOverflow { .. })));
+    }
+
+    #[test]
+    fn wide_lookup_checks_its_domain() {
+        let x = t("x", &[3], 0, TensorKind::Input);
+        let op = Op::WideLookup {
+            f: crate::ExactFn::Step,
+            lo: -(1 << 40),
+            hi: 1 << 40,
+        };
+        assert_eq!(
+            run_single(
+                op.clone(),
+                vec![x.clone()],
+                vec![vec![-(1 << 35), 0, 1 << 39]]
+            )
+            .unwrap(),
+            vec![0, 0, 1]
+        );
+        assert!(run_single(op, vec![x], vec![vec![1 << 41, 0, 0]]).is_err());
+    }
+
+    #[test]
+    fn selections_execute() {
+        let x = t("x", &[2, 3], 0, TensorKind::Input);
+        let data = vec![vec![1, 2, 3, 4, 5, 6]];
+        let sum = run_single(
+            Op::ReduceSum {
+                axes: vec![1],
+                keepdims: true,
+            },
+            vec![x.clone()],
+            data.clone(),
+        );
+        assert_eq!(sum.unwrap(), vec![6, 15]);
+        let pad = run_single(
+            Op::Pad {
+                pads: vec![[0, 0], [1, 0]],
+                value: 9,
+            },
+            vec![x.clone()],
+            data.clone(),
+        );
+        assert_eq!(pad.unwrap(), vec![9, 1, 2, 3, 9, 4, 5, 6]);
+        let y = t("y", &[2, 1], 0, TensorKind::Input);
+        let cat = run_single(
+            Op::Concat { axis: 1 },
+            vec![x, y],
+            vec![data[0].clone(), vec![7, 8]],
+        );
+        assert_eq!(cat.unwrap(), vec![1, 2, 3, 7, 4, 5, 6, 8]);
     }
 
     #[test]

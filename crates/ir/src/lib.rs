@@ -11,17 +11,21 @@
 //! [`LookupFn`]) or proofs. A verify-only node links it through `omron-circuit`.
 
 mod error;
+mod exact;
 mod exec;
 mod graph;
 mod lookup;
 mod op;
+mod select;
 mod shape;
 
 pub use error::IrError;
-pub use exec::{Trace, execute, quantise_input};
+pub use exact::{ExactFn, SN2_CURVE_MAX_INPUT};
+pub use exec::{DIV_DENOMINATOR_BOUND, DIV_QUOTIENT_BOUND, Trace, execute, quantise_input};
 pub use graph::{Graph, Node, TensorDef, TensorId, TensorKind};
-pub use lookup::{LookupFn, LookupKind};
+pub use lookup::{LOOKUP_OUTPUT_BOUND, LookupFn, LookupKind};
 pub use op::{ConvAttrs, Op};
+pub use select::{Selection, selection};
 pub use shape::{broadcast_index_map, broadcast_shape, numel};
 
 /// Bits of a bounded activation: outputs of [`Op::Rescale`] and inputs of [`Op::Lookup`] lie in

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use crate::{IrError, LookupFn, TensorDef, broadcast_shape, numel};
+use crate::{ExactFn, IrError, LookupFn, TensorDef, broadcast_shape, numel};
 
 /// Attributes of a 2-D convolution (NCHW activations, OIHW weights).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +75,85 @@ pub enum Op {
         /// The permutation.
         perm: Vec<usize>,
     },
+    /// Strided sub-tensor: along axis `d`, elements `starts[d], starts[d] + steps[d], ...` below
+    /// `ends[d]` (`starts[d] < ends[d] <= dim`, `steps[d] >= 1`).
+    Slice {
+        /// First index per axis.
+        starts: Vec<usize>,
+        /// End (exclusive) per axis.
+        ends: Vec<usize>,
+        /// Step per axis.
+        steps: Vec<usize>,
+    },
+    /// Concatenation of all operands along `axis` (equal scales, other dims equal).
+    Concat {
+        /// The axis.
+        axis: usize,
+    },
+    /// Constant padding: `pads[d] = [before, after]` elements of `value` on axis `d`.
+    Pad {
+        /// Padding per axis.
+        pads: Vec<[usize; 2]>,
+        /// The fill value (in the tensor's fixed point).
+        value: i64,
+    },
+    /// Selection along `axis` with constant indices: output index `i` on that axis reads
+    /// input index `indices[i]`.
+    Gather {
+        /// The axis.
+        axis: usize,
+        /// Input indices (each below the axis length).
+        indices: Vec<usize>,
+    },
+    /// Sum over `axes` (sorted, distinct), keeping them as size 1 if `keepdims`.
+    ReduceSum {
+        /// Reduced axes.
+        axes: Vec<usize>,
+        /// Keep reduced axes as size 1.
+        keepdims: bool,
+    },
+    /// Window sums over the last two axes of `[.., C, H, W]` (zero padding contributes 0).
+    SumPool {
+        /// Window height and width.
+        kernel: [usize; 2],
+        /// Vertical and horizontal stride.
+        strides: [usize; 2],
+        /// Padding: top, left, bottom, right.
+        pads: [usize; 4],
+    },
+    /// `y = max(a, b)`, numpy broadcasting, equal scales; `|a - b|` must lie in the
+    /// activation range.
+    Max,
+    /// `y = min(a, b)`, numpy broadcasting, equal scales; `|a - b|` must lie in the
+    /// activation range.
+    Min,
+    /// `y = floor((x + floor(d / 2)) / d)`: division by a constant `d >= 1`, rounding half up.
+    /// Same scale as `x`; the result must lie in the activation range.
+    DivRound {
+        /// The divisor.
+        divisor: u64,
+    },
+    /// `y = floor(x / d)`: exact floor division by a constant `d >= 1`. Same scale as `x`.
+    DivFloor {
+        /// The divisor.
+        divisor: u64,
+    },
+    /// `y = floor(a * 2^shift / b)` with numpy broadcasting; `b` must lie in `[1, 2^32)`,
+    /// `|a * 2^shift| < 2^62` and `|y| < 2^30`. Scale: `scale(a) + shift - scale(b)`.
+    Div {
+        /// Extra fractional bits of the quotient.
+        shift: u32,
+    },
+    /// `y = f(x)` for an exact integer function over `[lo, hi)`; `x` must lie there. Same
+    /// scale as `x`.
+    WideLookup {
+        /// The function.
+        f: ExactFn,
+        /// Smallest allowed input.
+        lo: i64,
+        /// Largest allowed input plus one.
+        hi: i64,
+    },
 }
 
 impl Op {
@@ -90,6 +169,18 @@ impl Op {
             Op::Lookup(f) => f.kind.name(),
             Op::Reshape { .. } => "Reshape",
             Op::Transpose { .. } => "Transpose",
+            Op::Slice { .. } => "Slice",
+            Op::Concat { .. } => "Concat",
+            Op::Pad { .. } => "Pad",
+            Op::Gather { .. } => "Gather",
+            Op::ReduceSum { .. } => "ReduceSum",
+            Op::SumPool { .. } => "SumPool",
+            Op::Max => "Max",
+            Op::Min => "Min",
+            Op::DivRound { .. } => "DivRound",
+            Op::DivFloor { .. } => "DivFloor",
+            Op::Div { .. } => "Div",
+            Op::WideLookup { f, .. } => f.name(),
         }
     }
 
@@ -100,7 +191,22 @@ impl Op {
             Op::MatMul | Op::Conv(_) | Op::Mul => inputs[0].scale + inputs[1].scale,
             Op::Rescale { shift } => inputs[0].scale.saturating_sub(*shift),
             Op::Lookup(f) => f.out_scale,
-            Op::Add | Op::Sub | Op::Reshape { .. } | Op::Transpose { .. } => inputs[0].scale,
+            Op::Div { shift } => (inputs[0].scale + shift).saturating_sub(inputs[1].scale),
+            Op::Add
+            | Op::Sub
+            | Op::Reshape { .. }
+            | Op::Transpose { .. }
+            | Op::Slice { .. }
+            | Op::Concat { .. }
+            | Op::Pad { .. }
+            | Op::Gather { .. }
+            | Op::ReduceSum { .. }
+            | Op::SumPool { .. }
+            | Op::Max
+            | Op::Min
+            | Op::DivRound { .. }
+            | Op::DivFloor { .. }
+            | Op::WideLookup { .. } => inputs[0].scale,
         }
     }
 
@@ -191,9 +297,17 @@ impl Op {
                 }
                 Ok(out)
             }
-            Op::Add | Op::Sub | Op::Mul => {
+            Op::Add | Op::Sub | Op::Mul | Op::Max | Op::Min | Op::Div { .. } => {
                 arity(2, 2)?;
-                if !matches!(self, Op::Mul) && inputs[0].scale != inputs[1].scale {
+                if let Op::Div { shift } = self
+                    && (inputs[0].scale + shift < inputs[1].scale || *shift > 62)
+                {
+                    return Err(shape_err(format!(
+                        "quotient scale {} + {shift} - {} would be negative",
+                        inputs[0].scale, inputs[1].scale
+                    )));
+                }
+                if !matches!(self, Op::Mul | Op::Div { .. }) && inputs[0].scale != inputs[1].scale {
                     return Err(shape_err(format!(
                         "operand scales differ ({} and {})",
                         inputs[0].scale, inputs[1].scale
@@ -248,6 +362,140 @@ impl Op {
                     return Err(shape_err(format!("{perm:?} is not a permutation of {x:?}")));
                 }
                 Ok(perm.iter().map(|&p| x[p]).collect())
+            }
+            Op::Slice {
+                starts,
+                ends,
+                steps,
+            } => {
+                arity(1, 1)?;
+                let x = &inputs[0].shape;
+                if starts.len() != x.len() || ends.len() != x.len() || steps.len() != x.len() {
+                    return Err(shape_err(format!(
+                        "slice needs one start/end/step per axis of {x:?}"
+                    )));
+                }
+                (0..x.len())
+                    .map(|d| {
+                        if steps[d] == 0 || starts[d] >= ends[d] || ends[d] > x[d] {
+                            Err(shape_err(format!(
+                                "axis {d}: {}..{} step {} does not fit {}",
+                                starts[d], ends[d], steps[d], x[d]
+                            )))
+                        } else {
+                            Ok((ends[d] - starts[d]).div_ceil(steps[d]))
+                        }
+                    })
+                    .collect()
+            }
+            Op::Concat { axis } => {
+                arity(1, usize::MAX)?;
+                let first = &inputs[0].shape;
+                if *axis >= first.len() {
+                    return Err(shape_err(format!("axis {axis} out of range for {first:?}")));
+                }
+                let mut out = first.clone();
+                out[*axis] = 0;
+                for t in inputs {
+                    let same_rest = t.shape.len() == first.len()
+                        && (0..first.len()).all(|d| d == *axis || t.shape[d] == first[d]);
+                    if !same_rest || t.scale != inputs[0].scale {
+                        return Err(shape_err(format!(
+                            "operand {:?} (scale {}) does not concatenate with {first:?} (scale {})",
+                            t.shape, t.scale, inputs[0].scale
+                        )));
+                    }
+                    out[*axis] += t.shape[*axis];
+                }
+                Ok(out)
+            }
+            Op::Pad { pads, .. } => {
+                arity(1, 1)?;
+                let x = &inputs[0].shape;
+                if pads.len() != x.len() {
+                    return Err(shape_err(format!(
+                        "pad needs one [before, after] per axis of {x:?}"
+                    )));
+                }
+                Ok(x.iter().zip(pads).map(|(d, p)| d + p[0] + p[1]).collect())
+            }
+            Op::Gather { axis, indices } => {
+                arity(1, 1)?;
+                let x = &inputs[0].shape;
+                if *axis >= x.len() || indices.is_empty() || indices.iter().any(|&i| i >= x[*axis])
+                {
+                    return Err(shape_err(format!(
+                        "indices do not fit axis {axis} of {x:?}"
+                    )));
+                }
+                let mut out = x.clone();
+                out[*axis] = indices.len();
+                Ok(out)
+            }
+            Op::ReduceSum { axes, keepdims } => {
+                arity(1, 1)?;
+                let x = &inputs[0].shape;
+                if axes.is_empty()
+                    || axes.windows(2).any(|w| w[0] >= w[1])
+                    || axes.iter().any(|&a| a >= x.len())
+                {
+                    return Err(shape_err(format!(
+                        "axes {axes:?} must be sorted, distinct and within {x:?}"
+                    )));
+                }
+                Ok(if *keepdims {
+                    x.iter()
+                        .enumerate()
+                        .map(|(d, &n)| if axes.contains(&d) { 1 } else { n })
+                        .collect()
+                } else {
+                    x.iter()
+                        .enumerate()
+                        .filter(|(d, _)| !axes.contains(d))
+                        .map(|(_, &n)| n)
+                        .collect()
+                })
+            }
+            Op::SumPool {
+                kernel,
+                strides,
+                pads,
+            } => {
+                arity(1, 1)?;
+                let x = &inputs[0].shape;
+                if x.len() < 3 {
+                    return Err(shape_err(format!("pooling needs [.., C, H, W], got {x:?}")));
+                }
+                let attrs = ConvAttrs {
+                    strides: *strides,
+                    pads: *pads,
+                    dilations: [1, 1],
+                    group: 1,
+                };
+                let r = x.len();
+                let (oh, ow) = attrs
+                    .output_hw(x[r - 2], x[r - 1], kernel[0], kernel[1])
+                    .ok_or_else(|| shape_err(format!("window {kernel:?} does not fit {x:?}")))?;
+                let mut out = x.clone();
+                out[r - 2] = oh;
+                out[r - 1] = ow;
+                Ok(out)
+            }
+            Op::DivRound { divisor } | Op::DivFloor { divisor } => {
+                arity(1, 1)?;
+                if *divisor == 0 || *divisor >= 1 << 62 {
+                    return Err(shape_err(format!("divisor {divisor} must be in [1, 2^62)")));
+                }
+                Ok(inputs[0].shape.clone())
+            }
+            Op::WideLookup { lo, hi, .. } => {
+                arity(1, 1)?;
+                if lo >= hi || hi.checked_sub(*lo).is_none() {
+                    return Err(shape_err(format!(
+                        "empty or overflowing domain [{lo}, {hi})"
+                    )));
+                }
+                Ok(inputs[0].shape.clone())
             }
         }
     }

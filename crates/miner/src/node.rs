@@ -1,0 +1,375 @@
+//! [`Miner::start`]: registration check, axon, on-chain announcement, metagraph sync and the
+//! monitoring endpoint; [`MinerHandle::shutdown`] stops them in order.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use omron_bittensor::axon::{Axon, AxonConfig, AxonHandle, HandlerError, Request};
+use omron_chain::{Chain, Metagraph, NetUid, ServeAxon, Uid};
+use omron_circuit::CircuitStore;
+use omron_keys::{AccountId, Keypair};
+use omron_protocol::{Competition, ProofOfWeightsSynapse, QueryForCapacities, QueryZkProof};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::{debug, error, info, warn};
+
+use crate::MinerError;
+use crate::blacklist::Gatekeeper;
+use crate::capacities::Capacities;
+use crate::config::MinerConfig;
+use crate::handlers::MinerService;
+use crate::http::{HealthInfo, MetricsServer};
+use crate::metrics::MinerMetrics;
+use crate::prover::ProofService;
+
+/// The protocol number published with the axon (the Python SDK sends 4).
+const AXON_PROTOCOL: u8 = 4;
+
+/// The version published with the axon: `major * 1_000_000 + minor * 1_000 + patch` of this
+/// crate, as the SDK encodes its own version.
+fn axon_version() -> u32 {
+    let mut parts = env!("CARGO_PKG_VERSION")
+        .split('.')
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor, patch) = (
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+    );
+    major * 1_000_000 + minor * 1_000 + patch
+}
+
+/// Entry point: [`Miner::start`].
+#[derive(Debug)]
+pub struct Miner;
+
+/// A running miner.
+pub struct MinerHandle {
+    axon: AxonHandle,
+    monitor: Option<MetricsServer>,
+    sync: JoinHandle<()>,
+    stop: watch::Sender<bool>,
+    uid: Uid,
+    announced: SocketAddr,
+    metrics: Arc<MinerMetrics>,
+}
+
+/// Whether the metagraph already shows `addr` for this neuron.
+fn already_announced(metagraph: &Metagraph, hotkey: &AccountId, addr: SocketAddr) -> bool {
+    metagraph
+        .by_hotkey(hotkey)
+        .and_then(|n| n.axon.socket_addr())
+        .is_some_and(|a| a == addr)
+}
+
+async fn announce(
+    chain: &dyn Chain,
+    hotkey: &Keypair,
+    netuid: NetUid,
+    addr: SocketAddr,
+) -> Result<(), omron_chain::ChainError> {
+    let axon = ServeAxon {
+        version: axon_version(),
+        ip: addr.ip(),
+        port: addr.port(),
+        protocol: AXON_PROTOCOL,
+    };
+    chain.serve_axon(hotkey, netuid, &axon).await
+}
+
+impl Miner {
+    /// Starts a miner for `hotkey` on `chain`, proving with `store`. Fails when the hotkey is
+    /// not registered, the store is empty, the axon cannot bind, the chain refuses the axon
+    /// address, or the monitoring port cannot bind.
+    pub async fn start(
+        config: MinerConfig,
+        chain: Arc<dyn Chain>,
+        hotkey: Keypair,
+        store: CircuitStore,
+    ) -> Result<MinerHandle, MinerError> {
+        if store.is_empty() {
+            return Err(MinerError::NoCircuits);
+        }
+        let me = hotkey.public();
+        let netuid = config.netuid;
+        let metrics = Arc::new(MinerMetrics::new());
+        let metagraph = chain.metagraph(netuid).await?;
+        let Some(uid) = metagraph.by_hotkey(&me).map(|n| n.uid) else {
+            return Err(MinerError::NotRegistered {
+                hotkey: me.to_ss58(),
+                netuid,
+            });
+        };
+        metrics.set_registration(Some(uid), metagraph.block);
+        if config.dev.any() {
+            warn!(
+                delay_ms = config.dev.delay.as_millis() as u64,
+                faulty = config.dev.faulty,
+                "DEV-ONLY miner behaviour is on (slow answers and/or corrupted proofs): for local test networks only"
+            );
+        }
+        if config.disable_blacklist {
+            warn!("blacklist disabled: any caller may request proofs");
+        }
+        let capacities = if config.capacities.is_empty() {
+            Capacities::for_store(&store)
+        } else {
+            let unknown = config.capacities.unknown_to(&store);
+            if !unknown.is_empty() {
+                warn!(
+                    ?unknown,
+                    "capacities list circuits this miner does not hold"
+                );
+            }
+            config.capacities.clone()
+        };
+        let circuits = store.len();
+        for c in store.iter() {
+            info!(circuit = %c.id(), name = %c.metadata.name, kind = ?c.metadata.circuit_type, "serving circuit");
+        }
+        let store = Arc::new(store);
+        let gate = Arc::new(Gatekeeper::new(
+            metagraph.clone(),
+            config.stake_threshold,
+            config.disable_blacklist,
+        ));
+        let prover = ProofService::new(
+            store,
+            *me.as_bytes(),
+            config.max_concurrent_proofs,
+            config.max_waiting_proofs,
+            metrics.clone(),
+            config.dev,
+        );
+        let service = Arc::new(MinerService::new(
+            prover,
+            capacities,
+            metrics.clone(),
+            config.dev,
+        ));
+
+        // The announced IP goes in every answer's headers, so it is settled before binding;
+        // the port may be learnt from the bind (port 0).
+        let bind = config.axon_bind;
+        let announced_ip = config
+            .announced_addr(0)
+            .ok_or(MinerError::NoExternalIp { bind })?
+            .ip();
+        let axon_config = AxonConfig {
+            external_ip: Some(announced_ip.to_string()),
+            external_port: config.external_port,
+            ..AxonConfig::default()
+        };
+        let (s1, s2, s3, s4) = (
+            service.clone(),
+            service.clone(),
+            service.clone(),
+            service.clone(),
+        );
+        let refused = metrics.clone();
+        let blacklist_gate = gate.clone();
+        let axon = Axon::builder(me)
+            .handler(move |req: Request<QueryZkProof>| {
+                let s = s1.clone();
+                async move { Ok::<_, HandlerError>(s.query_zk_proof(req).await) }
+            })
+            .handler(move |req: Request<ProofOfWeightsSynapse>| {
+                let s = s2.clone();
+                async move { s.proof_of_weights(req).await }
+            })
+            .handler(move |req: Request<Competition>| {
+                let s = s3.clone();
+                async move { Ok::<_, HandlerError>(s.competition(req)) }
+            })
+            .handler(move |req: Request<QueryForCapacities>| {
+                let s = s4.clone();
+                async move { Ok::<_, HandlerError>(s.capacities(req)) }
+            })
+            .blacklist(move |caller| match blacklist_gate.check(caller.hotkey) {
+                Ok(()) => None,
+                Err(refusal) => {
+                    refused.inc_refused(refusal.label());
+                    debug!(caller = %caller.hotkey, synapse = caller.synapse, reason = %refusal, "caller refused");
+                    Some(refusal.to_string())
+                }
+            })
+            .config(axon_config)
+            .serve(bind)
+            .await?;
+        let announced = SocketAddr::new(
+            announced_ip,
+            config.external_port.unwrap_or(axon.local_addr().port()),
+        );
+        info!(uid, netuid, hotkey = %me, bound = %axon.local_addr(), %announced, "miner axon serving");
+
+        if already_announced(&metagraph, &me, announced) {
+            info!(%announced, "axon already announced on chain");
+        } else if let Err(source) = announce(chain.as_ref(), &hotkey, netuid, announced).await {
+            axon.shutdown().await;
+            return Err(MinerError::Announce {
+                addr: announced,
+                source,
+            });
+        } else {
+            info!(%announced, "axon announced on chain (serve_axon)");
+        }
+
+        let monitor = match config.prometheus {
+            Some(addr) => {
+                let info = HealthInfo {
+                    hotkey: me.to_ss58(),
+                    netuid,
+                    axon: axon.local_addr(),
+                    circuits,
+                };
+                match MetricsServer::start(addr, metrics.clone(), info).await {
+                    Ok(m) => Some(m),
+                    Err(e) => {
+                        axon.shutdown().await;
+                        return Err(e);
+                    }
+                }
+            }
+            None => None,
+        };
+
+        let (stop, stopped) = watch::channel(false);
+        let sync = tokio::spawn(sync_loop(SyncTask {
+            chain,
+            hotkey,
+            netuid,
+            uid: Some(uid),
+            announced,
+            gate,
+            metrics: metrics.clone(),
+            interval: config.sync_interval,
+            stopped,
+        }));
+        Ok(MinerHandle {
+            axon,
+            monitor,
+            sync,
+            stop,
+            uid,
+            announced,
+            metrics,
+        })
+    }
+}
+
+struct SyncTask {
+    chain: Arc<dyn Chain>,
+    hotkey: Keypair,
+    netuid: NetUid,
+    uid: Option<Uid>,
+    announced: SocketAddr,
+    gate: Arc<Gatekeeper>,
+    metrics: Arc<MinerMetrics>,
+    interval: std::time::Duration,
+    stopped: watch::Receiver<bool>,
+}
+
+/// Reads the metagraph every `interval`: refreshes the blacklist's view, notices a lost or
+/// changed registration, and announces the axon again when the chain shows another address
+/// (e.g. after a re-registration).
+async fn sync_loop(mut t: SyncTask) {
+    let me = t.hotkey.public();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(t.interval) => {}
+            _ = t.stopped.changed() => return,
+        }
+        let metagraph = match t.chain.metagraph(t.netuid).await {
+            Ok(m) => m,
+            Err(err) => {
+                warn!(%err, "metagraph sync failed; keeping the previous view");
+                continue;
+            }
+        };
+        let now = metagraph.by_hotkey(&me).map(|n| n.uid);
+        match (t.uid, now) {
+            (Some(old), None) => {
+                error!(uid = old, netuid = t.netuid, hotkey = %me, "this hotkey is no longer registered: validators will stop querying it; register again")
+            }
+            (None, Some(new)) => info!(uid = new, "registered again"),
+            (Some(old), Some(new)) if old != new => warn!(old, new, "uid changed"),
+            _ => {}
+        }
+        t.uid = now;
+        t.metrics.set_registration(now, metagraph.block);
+        if now.is_some() && !already_announced(&metagraph, &me, t.announced) {
+            match announce(t.chain.as_ref(), &t.hotkey, t.netuid, t.announced).await {
+                Ok(()) => info!(announced = %t.announced, "axon announced again"),
+                Err(err) => warn!(%err, "cannot announce the axon; retrying at the next sync"),
+            }
+        }
+        t.gate.update(metagraph);
+    }
+}
+
+impl std::fmt::Debug for MinerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MinerHandle")
+            .field("uid", &self.uid)
+            .field("axon", &self.axon.local_addr())
+            .field("announced", &self.announced)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MinerHandle {
+    /// The axon's bound address.
+    pub fn axon_addr(&self) -> SocketAddr {
+        self.axon.local_addr()
+    }
+
+    /// The address announced on chain.
+    pub fn announced_addr(&self) -> SocketAddr {
+        self.announced
+    }
+
+    /// The monitoring server's address, when on.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.monitor.as_ref().map(MetricsServer::local_addr)
+    }
+
+    /// The uid the miner held at start.
+    pub fn uid(&self) -> Uid {
+        self.uid
+    }
+
+    /// The live metrics.
+    pub fn metrics(&self) -> &Arc<MinerMetrics> {
+        &self.metrics
+    }
+
+    /// Stops the metagraph sync, lets in-flight requests finish (the axon's grace period),
+    /// then stops the monitoring server.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.sync.await;
+        self.axon.shutdown().await;
+        if let Some(m) = self.monitor {
+            m.shutdown().await;
+        }
+        info!("miner stopped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_encodes_the_crate_version() {
+        let v = axon_version();
+        let expected: Vec<u32> = env!("CARGO_PKG_VERSION")
+            .split('.')
+            .map(|p| p.parse().unwrap())
+            .collect();
+        assert_eq!(
+            v,
+            expected[0] * 1_000_000 + expected[1] * 1_000 + expected[2]
+        );
+    }
+}

@@ -226,18 +226,43 @@ impl Dendrite {
     }
 
     /// Queries many axons concurrently with the same synapse; results are in `targets` order.
+    /// Repeated targets are queried one after another (see the body).
     pub async fn query_many<S: Synapse>(
         &self,
         targets: &[AxonTarget],
         synapse: &S,
         timeout: Duration,
     ) -> Vec<Envelope<S>> {
-        futures::future::join_all(
-            targets
-                .iter()
-                .map(|t| self.query(t, synapse.clone(), timeout)),
-        )
-        .await
+        // Different axons are queried concurrently; requests to the *same* axon go one after
+        // another. An axon requires strictly increasing nonces per (hotkey, uuid), so two
+        // concurrent requests from this dendrite could arrive out of order and the later nonce
+        // would be refused as stale.
+        let mut groups: Vec<(&AxonTarget, Vec<usize>)> = Vec::new();
+        for (i, t) in targets.iter().enumerate() {
+            let same = |g: &&mut (&AxonTarget, Vec<usize>)| {
+                g.0.ip == t.ip && g.0.port == t.port && g.0.hotkey == t.hotkey
+            };
+            match groups.iter_mut().find(same) {
+                Some(g) => g.1.push(i),
+                None => groups.push((t, vec![i])),
+            }
+        }
+        let per_group = futures::future::join_all(groups.into_iter().map(|(target, indices)| {
+            let synapse = synapse.clone();
+            async move {
+                let mut out = Vec::with_capacity(indices.len());
+                for i in indices {
+                    out.push((i, self.query(target, synapse.clone(), timeout).await));
+                }
+                out
+            }
+        }))
+        .await;
+        let mut ordered: Vec<Option<Envelope<S>>> = targets.iter().map(|_| None).collect();
+        for (i, envelope) in per_group.into_iter().flatten() {
+            ordered[i] = Some(envelope);
+        }
+        ordered.into_iter().flatten().collect()
     }
 
     fn build_request<S: Synapse>(

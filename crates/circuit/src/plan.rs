@@ -6,7 +6,10 @@
 //! claims about it are reduced to claims about its operands by its producer's relation). Rounding
 //! ([`omron_ir::Op::Rescale`]) and lookups need committed values; linear ops stay virtual.
 
-use omron_ir::{ACT_BITS, ACT_MIN, Graph, LookupFn, Op, TensorKind};
+use omron_ir::{
+    ACT_MAX, ACT_MIN, DIV_DENOMINATOR_BOUND, DIV_QUOTIENT_BOUND, ExactFn, Graph, LookupFn,
+    LookupKind, Op, TensorKind, VALUE_BOUND,
+};
 
 use crate::CircuitError;
 use crate::layout::Layout;
@@ -47,56 +50,76 @@ pub struct TensorPlan {
     pub role: Role,
 }
 
-/// A lookup table.
+/// A lookup table. Tables are never materialised: the lookup argument's table side is summed
+/// by the verifier over the rows the prover declares, so their size costs nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TableSpec {
-    /// The integers `0 .. 2^bits` (single column).
+    /// The integers `lo .. hi` (single column): a range check.
     Range {
-        /// Width.
-        bits: u32,
+        /// Smallest member.
+        lo: i64,
+        /// One past the largest member.
+        hi: i64,
     },
-    /// The activation range `ACT_MIN ..= ACT_MAX` (single column).
-    Activation,
     /// Pairs `(x, f(x))` over the activation range.
     Function(LookupFn),
+    /// Pairs `(x, f(x))` of an exact integer function over `lo .. hi`.
+    Exact {
+        /// The function.
+        f: ExactFn,
+        /// Smallest input.
+        lo: i64,
+        /// One past the largest input.
+        hi: i64,
+    },
 }
 
 impl TableSpec {
+    /// The activation range `ACT_MIN ..= ACT_MAX` as a range table.
+    pub const ACTIVATION: TableSpec = TableSpec::Range {
+        lo: ACT_MIN,
+        hi: ACT_MAX + 1,
+    };
+
+    fn bounds(&self) -> (i64, i64) {
+        match *self {
+            TableSpec::Range { lo, hi } | TableSpec::Exact { lo, hi, .. } => (lo, hi),
+            TableSpec::Function(_) => (ACT_MIN, ACT_MAX + 1),
+        }
+    }
+
     /// Number of rows.
     pub fn rows(&self) -> u64 {
-        match self {
-            TableSpec::Range { bits } => 1u64 << bits,
-            _ => 1u64 << ACT_BITS,
-        }
+        let (lo, hi) = self.bounds();
+        (hi as i128 - lo as i128) as u64
     }
 
     /// The row holding input `x`, if any.
     pub fn row_of(&self, x: i64) -> Option<u64> {
-        let row = match self {
-            TableSpec::Range { .. } => x,
-            _ => x - ACT_MIN,
-        };
-        (row >= 0 && (row as u64) < self.rows()).then_some(row as u64)
+        let (lo, hi) = self.bounds();
+        (lo..hi)
+            .contains(&x)
+            .then(|| (x as i128 - lo as i128) as u64)
     }
 
     /// The columns of row `row`: the input and, for function tables, the output.
     pub fn row_values(&self, row: u64) -> (i64, Option<i64>) {
+        let (lo, _) = self.bounds();
+        let x = (lo as i128 + row as i128) as i64;
         match self {
-            TableSpec::Range { .. } => (row as i64, None),
-            TableSpec::Activation => (row as i64 + ACT_MIN, None),
-            TableSpec::Function(f) => {
-                let x = row as i64 + ACT_MIN;
-                (x, Some(f.eval(x)))
-            }
+            TableSpec::Range { .. } => (x, None),
+            TableSpec::Function(f) => (x, Some(f.eval(x))),
+            // Inputs outside the function's own domain pair with a value no honest lookup uses.
+            TableSpec::Exact { f, .. } => (x, Some(f.eval(x).unwrap_or(i64::MIN))),
         }
     }
 
     /// A name for reports.
     pub fn name(&self) -> String {
         match self {
-            TableSpec::Range { bits } => format!("range{bits}"),
-            TableSpec::Activation => format!("range{ACT_BITS}s"),
+            TableSpec::Range { lo, hi } => format!("range[{lo},{hi})"),
             TableSpec::Function(f) => format!("{}[{}->{}]", f.kind.name(), f.in_scale, f.out_scale),
+            TableSpec::Exact { f, lo, hi } => format!("{}[{lo},{hi})", f.name()),
         }
     }
 }
@@ -122,13 +145,68 @@ pub struct Segment {
     pub offset: usize,
 }
 
+/// The auxiliary tensors a node's relation commits to (all shaped like the node's output).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NodeAux {
+    /// Division remainder (`Rescale`, `DivRound`, `DivFloor`, `Div`).
+    pub remainder: Option<TensorRef>,
+    /// `a - b` (`Max`, `Min`).
+    pub diff: Option<TensorRef>,
+    /// `relu(a - b)` (`Max`, `Min`).
+    pub relu: Option<TensorRef>,
+    /// `b - 1 - remainder`, proving the remainder is below the denominator (`Div`).
+    pub slack: Option<TensorRef>,
+}
+
+/// How a division by a constant rounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ConstDivision {
+    /// The divisor.
+    pub(crate) divisor: u64,
+    /// `floor(divisor / 2)` for rounding divisions, 0 for floor divisions.
+    pub(crate) offset: u64,
+}
+
+/// The division a node performs by a constant, if any.
+pub(crate) fn const_division(op: &Op) -> Option<ConstDivision> {
+    match *op {
+        Op::Rescale { shift } => {
+            let divisor = 1u64 << shift;
+            Some(ConstDivision {
+                divisor,
+                offset: divisor / 2,
+            })
+        }
+        Op::DivRound { divisor } => Some(ConstDivision {
+            divisor,
+            offset: divisor / 2,
+        }),
+        Op::DivFloor { divisor } => Some(ConstDivision { divisor, offset: 0 }),
+        _ => None,
+    }
+}
+
+/// The range every output of `op` must lie in, for ops whose outputs are committed values
+/// that the relation alone does not pin down (quotients).
+pub(crate) fn output_range(op: &Op) -> Option<(i64, i64)> {
+    match op {
+        Op::Rescale { .. } | Op::DivRound { .. } => Some((ACT_MIN, ACT_MAX + 1)),
+        Op::DivFloor { divisor } => {
+            let bound = VALUE_BOUND / *divisor as i64 + 1;
+            Some((-bound, bound + 1))
+        }
+        Op::Div { .. } => Some((-DIV_QUOTIENT_BOUND + 1, DIV_QUOTIENT_BOUND)),
+        _ => None,
+    }
+}
+
 /// The full plan of a proof.
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// Graph tensors, then auxiliary tensors.
     pub tensors: Vec<TensorPlan>,
-    /// For each graph node, the remainder tensor of a [`Op::Rescale`] with a non-zero shift.
-    pub remainders: Vec<Option<TensorRef>>,
+    /// Auxiliary committed tensors of each graph node.
+    pub aux: Vec<NodeAux>,
     /// Lookup tables.
     pub tables: Vec<TableSpec>,
     /// Lookups, in proof order.
@@ -185,34 +263,26 @@ impl Plan {
         };
         for node in &graph.nodes {
             match &node.op {
-                Op::Rescale { .. } => materialise(&mut tensors[node.output].role),
-                Op::Lookup(_) => {
+                Op::Rescale { .. } | Op::DivRound { .. } | Op::DivFloor { .. } => {
+                    materialise(&mut tensors[node.output].role)
+                }
+                Op::Lookup(_) | Op::WideLookup { .. } => {
                     materialise(&mut tensors[node.output].role);
                     materialise(&mut tensors[node.inputs[0]].role);
                 }
-                Op::Slice { .. }
-                | Op::Concat { .. }
-                | Op::Pad { .. }
-                | Op::Gather { .. }
-                | Op::ReduceSum { .. }
-                | Op::SumPool { .. }
-                | Op::Max
-                | Op::Min
-                | Op::DivRound { .. }
-                | Op::DivFloor { .. }
-                | Op::Div { .. }
-                | Op::WideLookup { .. } => {
-                    return Err(CircuitError::Unsupported {
-                        node: node.name.clone(),
-                        op: node.op.name().into(),
-                        reason: "no proof relation for this op yet".into(),
-                    });
+                Op::Div { .. } => {
+                    materialise(&mut tensors[node.output].role);
+                    materialise(&mut tensors[node.inputs[0]].role);
+                    materialise(&mut tensors[node.inputs[1]].role);
                 }
                 Op::Conv(attrs) if attrs.group != 1 => {
                     return Err(CircuitError::Unsupported {
                         node: node.name.clone(),
                         op: "Conv".into(),
-                        reason: format!("grouped convolution ({} groups)", attrs.group),
+                        reason: format!(
+                            "grouped convolution ({} groups); lower depthwise pooling with SumPool",
+                            attrs.group
+                        ),
                     });
                 }
                 _ => {}
@@ -220,63 +290,105 @@ impl Plan {
         }
 
         let mut tables: Vec<TableSpec> = Vec::new();
-        let mut table_id = |spec: TableSpec| -> usize {
-            match tables.iter().position(|t| *t == spec) {
+        let mut lookups: Vec<LookupInstance> = Vec::new();
+        let mut add_lookup = |spec: TableSpec, input: TensorRef, output: Option<TensorRef>| {
+            let table = match tables.iter().position(|t| *t == spec) {
                 Some(i) => i,
                 None => {
                     tables.push(spec);
                     tables.len() - 1
                 }
-            }
+            };
+            lookups.push(LookupInstance {
+                table,
+                input,
+                output,
+            });
         };
-        let mut lookups = Vec::new();
-        let mut remainders = vec![None; graph.nodes.len()];
+        let mut aux = vec![NodeAux::default(); graph.nodes.len()];
+        let new_aux = |tensors: &mut Vec<TensorPlan>, node: &omron_ir::Node, what: &str| {
+            let layout = tensors[node.output].layout.clone();
+            tensors.push(TensorPlan {
+                name: format!("{}.{what}", node.name),
+                layout,
+                role: Role::Committed,
+            });
+            tensors.len() - 1
+        };
         for (index, node) in graph.nodes.iter().enumerate() {
+            let out = node.output;
+            if let Some(div) = const_division(&node.op)
+                && div.divisor > 1
+            {
+                let r = new_aux(&mut tensors, node, "remainder");
+                aux[index].remainder = Some(r);
+                let range = TableSpec::Range {
+                    lo: 0,
+                    hi: div.divisor as i64,
+                };
+                add_lookup(range, r, None);
+            }
             match &node.op {
-                Op::Rescale { shift } => {
-                    if *shift > 32 {
-                        return Err(CircuitError::Unsupported {
-                            node: node.name.clone(),
-                            op: "Rescale".into(),
-                            reason: format!("shift {shift} exceeds 32 bits"),
-                        });
-                    }
-                    if *shift > 0 {
-                        let out = &tensors[node.output];
-                        let r = tensors.len();
-                        tensors.push(TensorPlan {
-                            name: format!("{}.remainder", node.name),
-                            layout: out.layout.clone(),
-                            role: Role::Committed,
-                        });
-                        remainders[index] = Some(r);
-                        let table = table_id(TableSpec::Range { bits: *shift });
-                        lookups.push(LookupInstance {
-                            table,
-                            input: r,
-                            output: None,
-                        });
-                    }
-                    if tensors[node.output].role == Role::Committed
-                        && !consumed_by_lookup[node.output]
-                    {
-                        let table = table_id(TableSpec::Activation);
-                        lookups.push(LookupInstance {
-                            table,
-                            input: node.output,
-                            output: None,
-                        });
-                    }
+                Op::Lookup(f) => add_lookup(TableSpec::Function(*f), node.inputs[0], Some(out)),
+                Op::WideLookup { f, lo, hi } => add_lookup(
+                    TableSpec::Exact {
+                        f: *f,
+                        lo: *lo,
+                        hi: *hi,
+                    },
+                    node.inputs[0],
+                    Some(out),
+                ),
+                Op::Max | Op::Min => {
+                    let d = new_aux(&mut tensors, node, "diff");
+                    let r = new_aux(&mut tensors, node, "relu");
+                    aux[index].diff = Some(d);
+                    aux[index].relu = Some(r);
+                    let relu = LookupFn {
+                        kind: LookupKind::Relu,
+                        in_scale: 0,
+                        out_scale: 0,
+                    };
+                    add_lookup(TableSpec::Function(relu), d, Some(r));
                 }
-                Op::Lookup(f) => {
-                    let table = table_id(TableSpec::Function(*f));
-                    lookups.push(LookupInstance {
-                        table,
-                        input: node.inputs[0],
-                        output: Some(node.output),
-                    });
+                Op::Div { shift } => {
+                    let r = new_aux(&mut tensors, node, "remainder");
+                    let slack = new_aux(&mut tensors, node, "slack");
+                    aux[index].remainder = Some(r);
+                    aux[index].slack = Some(slack);
+                    let den = TableSpec::Range {
+                        lo: 0,
+                        hi: DIV_DENOMINATOR_BOUND,
+                    };
+                    add_lookup(den, r, None);
+                    add_lookup(den, slack, None);
+                    add_lookup(
+                        TableSpec::Range {
+                            lo: 1,
+                            hi: DIV_DENOMINATOR_BOUND,
+                        },
+                        node.inputs[1],
+                        None,
+                    );
+                    let num = VALUE_BOUND >> shift;
+                    add_lookup(
+                        TableSpec::Range {
+                            lo: -num + 1,
+                            hi: num,
+                        },
+                        node.inputs[0],
+                        None,
+                    );
                 }
                 _ => {}
+            }
+            // Quotients need a range check unless they are public (the verifier checks those)
+            // or an activation-range lookup already covers them.
+            if let Some((lo, hi)) = output_range(&node.op)
+                && tensors[out].role == Role::Committed
+                && !((lo, hi) == (ACT_MIN, ACT_MAX + 1) && consumed_by_lookup[out])
+            {
+                add_lookup(TableSpec::Range { lo, hi }, out, None);
             }
         }
 
@@ -293,7 +405,7 @@ impl Plan {
         let commit_vars = offset.max(1).next_power_of_two().trailing_zeros();
         Ok(Plan {
             tensors,
-            remainders,
+            aux,
             tables,
             lookups,
             segments,

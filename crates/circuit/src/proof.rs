@@ -9,14 +9,14 @@
 //!    output) is checked against its producer at a fresh random point.
 //! 5. Open every claim on committed tensors with one batched commitment opening.
 
-use omron_ir::{ACT_MAX, ACT_MIN, Op, Trace};
+use omron_ir::{Op, Trace};
 use omron_zk::pcs::{Claim as PcsClaim, basefold};
 use omron_zk::{Fp, ProverChannel, Transcript, VerifierChannel, VerifyError};
 
 use crate::CircuitError;
 use crate::circuit::Circuit;
 use crate::context::{Claim, Prover, Verifier};
-use crate::plan::Role;
+use crate::plan::{Role, output_range};
 use crate::relations::{lookup, prove_node, verify_node};
 use crate::witness::Witness;
 
@@ -81,20 +81,16 @@ impl Circuit {
         lookup::prove(&mut p)?;
         for (index, node) in graph.nodes.iter().enumerate().rev() {
             let out = node.output;
-            match plan.role(out) {
-                Role::Virtual => {
-                    let claims = std::mem::take(&mut p.pending[out]);
-                    if !claims.is_empty() {
-                        prove_node(&mut p, index, claims);
-                    }
-                }
-                Role::Committed | Role::Output(_) if !matches!(node.op, Op::Lookup(_)) => {
+            let claims = match plan.role(out) {
+                Role::Virtual => std::mem::take(&mut p.pending[out]),
+                Role::Committed | Role::Output(_) if !settled_by_lookup(&node.op) => {
                     let tau = p.ch.challenge_exts(b"tau", plan.layout(out).num_vars());
                     let value = p.claim(out, tau.clone());
-                    prove_node(&mut p, index, vec![Claim { point: tau, value }]);
+                    vec![Claim { point: tau, value }]
                 }
-                _ => {}
-            }
+                _ => Vec::new(),
+            };
+            prove_node(&mut p, index, claims);
         }
         let claims = pcs_claims(plan, &p.pending);
         basefold::open(&commitment, &claims, self.params(), &mut p.ch);
@@ -136,11 +132,11 @@ impl Circuit {
             for _ in 0..n {
                 values.push(ch.recv_fp(b"output")?.as_i64());
             }
-            if let Some(Op::Rescale { .. }) = producers[t].map(|i| &graph.nodes[i].op)
-                && let Some(bad) = values.iter().find(|v| !(ACT_MIN..=ACT_MAX).contains(*v))
+            if let Some((lo, hi)) = producers[t].and_then(|i| output_range(&graph.nodes[i].op))
+                && let Some(bad) = values.iter().find(|v| !(lo..hi).contains(*v))
             {
                 return Err(VerifyError::Relation(format!(
-                    "output value {bad} is outside the activation range"
+                    "output value {bad} is outside its range [{lo}, {hi})"
                 )));
             }
             outputs.push(values);
@@ -176,26 +172,27 @@ impl Circuit {
         lookup::verify(&mut v)?;
         for (index, node) in graph.nodes.iter().enumerate().rev() {
             let out = node.output;
-            match plan.role(out) {
-                Role::Virtual => {
-                    let claims = std::mem::take(&mut v.pending[out]);
-                    if !claims.is_empty() {
-                        verify_node(&mut v, index, claims)?;
-                    }
-                }
-                Role::Committed | Role::Output(_) if !matches!(node.op, Op::Lookup(_)) => {
+            let claims = match plan.role(out) {
+                Role::Virtual => std::mem::take(&mut v.pending[out]),
+                Role::Committed | Role::Output(_) if !settled_by_lookup(&node.op) => {
                     let tau = v.ch.challenge_exts(b"tau", plan.layout(out).num_vars());
                     let value = v.claim(out, tau.clone())?;
-                    verify_node(&mut v, index, vec![Claim { point: tau, value }])?;
+                    vec![Claim { point: tau, value }]
                 }
-                _ => {}
-            }
+                _ => Vec::new(),
+            };
+            verify_node(&mut v, index, claims)?;
         }
         let claims = pcs_claims(plan, &v.pending);
         basefold::verify(&root, plan.commit_vars, &claims, self.params(), &mut v.ch)?;
         v.ch.finish()?;
         Ok(outputs)
     }
+}
+
+/// Lookup outputs are pinned down by the lookup argument; no relation reduces their claims.
+fn settled_by_lookup(op: &Op) -> bool {
+    matches!(op, Op::Lookup(_) | Op::WideLookup { .. })
 }
 
 /// The node producing each tensor, if any.

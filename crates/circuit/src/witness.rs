@@ -1,9 +1,9 @@
 //! The prover's witness: every tensor's values, row-major and padded onto its layout.
 
-use omron_ir::{Graph, Op, Trace};
+use omron_ir::{Graph, Op, Trace, broadcast_index_map};
 use omron_zk::Fp;
 
-use crate::plan::{Plan, Role, TensorRef};
+use crate::plan::{Plan, Role, TensorRef, const_division};
 
 /// Values of every non-constant tensor of a plan.
 #[derive(Debug)]
@@ -24,15 +24,42 @@ impl Witness {
             }
         }
         for (index, node) in graph.nodes.iter().enumerate() {
-            if let (Op::Rescale { shift }, Some(r)) = (&node.op, plan.remainders[index]) {
+            let aux = plan.aux[index];
+            let out_shape = &graph.tensors[node.output].shape;
+            let operand = |i: usize| -> Vec<i64> {
+                // Operands broadcast to the output's shape.
+                let t = node.inputs[i];
+                let values = trace.get(graph, t);
+                broadcast_index_map(&graph.tensors[t].shape, out_shape)
+                    .into_iter()
+                    .map(|j| values[j])
+                    .collect()
+            };
+            let y = trace.get(graph, node.output);
+            if let (Some(div), Some(r)) = (const_division(&node.op), aux.remainder) {
                 let x = trace.get(graph, node.inputs[0]);
-                let q = trace.get(graph, node.output);
-                let half = 1i64 << (shift - 1);
+                let (d, c) = (div.divisor as i128, div.offset as i128);
                 rows[r] = x
                     .iter()
-                    .zip(q)
-                    .map(|(&x, &q)| x + half - (q << shift))
+                    .zip(y)
+                    .map(|(&x, &q)| (x as i128 + c - d * q as i128) as i64)
                     .collect();
+            }
+            if let (Some(d), Some(r)) = (aux.diff, aux.relu) {
+                let (a, b) = (operand(0), operand(1));
+                rows[d] = a.iter().zip(&b).map(|(x, y)| x - y).collect();
+                rows[r] = rows[d].iter().map(|v| (*v).max(0)).collect();
+            }
+            if let (Op::Div { shift }, Some(r), Some(slack)) = (&node.op, aux.remainder, aux.slack)
+            {
+                let (a, b) = (operand(0), operand(1));
+                rows[r] = a
+                    .iter()
+                    .zip(&b)
+                    .zip(y)
+                    .map(|((&a, &b), &q)| (((a as i128) << shift) - q as i128 * b as i128) as i64)
+                    .collect();
+                rows[slack] = b.iter().zip(&rows[r]).map(|(b, r)| b - 1 - r).collect();
             }
         }
         let padded = rows

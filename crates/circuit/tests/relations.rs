@@ -315,3 +315,155 @@ fn verifying_key_round_trips_and_ids_are_deterministic() {
     assert!(Circuit::from_vk_bytes(&a.vk_bytes()[..20]).is_err());
     assert!(Circuit::from_vk_bytes(b"garbage").is_err());
 }
+
+fn lookup(kind: LookupKind, in_scale: u32, out_scale: u32) -> Op {
+    Op::Lookup(LookupFn {
+        kind,
+        in_scale,
+        out_scale,
+    })
+}
+
+#[test]
+fn selections_slice_concat_pad_gather_reduce_pool() {
+    let mut b = Builder::new(10);
+    let x = b.input(&[1, 2, 6, 5], 4);
+    let s = b.node(
+        Op::Slice {
+            starts: vec![0, 0, 1, 0],
+            ends: vec![1, 2, 6, 5],
+            steps: vec![1, 1, 2, 2],
+        },
+        &[x],
+    );
+    let p = b.node(
+        Op::Pad {
+            pads: vec![[0, 0], [0, 0], [1, 0], [0, 2]],
+            value: -3,
+        },
+        &[s],
+    );
+    let g = b.node(
+        Op::Gather {
+            axis: 1,
+            indices: vec![1, 0, 1],
+        },
+        &[p],
+    );
+    let pool = b.node(
+        Op::SumPool {
+            kernel: [2, 2],
+            strides: [1, 2],
+            pads: [0, 1, 1, 0],
+        },
+        &[g],
+    );
+    let r = b.node(
+        Op::ReduceSum {
+            axes: vec![3],
+            keepdims: true,
+        },
+        &[pool],
+    );
+    let c = b.node(Op::Concat { axis: 3 }, &[r, pool, r]);
+    let y = b.node(Op::Rescale { shift: 1 }, &[c]);
+    let input = b.random_input(60, 100);
+    check("selections", b.finish(&[y]), vec![input]);
+}
+
+#[test]
+fn maxpool_as_max_of_slices_and_min() {
+    let mut b = Builder::new(11);
+    let x = b.input(&[1, 2, 4, 4], 6);
+    let corner = |b: &mut Builder, i: usize, j: usize| {
+        b.node(
+            Op::Slice {
+                starts: vec![0, 0, i, j],
+                ends: vec![1, 2, 4, 4],
+                steps: vec![1, 1, 2, 2],
+            },
+            &[x],
+        )
+    };
+    let (c00, c01, c10, c11) = (
+        corner(&mut b, 0, 0),
+        corner(&mut b, 0, 1),
+        corner(&mut b, 1, 0),
+        corner(&mut b, 1, 1),
+    );
+    let m0 = b.node(Op::Max, &[c00, c01]);
+    let m1 = b.node(Op::Max, &[c10, c11]);
+    let pooled = b.node(Op::Max, &[m0, m1]);
+    let zero = b.tensor("zero", &[1], 6, TensorKind::Const(vec![0]));
+    let clipped = b.node(Op::Min, &[pooled, zero]);
+    let y = b.node(Op::Rescale { shift: 0 }, &[clipped]);
+    let input = b.random_input(32, 500);
+    check("maxpool", b.finish(&[y, pooled]), vec![input]);
+}
+
+#[test]
+fn divisions_by_constants() {
+    let mut b = Builder::new(12);
+    let x = b.input(&[2, 7], 4);
+    let w = b.weights(&[5, 7], 4, 40);
+    let h = b.node(Op::MatMul, &[x, w]);
+    let mean = b.node(Op::DivRound { divisor: 7 }, &[h]);
+    let floor = b.node(Op::DivFloor { divisor: 1_000_003 }, &[h]);
+    let input = b.random_input(14, 100);
+    check("divconst", b.finish(&[mean, floor]), vec![input]);
+}
+
+#[test]
+fn softmax_with_a_variable_division() {
+    let mut b = Builder::new(13);
+    let x = b.input(&[3, 4], 8);
+    let m = b.node(
+        Op::ReduceSum {
+            axes: vec![1],
+            keepdims: true,
+        },
+        &[x],
+    );
+    let mean = b.node(Op::DivRound { divisor: 4 }, &[m]);
+    let centred = b.node(Op::Sub, &[x, mean]);
+    let q = b.node(Op::Rescale { shift: 0 }, &[centred]);
+    let e = b.node(lookup(LookupKind::Exp, 8, 8), &[q]);
+    let sum = b.node(
+        Op::ReduceSum {
+            axes: vec![1],
+            keepdims: true,
+        },
+        &[e],
+    );
+    let soft = b.node(Op::Div { shift: 8 }, &[e, sum]);
+    let input = b.random_input(12, 300);
+    check("softmax", b.finish(&[soft]), vec![input]);
+}
+
+#[test]
+fn wide_comparisons_and_the_scoring_curve() {
+    let mut b = Builder::new(14);
+    // Integer inputs far outside the activation range (response times scaled by 1e8).
+    let rt = b.input(&[8], 0);
+    let lim = b.tensor("limit", &[1], 0, TensorKind::Const(vec![3_000_000_000]));
+    let d = b.node(Op::Sub, &[rt, lim]);
+    let slow = b.node(
+        Op::WideLookup {
+            f: omron_ir::ExactFn::Step,
+            lo: -(1 << 40),
+            hi: 1 << 40,
+        },
+        &[d],
+    );
+    let norm = b.node(Op::DivFloor { divisor: 64 }, &[rt]);
+    let curve = b.node(
+        Op::WideLookup {
+            f: omron_ir::ExactFn::Sn2ResponseCurve,
+            lo: 0,
+            hi: 99_000_001,
+        },
+        &[norm],
+    );
+    let input: Vec<i64> = (0..8).map(|i| 600_000_000 * i + 12_345).collect();
+    check("wide", b.finish(&[slow, curve]), vec![input]);
+}

@@ -17,12 +17,12 @@ use crate::layout::Layout;
 use crate::plan::{Plan, Role, TensorRef};
 
 /// Where an operand's point lies, and the factor its broadcast dimensions contribute.
-struct Projection {
-    point: Vec<Ext>,
-    factor: Ext,
+pub(crate) struct Projection {
+    pub(crate) point: Vec<Ext>,
+    pub(crate) factor: Ext,
 }
 
-fn project(operand: &[usize], y: &Layout, z: &[Ext]) -> Projection {
+pub(crate) fn project(operand: &[usize], y: &Layout, z: &[Ext]) -> Projection {
     let ry = y.dims.len();
     let ra = operand.len();
     let mut point = Vec::new();

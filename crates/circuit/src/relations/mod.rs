@@ -2,10 +2,13 @@
 //! operands (prover side) and checks that reduction (verifier side).
 
 pub(crate) mod conv;
+pub(crate) mod div;
+pub(crate) mod divconst;
 pub(crate) mod elementwise;
 pub(crate) mod lookup;
 pub(crate) mod matmul;
-pub(crate) mod rescale;
+pub(crate) mod maxmin;
+pub(crate) mod selection;
 pub(crate) mod wiring;
 
 use omron_ir::Op;
@@ -14,18 +17,32 @@ use omron_zk::{Ext, Fp, VerifyError};
 
 use crate::context::{Claim, Prover, Verifier};
 
-/// Reduces `claims` on the output of node `index`.
+/// Reduces `claims` on the output of node `index` (possibly none: some relations also check
+/// auxiliary tensors of their own).
 pub(crate) fn prove_node(p: &mut Prover<'_>, index: usize, claims: Vec<Claim>) {
-    let node = &p.graph.nodes[index];
-    match &node.op {
+    let op = &p.graph.nodes[index].op;
+    let has_aux_checks = matches!(op, Op::Max | Op::Min | Op::Div { .. });
+    if claims.is_empty() && !has_aux_checks {
+        return;
+    }
+    match op {
         Op::MatMul => matmul::prove(p, index, claims),
         Op::Conv(_) => conv::prove(p, index, claims),
         Op::Add | Op::Sub | Op::Mul => elementwise::prove(p, index, claims),
-        Op::Rescale { .. } => rescale::prove(p, index, claims),
+        Op::Rescale { .. } | Op::DivRound { .. } | Op::DivFloor { .. } => {
+            divconst::prove(p, index, claims)
+        }
+        Op::Div { .. } => div::prove(p, index, claims),
+        Op::Max | Op::Min => maxmin::prove(p, index, claims),
         Op::Reshape { .. } | Op::Transpose { .. } => wiring::prove(p, index, claims),
-        Op::Lookup(_) => {} // settled by the lookup argument
-        // Refused by the plan until their relations land.
-        _ => {}
+        Op::Slice { .. }
+        | Op::Concat { .. }
+        | Op::Pad { .. }
+        | Op::Gather { .. }
+        | Op::ReduceSum { .. }
+        | Op::SumPool { .. } => selection::prove(p, index, claims),
+        // Settled by the lookup argument.
+        Op::Lookup(_) | Op::WideLookup { .. } => {}
     }
 }
 
@@ -35,18 +52,28 @@ pub(crate) fn verify_node(
     index: usize,
     claims: Vec<Claim>,
 ) -> Result<(), VerifyError> {
-    let node = &v.graph.nodes[index];
-    match &node.op {
+    let op = &v.graph.nodes[index].op;
+    let has_aux_checks = matches!(op, Op::Max | Op::Min | Op::Div { .. });
+    if claims.is_empty() && !has_aux_checks {
+        return Ok(());
+    }
+    match op {
         Op::MatMul => matmul::verify(v, index, claims),
         Op::Conv(_) => conv::verify(v, index, claims),
         Op::Add | Op::Sub | Op::Mul => elementwise::verify(v, index, claims),
-        Op::Rescale { .. } => rescale::verify(v, index, claims),
+        Op::Rescale { .. } | Op::DivRound { .. } | Op::DivFloor { .. } => {
+            divconst::verify(v, index, claims)
+        }
+        Op::Div { .. } => div::verify(v, index, claims),
+        Op::Max | Op::Min => maxmin::verify(v, index, claims),
         Op::Reshape { .. } | Op::Transpose { .. } => wiring::verify(v, index, claims),
-        Op::Lookup(_) => Ok(()),
-        _ => Err(VerifyError::Relation(format!(
-            "no relation for {}",
-            node.op.name()
-        ))),
+        Op::Slice { .. }
+        | Op::Concat { .. }
+        | Op::Pad { .. }
+        | Op::Gather { .. }
+        | Op::ReduceSum { .. }
+        | Op::SumPool { .. } => selection::verify(v, index, claims),
+        Op::Lookup(_) | Op::WideLookup { .. } => Ok(()),
     }
 }
 

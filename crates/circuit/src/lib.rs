@@ -13,6 +13,7 @@ mod error;
 mod input;
 mod layout;
 mod plan;
+pub mod pow;
 mod proof;
 mod relations;
 mod store;

@@ -196,7 +196,19 @@ pub(crate) fn output_range(op: &Op) -> Option<(i64, i64)> {
             Some((-bound, bound + 1))
         }
         Op::Div { .. } => Some((-DIV_QUOTIENT_BOUND + 1, DIV_QUOTIENT_BOUND)),
+        Op::IntDiv { quot_bits, .. } => Some((-(1i64 << quot_bits) + 1, 1i64 << quot_bits)),
         _ => None,
+    }
+}
+
+/// For `Div` and `IntDiv`: the denominator's exclusive bound and the numerator's magnitude
+/// bound (after the shift). With `|q| < Q`, `b < B` and `|num| < N`, `Q * B + N` stays below
+/// `p / 2`, so `num = q b + r` cannot wrap around the field.
+pub(crate) fn division_bounds(op: &Op) -> (i64, i64) {
+    match *op {
+        Op::Div { shift } => (DIV_DENOMINATOR_BOUND, VALUE_BOUND >> shift),
+        Op::IntDiv { den_bits, .. } => (1i64 << den_bits, 1i64 << 61),
+        _ => (1, 1),
     }
 }
 
@@ -270,7 +282,7 @@ impl Plan {
                     materialise(&mut tensors[node.output].role);
                     materialise(&mut tensors[node.inputs[0]].role);
                 }
-                Op::Div { .. } => {
+                Op::Div { .. } | Op::IntDiv { .. } => {
                     materialise(&mut tensors[node.output].role);
                     materialise(&mut tensors[node.inputs[0]].role);
                     materialise(&mut tensors[node.inputs[1]].role);
@@ -351,30 +363,30 @@ impl Plan {
                     };
                     add_lookup(TableSpec::Function(relu), d, Some(r));
                 }
-                Op::Div { shift } => {
+                Op::Div { .. } | Op::IntDiv { .. } => {
+                    let (den_bound, num_bound) = division_bounds(&node.op);
                     let r = new_aux(&mut tensors, node, "remainder");
                     let slack = new_aux(&mut tensors, node, "slack");
                     aux[index].remainder = Some(r);
                     aux[index].slack = Some(slack);
                     let den = TableSpec::Range {
                         lo: 0,
-                        hi: DIV_DENOMINATOR_BOUND,
+                        hi: den_bound,
                     };
                     add_lookup(den, r, None);
                     add_lookup(den, slack, None);
                     add_lookup(
                         TableSpec::Range {
                             lo: 1,
-                            hi: DIV_DENOMINATOR_BOUND,
+                            hi: den_bound,
                         },
                         node.inputs[1],
                         None,
                     );
-                    let num = VALUE_BOUND >> shift;
                     add_lookup(
                         TableSpec::Range {
-                            lo: -num + 1,
-                            hi: num,
+                            lo: -num_bound + 1,
+                            hi: num_bound,
                         },
                         node.inputs[0],
                         None,

@@ -50,8 +50,12 @@ impl Witness {
                 rows[d] = a.iter().zip(&b).map(|(x, y)| x - y).collect();
                 rows[r] = rows[d].iter().map(|v| (*v).max(0)).collect();
             }
-            if let (Op::Div { shift }, Some(r), Some(slack)) = (&node.op, aux.remainder, aux.slack)
-            {
+            let shift = match node.op {
+                Op::Div { shift } => Some(shift),
+                Op::IntDiv { .. } => Some(0),
+                _ => None,
+            };
+            if let (Some(shift), Some(r), Some(slack)) = (shift, aux.remainder, aux.slack) {
                 let (a, b) = (operand(0), operand(1));
                 rows[r] = a
                     .iter()

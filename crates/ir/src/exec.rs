@@ -315,6 +315,40 @@ fn run_node<'a>(
                 })
                 .collect()
         }
+        Op::IntDiv {
+            den_bits,
+            quot_bits,
+        } => {
+            let (a, b) = (operand(0), operand(1));
+            let ia = broadcast_index_map(shape(0), out_shape);
+            let ib = broadcast_index_map(shape(1), out_shape);
+            let fail = |detail: String| IrError::Shape {
+                node: node.name.clone(),
+                op: "IntDiv",
+                detail,
+            };
+            ia.iter()
+                .zip(&ib)
+                .map(|(&i, &j)| {
+                    let (num, den) = (a[i], b[j]);
+                    if num.unsigned_abs() >= 1 << 61 {
+                        return Err(fail(format!("numerator {num} exceeds 2^61")));
+                    }
+                    if den < 1 || den >= 1i64 << den_bits {
+                        return Err(fail(format!(
+                            "denominator {den} is outside [1, 2^{den_bits})"
+                        )));
+                    }
+                    let q = num.div_euclid(den);
+                    if q.unsigned_abs() >= 1 << quot_bits {
+                        return Err(fail(format!(
+                            "quotient {q} needs more than {quot_bits} bits"
+                        )));
+                    }
+                    Ok(q)
+                })
+                .collect()
+        }
         Op::WideLookup { f, lo, hi } => operand(0)
             .iter()
             .map(|&x| {

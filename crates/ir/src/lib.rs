@@ -10,6 +10,7 @@
 //! This crate knows nothing of ONNX, floats (beyond the deterministic lookup tables of
 //! [`LookupFn`]) or proofs. A verify-only node links it through `omron-circuit`.
 
+mod builder;
 mod error;
 mod exact;
 mod exec;
@@ -19,6 +20,7 @@ mod op;
 mod select;
 mod shape;
 
+pub use builder::GraphBuilder;
 pub use error::IrError;
 pub use exact::{ExactFn, SN2_CURVE_MAX_INPUT};
 pub use exec::{DIV_DENOMINATOR_BOUND, DIV_QUOTIENT_BOUND, Trace, execute, quantise_input};

@@ -144,6 +144,16 @@ pub enum Op {
         /// Extra fractional bits of the quotient.
         shift: u32,
     },
+    /// `y = floor(a / b)` for wide integers (numpy broadcasting): `b` must lie in
+    /// `[1, 2^den_bits)`, `|y| < 2^quot_bits` and `|a| < 2^61`, with
+    /// `den_bits + quot_bits <= 61`. Same scale as `a` (`b` has scale 0). The integer division
+    /// of scoring circuits.
+    IntDiv {
+        /// Bits of the denominator.
+        den_bits: u32,
+        /// Bits of the quotient's magnitude.
+        quot_bits: u32,
+    },
     /// `y = f(x)` for an exact integer function over `[lo, hi)`; `x` must lie there. Same
     /// scale as `x`.
     WideLookup {
@@ -180,6 +190,7 @@ impl Op {
             Op::DivRound { .. } => "DivRound",
             Op::DivFloor { .. } => "DivFloor",
             Op::Div { .. } => "Div",
+            Op::IntDiv { .. } => "IntDiv",
             Op::WideLookup { f, .. } => f.name(),
         }
     }
@@ -206,6 +217,7 @@ impl Op {
             | Op::Min
             | Op::DivRound { .. }
             | Op::DivFloor { .. }
+            | Op::IntDiv { .. }
             | Op::WideLookup { .. } => inputs[0].scale,
         }
     }
@@ -297,8 +309,24 @@ impl Op {
                 }
                 Ok(out)
             }
-            Op::Add | Op::Sub | Op::Mul | Op::Max | Op::Min | Op::Div { .. } => {
+            Op::Add
+            | Op::Sub
+            | Op::Mul
+            | Op::Max
+            | Op::Min
+            | Op::Div { .. }
+            | Op::IntDiv { .. } => {
                 arity(2, 2)?;
+                if let Op::IntDiv {
+                    den_bits,
+                    quot_bits,
+                } = self
+                    && (den_bits + quot_bits > 61 || *den_bits == 0 || inputs[1].scale != 0)
+                {
+                    return Err(shape_err(format!(
+                        "bounds 2^{den_bits} x 2^{quot_bits} exceed 2^61, or the denominator has a scale"
+                    )));
+                }
                 if let Op::Div { shift } = self
                     && (inputs[0].scale + shift < inputs[1].scale || *shift > 62)
                 {
@@ -307,7 +335,9 @@ impl Op {
                         inputs[0].scale, inputs[1].scale
                     )));
                 }
-                if !matches!(self, Op::Mul | Op::Div { .. }) && inputs[0].scale != inputs[1].scale {
+                if !matches!(self, Op::Mul | Op::Div { .. } | Op::IntDiv { .. })
+                    && inputs[0].scale != inputs[1].scale
+                {
                     return Err(shape_err(format!(
                         "operand scales differ ({} and {})",
                         inputs[0].scale, inputs[1].scale

@@ -1,4 +1,5 @@
-//! `q = floor(a * 2^shift / b)` with broadcasting: `a * 2^shift = q * b + r` with `q`, `r`
+//! `q = floor(a * 2^shift / b)` with broadcasting (`Div`; `IntDiv` is the same with `shift = 0`
+//! and its own bounds): `a * 2^shift = q * b + r` with `q`, `r`
 //! and the slack `s = b - 1 - r` committed. Lookups bound `q` to `|q| < 2^30`, `b` to
 //! `[1, 2^32)`, `r` and `s` to `[0, 2^32)` (so `0 <= r < b`) and the numerator to `|a 2^shift|
 //! < 2^62`; then no term can wrap around the field and the identity holds over the integers.

@@ -21,7 +21,7 @@ use crate::context::{Claim, Prover, Verifier};
 /// auxiliary tensors of their own).
 pub(crate) fn prove_node(p: &mut Prover<'_>, index: usize, claims: Vec<Claim>) {
     let op = &p.graph.nodes[index].op;
-    let has_aux_checks = matches!(op, Op::Max | Op::Min | Op::Div { .. });
+    let has_aux_checks = matches!(op, Op::Max | Op::Min | Op::Div { .. } | Op::IntDiv { .. });
     if claims.is_empty() && !has_aux_checks {
         return;
     }
@@ -32,7 +32,7 @@ pub(crate) fn prove_node(p: &mut Prover<'_>, index: usize, claims: Vec<Claim>) {
         Op::Rescale { .. } | Op::DivRound { .. } | Op::DivFloor { .. } => {
             divconst::prove(p, index, claims)
         }
-        Op::Div { .. } => div::prove(p, index, claims),
+        Op::Div { .. } | Op::IntDiv { .. } => div::prove(p, index, claims),
         Op::Max | Op::Min => maxmin::prove(p, index, claims),
         Op::Reshape { .. } | Op::Transpose { .. } => wiring::prove(p, index, claims),
         Op::Slice { .. }
@@ -53,7 +53,7 @@ pub(crate) fn verify_node(
     claims: Vec<Claim>,
 ) -> Result<(), VerifyError> {
     let op = &v.graph.nodes[index].op;
-    let has_aux_checks = matches!(op, Op::Max | Op::Min | Op::Div { .. });
+    let has_aux_checks = matches!(op, Op::Max | Op::Min | Op::Div { .. } | Op::IntDiv { .. });
     if claims.is_empty() && !has_aux_checks {
         return Ok(());
     }
@@ -64,7 +64,7 @@ pub(crate) fn verify_node(
         Op::Rescale { .. } | Op::DivRound { .. } | Op::DivFloor { .. } => {
             divconst::verify(v, index, claims)
         }
-        Op::Div { .. } => div::verify(v, index, claims),
+        Op::Div { .. } | Op::IntDiv { .. } => div::verify(v, index, claims),
         Op::Max | Op::Min => maxmin::verify(v, index, claims),
         Op::Reshape { .. } | Op::Transpose { .. } => wiring::verify(v, index, claims),
         Op::Slice { .. }

@@ -1,16 +1,47 @@
-//! The subnet's validator node. For now it owns one piece: the validator's persistent
-//! [`store`] (SQLite, synchronous), which keeps everything a restart must not lose: scores per
-//! uid and hotkey, the per-circuit response-time windows, the hash guard, the
-//! proof-of-weights queue, an archive of verified proofs and the history of weights set.
+//! The subnet's validator node: it queries miners for proofs of inference, verifies every proof
+//! against the inputs it sent itself, scores the miners with the subnet's exact arithmetic and
+//! turns the scores into weights on chain (reference §1.4, §5; operator guide in
+//! `docs/validator.md`).
 //!
-//! The node logic arrives with issue 5: the request pool and benchmark inputs, verification
-//! of each proof against the inputs the validator itself sent, score updates, weight setting
-//! and the metrics. It will depend on `omron-protocol` (synapses), `omron-bittensor`
-//! (dendrite), `omron-chain` (the `Chain` trait: metagraph, weights, commit-reveal),
-//! `omron-circuit` (verify side only) and `omron-scoring` (the arithmetic), and will call this
-//! store from a blocking task.
+//! * [`node`]: the running node ([`Validator::start`], [`Validator::shutdown`]) and its tasks:
+//!   metagraph sync, the request pool, weight setting, the proof-of-weights worker;
+//! * [`snapshot`]: the subnet at the last sync and the queryable uids (§1.4);
+//! * [`pool`]: the request pool's round logic; [`benchmark`]: circuit choice, input generation
+//!   and the hash guard; [`answer`]: reading a miner's answer;
+//! * [`scorer`]: one response through the evaluation window, the PoW queue and the 256-item
+//!   batches (§5.1–5.6), in one store transaction;
+//! * [`weight_window`]: when weights may be set (§5.8), scaled to the subnet's tempo;
+//! * [`pow`]: the [`BatchProver`] seam through which score batches get proven;
+//! * [`metrics`]: the Prometheus metrics; [`api`]: `/health`, `/scoreboard`, `/metrics`, the
+//!   dashboard;
+//! * [`store`]: the persistent SQLite state (scores, windows, hash guard, PoW queue, proof
+//!   archive, weights history, pending commits, request statistics), synchronous, called
+//!   from blocking tasks.
 //!
-//! This crate must not depend on the ONNX front end (`omron-model`) or on the prover: a
-//! validator only verifies.
+//! Depends on `omron-protocol` (synapses), `omron-bittensor` (dendrite), `omron-chain` (the
+//! `Chain` trait), `omron-circuit` (verification of miners' proofs) and `omron-scoring` (the
+//! arithmetic). Must not depend on the ONNX front end (`omron-model`) or on any concrete
+//! proof-of-weights prover: provers plug in through [`BatchProver`].
 
+pub mod answer;
+pub mod api;
+pub mod benchmark;
+pub mod config;
+mod error;
+pub mod metrics;
+pub mod node;
+pub mod pool;
+pub mod pow;
+pub mod scorer;
+pub mod snapshot;
 pub mod store;
+pub mod weight_window;
+
+pub use api::{Health, MinerRow, Scoreboard};
+pub use config::ValidatorConfig;
+pub use error::NodeError;
+pub use metrics::ValidatorMetrics;
+pub use node::{NodeParts, Validator};
+pub use pow::{BatchProof, BatchProver, ProverError};
+pub use snapshot::{Snapshot, queryable_uids};
+pub use weight_window::WeightWindow;

@@ -9,7 +9,9 @@
 //! * the hash guard: the last [`MAX_HASHES`] input hashes, FIFO (§3.4);
 //! * the proof-of-weights queue and its last processed step (§5.5);
 //! * a proof archive of [`ArchivedProof`]s, bounded in entries and bytes, oldest evicted first;
-//! * the history of weight vectors set, with the transaction's outcome ([`WeightsRecord`]).
+//! * the history of weight vectors set, with the transaction's outcome ([`WeightsRecord`]),
+//!   and the commits still to reveal on commit-reveal subnets ([`PendingCommit`]);
+//! * per-uid request statistics for the scoreboard ([`MinerStats`]).
 //!
 //! Every write runs in a transaction: a single call through the convenience methods on
 //! [`Store`], or several calls at once through [`Store::write`], which commits them together
@@ -21,9 +23,11 @@
 //! given, proofs as blobs.
 
 mod archive;
+mod commits;
 mod error;
 mod evaluation;
 mod hash_guard;
+mod miner_stats;
 mod pow_queue;
 mod schema;
 mod scores;
@@ -35,10 +39,12 @@ use omron_scoring::constants::MAX_HASHES;
 use rusqlite::{Connection, Transaction};
 
 pub use archive::{ArchivedProof, NewArchivedProof};
+pub use commits::PendingCommit;
 pub use error::{Result, StoreError};
 pub use hash_guard::HashInsert;
+pub use miner_stats::{MinerStats, ResponseRecord};
 pub use omron_scoring::{
-    EvaluationItem, EvaluationWindow, HashGuard, InputHash, PowItem, PowQueue,
+    DueBatch, EvaluationItem, EvaluationWindow, HashGuard, InputHash, PowItem, PowQueue,
 };
 pub use scores::ScoreRow;
 pub use weights::{TxOutcome, WeightsRecord};
@@ -211,6 +217,11 @@ impl Store {
         pow_queue::len(&self.conn)
     }
 
+    /// The batch due now, if any (see [`PowQueue::due_batch`]; reads only the queue's tail).
+    pub fn pow_due_batch(&self) -> Result<Option<DueBatch>> {
+        pow_queue::due_batch(&self.conn)
+    }
+
     /// See [`Writer::push_pow_items`].
     pub fn push_pow_items(&mut self, items: &[PowItem]) -> Result<()> {
         self.write(|w| w.push_pow_items(items))
@@ -258,5 +269,22 @@ impl Store {
     /// The newest `limit` weight records with their ids, newest first.
     pub fn weights_history(&self, limit: usize) -> Result<Vec<(i64, WeightsRecord)>> {
         weights::recent(&self.conn, limit)
+    }
+
+    /// The newest record the chain included (the weights in force), with its id.
+    pub fn last_included_weights(&self) -> Result<Option<(i64, WeightsRecord)>> {
+        weights::last_included(&self.conn)
+    }
+
+    /// Commits waiting for their reveal, oldest first.
+    pub fn pending_commits(&self) -> Result<Vec<PendingCommit>> {
+        commits::load(&self.conn)
+    }
+
+    // --- request statistics ---------------------------------------------------------------
+
+    /// Every uid's request statistics, by uid.
+    pub fn miner_stats(&self) -> Result<Vec<MinerStats>> {
+        miner_stats::load(&self.conn)
     }
 }

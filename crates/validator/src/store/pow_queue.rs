@@ -4,7 +4,8 @@
 //! The reference trims the queue only through the batched (1024) PoW path; so does this
 //! store, through [`Writer::remove_pow_front`].
 
-use omron_scoring::{PowItem, PowQueue};
+use omron_scoring::constants::SINGLE_POW_BATCH_SIZE;
+use omron_scoring::{DueBatch, PowItem, PowQueue};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::Writer;
@@ -25,12 +26,43 @@ fn last_step(conn: &Connection) -> Result<Option<u64>> {
 }
 
 pub(super) fn load(conn: &Connection) -> Result<PowQueue> {
-    let mut stmt = conn.prepare_cached(
+    let items = read_items(
+        conn,
         "SELECT seq, maximum_score, previous_score, verified, proof_size, response_time,
                 competition, maximum_response_time, minimum_response_time, block_number,
                 validator_uid, miner_uid
          FROM pow_queue ORDER BY seq",
     )?;
+    Ok(PowQueue::from_parts(items, last_step(conn)?))
+}
+
+/// The batch due now, by the rule of [`PowQueue::due_batch`], reading only the last
+/// [`SINGLE_POW_BATCH_SIZE`] items: the queue is never trimmed (reference §5.5), so loading it
+/// whole on every response would grow without bound.
+pub(super) fn due_batch(conn: &Connection) -> Result<Option<DueBatch>> {
+    let len = len(conn)?;
+    if len < SINGLE_POW_BATCH_SIZE || !len.is_multiple_of(SINGLE_POW_BATCH_SIZE) {
+        return Ok(None);
+    }
+    let step = (len >> 8) as u64;
+    if last_step(conn)? == Some(step) {
+        return Ok(None);
+    }
+    let mut items = read_items(
+        conn,
+        &format!(
+            "SELECT seq, maximum_score, previous_score, verified, proof_size, response_time,
+                    competition, maximum_response_time, minimum_response_time, block_number,
+                    validator_uid, miner_uid
+             FROM pow_queue ORDER BY seq DESC LIMIT {SINGLE_POW_BATCH_SIZE}"
+        ),
+    )?;
+    items.reverse();
+    Ok(Some(DueBatch { step, items }))
+}
+
+fn read_items(conn: &Connection, sql: &str) -> Result<Vec<PowItem>> {
+    let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, i64>(0)?,
@@ -69,7 +101,7 @@ pub(super) fn load(conn: &Connection) -> Result<PowQueue> {
             miner_uid: ints[3],
         });
     }
-    Ok(PowQueue::from_parts(items, last_step(conn)?))
+    Ok(items)
 }
 
 pub(super) fn len(conn: &Connection) -> Result<usize> {
@@ -129,6 +161,11 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// The batch due now (see [`PowQueue::due_batch`]), as seen inside this transaction.
+    pub fn pow_due_batch(&self) -> Result<Option<DueBatch>> {
+        due_batch(&self.tx)
+    }
+
     /// The queue as seen inside this transaction.
     pub fn pow_queue(&self) -> Result<PowQueue> {
         load(&self.tx)
@@ -137,5 +174,35 @@ impl Writer<'_> {
     /// Number of queued items inside this transaction.
     pub fn pow_queue_len(&self) -> Result<usize> {
         len(&self.tx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Store, StoreLimits};
+
+    fn item(uid: i64) -> PowItem {
+        PowItem::for_competition(uid as u16, 0.25, 0.0, uid, 0)
+    }
+
+    #[test]
+    fn due_batch_agrees_with_the_in_memory_queue() {
+        let mut store = Store::open_in_memory(StoreLimits::default()).unwrap();
+        let mut queue = PowQueue::default();
+        for i in 0..700i64 {
+            store.push_pow_items(&[item(i % 300)]).unwrap();
+            queue.push(item(i % 300));
+            let stored = store.pow_due_batch().unwrap();
+            assert_eq!(stored, queue.due_batch(), "after {} items", i + 1);
+            if let Some(batch) = stored {
+                store
+                    .write(|w| w.set_pow_last_processed_step(batch.step))
+                    .unwrap();
+                queue.mark_processed(batch.step);
+                assert!(store.pow_due_batch().unwrap().is_none());
+            }
+        }
+        assert_eq!(queue.last_processed_step(), Some(2));
     }
 }

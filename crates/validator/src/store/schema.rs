@@ -95,6 +95,31 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         created_at_ms INTEGER NOT NULL
     );
     "#,
+    // Version 2: what the node needs beyond the scoring state.
+    r#"
+    -- Per-uid request statistics for the scoreboard, tied to the hotkey like the scores.
+    CREATE TABLE miner_stats (
+        uid                 INTEGER PRIMARY KEY,
+        hotkey              TEXT    NOT NULL,
+        requests            INTEGER NOT NULL,
+        verified            INTEGER NOT NULL,
+        response_time_sum   REAL    NOT NULL,
+        verified_proof_bytes INTEGER NOT NULL,
+        last_block          INTEGER NOT NULL
+    );
+
+    -- Weight commits (commit-reveal) waiting for their reveal; the weights_history row they
+    -- belong to is named by record_id.
+    CREATE TABLE pending_commits (
+        record_id    INTEGER PRIMARY KEY,
+        uids         TEXT    NOT NULL,
+        weights      TEXT    NOT NULL,
+        salt         TEXT    NOT NULL,
+        version_key  INTEGER NOT NULL,
+        commit_block INTEGER NOT NULL,
+        reveal_epoch INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// Reads the recorded version (0 for a new database).

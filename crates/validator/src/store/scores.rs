@@ -76,11 +76,12 @@ impl Writer<'_> {
     }
 
     /// Aligns the stored hotkeys with the metagraph's: a uid now held by another hotkey has its
-    /// score reset to zero, a new uid starts at zero. Returns the uids whose score was reset
-    /// (not the new ones).
+    /// score reset to zero (and its request statistics dropped), a new uid starts at zero.
+    /// Returns the uids whose score was reset (not the new ones).
     pub fn sync_hotkeys(&mut self, hotkeys: &[(u16, String)]) -> Result<Vec<u16>> {
         let mut reset = Vec::new();
         for (uid, hotkey) in hotkeys {
+            super::miner_stats::reset_if_hotkey_changed(&self.tx, *uid, hotkey)?;
             let stored: Option<String> = self
                 .tx
                 .prepare_cached("SELECT hotkey FROM scores WHERE uid = ?1")?

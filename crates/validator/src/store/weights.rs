@@ -140,6 +140,16 @@ pub(super) fn recent(conn: &Connection, limit: usize) -> Result<Vec<(i64, Weight
     Ok(out)
 }
 
+/// The newest record the chain included (the weights in force), if any.
+pub(super) fn last_included(conn: &Connection) -> Result<Option<(i64, WeightsRecord)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, block, uids, weights, version_key, commit_reveal, outcome, detail, created_at_ms
+         FROM weights_history WHERE outcome = 'included' ORDER BY id DESC LIMIT 1",
+    )?;
+    let mut rows = stmt.query_map([], raw)?;
+    rows.next().transpose()?.map(typed).transpose()
+}
+
 impl Writer<'_> {
     /// Appends a weights record and drops the oldest beyond the history limit. Returns its id.
     pub fn record_weights(&mut self, record: &WeightsRecord) -> Result<i64> {

@@ -1,0 +1,161 @@
+//! Reading a miner's answer to a `QueryZkProof` (reference §4.5): the proof bytes and the
+//! outputs it claims, or why there is nothing to verify.
+//!
+//! The wire format (fixed between our miner and validator): `query_output` is the JSON text
+//! `{"proof": "<lowercase hex of the proof bytes>", "public_signals": "<JSON array of the
+//! output floats>"}`; anything else (an error string such as `"An error occurred"`, bad hex,
+//! signals that are not a float array) is an answer that cannot verify.
+
+use omron_bittensor::synapse::Envelope;
+use omron_protocol::{QueryOutput, QueryZkProof};
+
+/// Longest miner text quoted in logs and errors.
+const QUOTE_CHARS: usize = 120;
+
+/// What came back.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// A proof and the outputs the miner claims it proves.
+    Proof {
+        /// The proof bytes.
+        proof: Vec<u8>,
+        /// The claimed outputs.
+        outputs: Vec<f64>,
+    },
+    /// An answer arrived but holds no readable proof.
+    Malformed {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No answer: timeout, unreachable axon, refusal.
+    NoAnswer {
+        /// The dendrite's status code (408 timeout, 503 unreachable, the axon's code otherwise).
+        status: Option<u16>,
+        /// The dendrite's status message.
+        message: String,
+    },
+}
+
+fn quote(text: &str) -> String {
+    let mut q: String = text.chars().take(QUOTE_CHARS).collect();
+    if text.chars().count() > QUOTE_CHARS {
+        q.push('…');
+    }
+    format!("{q:?}")
+}
+
+/// Reads the merged synapse the dendrite returned.
+pub fn read_answer(envelope: &Envelope<QueryZkProof>) -> Answer {
+    let dendrite = &envelope.base.dendrite;
+    if dendrite.status_code != Some(200) {
+        return Answer::NoAnswer {
+            status: dendrite.status_code,
+            message: dendrite.status_message.clone().unwrap_or_default(),
+        };
+    }
+    match envelope.synapse.output() {
+        None => Answer::Malformed {
+            reason: "the answer has no query_output".into(),
+        },
+        Some(QueryOutput::Error(text)) => Answer::Malformed {
+            reason: format!("the miner answered {}", quote(&text)),
+        },
+        Some(QueryOutput::Proof(out)) => {
+            let hex_text = out.proof.strip_prefix("0x").unwrap_or(&out.proof);
+            let proof = match hex::decode(hex_text) {
+                Ok(p) if !p.is_empty() => p,
+                Ok(_) => {
+                    return Answer::Malformed {
+                        reason: "the proof is empty".into(),
+                    };
+                }
+                Err(e) => {
+                    return Answer::Malformed {
+                        reason: format!("the proof is not hex: {e}"),
+                    };
+                }
+            };
+            match serde_json::from_str::<Vec<f64>>(&out.public_signals) {
+                Ok(outputs) => Answer::Proof { proof, outputs },
+                Err(e) => Answer::Malformed {
+                    reason: format!(
+                        "public_signals {} is not a list of numbers: {e}",
+                        quote(&out.public_signals)
+                    ),
+                },
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use omron_protocol::ProofOutput;
+
+    fn envelope(status: Option<u16>, output: Option<&str>) -> Envelope<QueryZkProof> {
+        let mut e = Envelope::new(QueryZkProof {
+            query_input: None,
+            query_output: output.map(str::to_owned),
+        });
+        e.base.dendrite.status_code = status;
+        e.base.dendrite.status_message = Some("msg".into());
+        e
+    }
+
+    #[test]
+    fn a_good_answer_yields_bytes_and_outputs() {
+        let text = ProofOutput {
+            proof: "00ff10".into(),
+            public_signals: "[0.5, -1.25]".into(),
+        }
+        .to_query_output();
+        assert_eq!(
+            read_answer(&envelope(Some(200), Some(&text))),
+            Answer::Proof {
+                proof: vec![0, 255, 16],
+                outputs: vec![0.5, -1.25]
+            }
+        );
+    }
+
+    #[test]
+    fn every_bad_answer_is_malformed_or_missing() {
+        assert!(matches!(
+            read_answer(&envelope(Some(408), None)),
+            Answer::NoAnswer {
+                status: Some(408),
+                ..
+            }
+        ));
+        assert!(matches!(
+            read_answer(&envelope(None, None)),
+            Answer::NoAnswer { status: None, .. }
+        ));
+        let bad = [
+            None,
+            Some("An error occurred"),
+            Some(r#"{"proof": "zz", "public_signals": "[1]"}"#),
+            Some(r#"{"proof": "", "public_signals": "[1]"}"#),
+            Some(r#"{"proof": "00", "public_signals": "not json"}"#),
+            Some(r#"{"proof": "00", "public_signals": "{\"a\": 1}"}"#),
+        ];
+        for output in bad {
+            assert!(
+                matches!(
+                    read_answer(&envelope(Some(200), output)),
+                    Answer::Malformed { .. }
+                ),
+                "{output:?}"
+            );
+        }
+        let long = "x".repeat(1000);
+        let Answer::Malformed { reason } = read_answer(&envelope(Some(200), Some(&long))) else {
+            panic!("malformed expected");
+        };
+        assert!(
+            reason.len() < 200,
+            "miner text is quoted, not copied: {reason}"
+        );
+    }
+}

@@ -1,0 +1,48 @@
+//! The validator's settings: built once (by the CLI or a test), read-only while it runs.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use omron_scoring::constants::{MAX_CONCURRENT_REQUESTS, WEIGHTS_VERSION};
+
+/// Everything the node needs to know besides its keys, chain, circuits and store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidatorConfig {
+    /// The subnet.
+    pub netuid: u16,
+    /// Requests in flight at most (the reference's `MAX_CONCURRENT_REQUESTS`, 16).
+    pub concurrency: usize,
+    /// Also query miners whose axon is on a loopback, private or link-local IPv4 address.
+    /// Off by default, as in the reference; local networks and tests turn it on.
+    pub allow_private_axons: bool,
+    /// The weights version key sent with weights (`WEIGHTS_VERSION`, 11002).
+    pub weights_version: u64,
+    /// Whether the node sets weights at all (on by default).
+    pub set_weights: bool,
+    /// Time between two metagraph syncs (the metagraph is also synced at every new epoch).
+    pub sync_interval: Duration,
+    /// Where the HTTP API (`/health`, `/scoreboard`, `/`) listens; `None` disables it.
+    pub api_addr: Option<SocketAddr>,
+    /// Where the Prometheus exporter (`/metrics`, `/health`) listens; `None` disables it.
+    pub metrics_addr: Option<SocketAddr>,
+    /// How long shutdown waits for requests in flight before abandoning them.
+    pub shutdown_grace: Duration,
+}
+
+impl ValidatorConfig {
+    /// The defaults for a subnet: 16 requests in flight, the reference's weights version,
+    /// a 5-minute sync interval, the API on 127.0.0.1:8000 and no metrics exporter.
+    pub fn new(netuid: u16) -> Self {
+        Self {
+            netuid,
+            concurrency: MAX_CONCURRENT_REQUESTS,
+            allow_private_axons: false,
+            weights_version: WEIGHTS_VERSION,
+            set_weights: true,
+            sync_interval: Duration::from_secs(300),
+            api_addr: Some(SocketAddr::from(([127, 0, 0, 1], 8000))),
+            metrics_addr: None,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}

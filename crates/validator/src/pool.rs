@@ -1,0 +1,128 @@
+//! The request pool's bookkeeping (reference §1.4, `maintain_request_pool`): at most
+//! `concurrency` requests in flight, each queryable uid queried at most once per round.
+//!
+//! A uid enters the round's *processed* set when its request ends (success or failure); the
+//! round restarts, clearing that set, once it holds at least as many uids as are queryable.
+//! Candidates are taken in ascending uid order, skipping processed and in-flight uids. This
+//! type is the pure logic; the node drives it and owns the tasks.
+
+use std::collections::BTreeSet;
+
+/// The state of the current round.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoundTracker {
+    processed: BTreeSet<u16>,
+    active: BTreeSet<u16>,
+    rounds_completed: u64,
+}
+
+impl RoundTracker {
+    /// A fresh tracker.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Clears the processed set when the round is complete (the reference's
+    /// `update_processed_uids`: `len(processed) >= len(queryable)`). Returns whether it did.
+    pub fn maybe_start_new_round(&mut self, queryable: &[u16]) -> bool {
+        if !self.processed.is_empty() && self.processed.len() >= queryable.len() {
+            self.processed.clear();
+            self.rounds_completed += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Up to `concurrency - in_flight` uids to query now: queryable, not processed in this
+    /// round, not in flight; ascending. Marks them in flight.
+    pub fn take(&mut self, queryable: &[u16], concurrency: usize) -> Vec<u16> {
+        let slots = concurrency.saturating_sub(self.active.len());
+        let picked: Vec<u16> = queryable
+            .iter()
+            .copied()
+            .filter(|uid| !self.processed.contains(uid) && !self.active.contains(uid))
+            .take(slots)
+            .collect();
+        self.active.extend(picked.iter().copied());
+        picked
+    }
+
+    /// Records that `uid`'s request ended (whatever its outcome).
+    pub fn finish(&mut self, uid: u16) {
+        self.active.remove(&uid);
+        self.processed.insert(uid);
+    }
+
+    /// Requests in flight.
+    pub fn in_flight(&self) -> usize {
+        self.active.len()
+    }
+
+    /// Uids done in this round.
+    pub fn processed(&self) -> usize {
+        self.processed.len()
+    }
+
+    /// Rounds completed since the tracker was created.
+    pub fn rounds_completed(&self) -> u64 {
+        self.rounds_completed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn never_more_than_concurrency_in_flight_and_each_uid_once_per_round() {
+        let queryable: Vec<u16> = (1..=5).collect();
+        let mut t = RoundTracker::new();
+        assert_eq!(t.take(&queryable, 2), vec![1, 2]);
+        assert!(t.take(&queryable, 2).is_empty(), "both slots busy");
+        t.finish(2);
+        assert_eq!(t.take(&queryable, 2), vec![3], "2 is done for this round");
+        t.finish(1);
+        t.finish(3);
+        assert_eq!(t.take(&queryable, 2), vec![4, 5]);
+        t.finish(4);
+        assert!(!t.maybe_start_new_round(&queryable), "5 still in flight");
+        assert!(
+            t.take(&queryable, 2).is_empty(),
+            "every uid served this round"
+        );
+        t.finish(5);
+        assert!(t.maybe_start_new_round(&queryable));
+        assert_eq!(t.rounds_completed(), 1);
+        assert_eq!(t.take(&queryable, 3), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn a_shrinking_set_still_completes_rounds_and_new_uids_join() {
+        let mut t = RoundTracker::new();
+        assert_eq!(t.take(&[1, 2, 3], 8), vec![1, 2, 3]);
+        t.finish(1);
+        t.finish(2);
+        // uid 3 left the queryable set while in flight; 2 processed >= 2 queryable.
+        assert!(t.maybe_start_new_round(&[1, 2]));
+        assert_eq!(
+            t.take(&[1, 2, 7], 8),
+            vec![1, 2, 7],
+            "3 is still in flight, not offered"
+        );
+        assert_eq!(t.in_flight(), 4);
+        t.finish(3);
+        assert_eq!(t.processed(), 1);
+    }
+
+    #[test]
+    fn an_empty_pool_does_nothing() {
+        let mut t = RoundTracker::new();
+        assert!(!t.maybe_start_new_round(&[]));
+        assert!(t.take(&[], 16).is_empty());
+        assert!(
+            t.take(&[4], 0).is_empty(),
+            "zero concurrency queries nobody"
+        );
+    }
+}

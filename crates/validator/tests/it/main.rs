@@ -1,0 +1,12 @@
+//! Integration tests of the validator crate, one binary:
+//! * `store`: the SQLite store across close and reopen, its bounds and its errors;
+//! * `miners`: minimal real miners for the node tests (our axon, real proofs, and the faulty
+//!   and slow variants);
+//! * `node`: the validator node against the embedded chain and those miners.
+
+// Helpers outside #[test] functions unwrap too: a failed setup should fail the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod miners;
+mod node;
+mod store;

@@ -29,14 +29,37 @@ pub(crate) struct VerifyArgs {
     #[arg(long = "output-json", value_name = "OUT.json")]
     output_json: Option<PathBuf>,
     /// The context the proof was bound to, as hex.
-    #[arg(long, value_name = "HEX", default_value = "")]
+    #[arg(long, value_name = "HEX", default_value = "", conflicts_with = "nonce")]
     context: String,
+    /// For a subnet request: the request's nonce (hex, as in `RequestInput.nonce`); with
+    /// --miner-hotkey it builds the request context instead of --context.
+    #[arg(long, value_name = "HEX", requires = "miner_hotkey")]
+    nonce: Option<String>,
+    /// For a subnet request: the ss58 hotkey of the miner that proved it.
+    #[arg(long = "miner-hotkey", value_name = "SS58", requires = "nonce")]
+    miner_hotkey: Option<String>,
+}
+
+/// The proof context: `--context`, or the subnet request context of `--nonce` and
+/// `--miner-hotkey`.
+fn context_of(args: &VerifyArgs) -> anyhow::Result<Vec<u8>> {
+    match (&args.nonce, &args.miner_hotkey) {
+        (Some(nonce), Some(hotkey)) => {
+            let nonce = hex::decode(nonce.trim_start_matches("0x"))
+                .context("--nonce must be hex")?;
+            let hotkey: omron_keys::AccountId = hotkey
+                .parse()
+                .map_err(|e| anyhow::anyhow!("--miner-hotkey {hotkey}: {e}"))?;
+            Ok(omron_circuit::request_context(&nonce, hotkey.as_bytes()))
+        }
+        _ => parse_context(&args.context),
+    }
 }
 
 fn check(args: &VerifyArgs) -> anyhow::Result<f64> {
     let (circuit, _) = CircuitDir::new(&args.circuit).load()?;
     let inputs = read_input(&args.input)?.quantise(&circuit)?;
-    let context = parse_context(&args.context)?;
+    let context = context_of(args)?;
     let len = std::fs::metadata(&args.proof)
         .with_context(|| format!("cannot read {}", args.proof.display()))?
         .len();

@@ -2,5 +2,4 @@
 
 pub(crate) mod axon;
 pub(crate) mod subtensor;
-pub(crate) mod validator;
 pub(crate) mod wallet;

@@ -10,4 +10,7 @@ cd "$(dirname "$0")/.."
 # OMRON_BT11_PYTHON).
 source scripts/bittensor-venvs.sh
 
+# onnxruntime for the accuracy tests of omron-model (exports OMRON_ORT_PYTHON).
+source scripts/ort-venv.sh
+
 cargo test --workspace --locked

@@ -2,9 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use omron_ir::{Trace, execute};
+
 use crate::ModelError;
 use crate::model::OnnxModel;
 use crate::quantise::QuantisedModel;
+use crate::tensor::Tensor;
 
 /// Accuracy of one output.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -25,6 +28,23 @@ pub struct OutputAccuracy {
     pub argmax_agrees: bool,
 }
 
+/// The error of one ONNX value's IR tensor against the float model (per-layer check).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerError {
+    /// ONNX value name.
+    pub value: String,
+    /// Label of the node computing it.
+    pub node: String,
+    /// Its ONNX op type.
+    pub op_type: String,
+    /// Largest `|quantised - float|` over the value's elements.
+    pub max_abs_error: f64,
+    /// Largest `|float|`.
+    pub max_abs_reference: f64,
+    /// The bound: `layer_abs_tolerance + layer_rel_tolerance * max_abs_reference`.
+    pub bound: f64,
+}
+
 /// Accuracy of the quantised model against the float model on one input.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AccuracyReport {
@@ -36,6 +56,12 @@ pub struct AccuracyReport {
     pub argmax_agrees: bool,
     /// Per output, in ONNX order.
     pub per_output: Vec<OutputAccuracy>,
+    /// Number of float values compared layer by layer (every ONNX value with an IR tensor of
+    /// its own; boolean and integer values are left out, since a comparison of nearly equal
+    /// values may legitimately flip).
+    pub layers_checked: usize,
+    /// The value with the largest error relative to its bound.
+    pub worst_layer: Option<LayerError>,
 }
 
 fn argmax(v: impl Iterator<Item = f64>) -> usize {
@@ -56,8 +82,12 @@ impl QuantisedModel {
         model: &OnnxModel,
         inputs: &[Vec<f32>],
     ) -> Result<AccuracyReport, ModelError> {
-        let float = model.run_float(inputs)?;
-        let quant = self.run(inputs)?;
+        let float_trace = model.trace_float(inputs)?;
+        let float = model.outputs_of(&float_trace)?;
+        let q = self.quantise_inputs(inputs)?;
+        let trace = execute(&self.graph, &q)?;
+        let quant = self.dequantise_outputs(&trace.outputs(&self.graph));
+        let (layers_checked, worst_layer) = self.layer_errors(model, &float_trace, &trace);
         let mut per_output = Vec::with_capacity(float.len());
         let (mut total, mut count) = (0f64, 0usize);
         for ((f, q), name) in float.iter().zip(&quant).zip(&self.output_names) {
@@ -88,7 +118,57 @@ impl QuantisedModel {
             mean_abs_error: total / count.max(1) as f64,
             argmax_agrees: per_output.iter().all(|o| o.argmax_agrees),
             per_output,
+            layers_checked,
+            worst_layer,
         })
+    }
+
+    /// Compares every probed value with its float counterpart; returns how many were
+    /// compared and the one with the largest error relative to its bound.
+    fn layer_errors(
+        &self,
+        model: &OnnxModel,
+        float: &[Option<Tensor>],
+        trace: &Trace,
+    ) -> (usize, Option<LayerError>) {
+        let mut checked = 0;
+        let mut worst: Option<(f64, LayerError)> = None;
+        for p in &self.probes {
+            let Some(v) = model.value_id(&p.value) else {
+                continue;
+            };
+            let Some(f) = float[v].as_ref().and_then(Tensor::as_f32) else {
+                continue;
+            };
+            let q = trace.get(&self.graph, p.tensor);
+            if q.len() != f.len() {
+                continue;
+            }
+            checked += 1;
+            let unit = (1u64 << p.scale.min(62)) as f64;
+            let (mut err, mut reference) = (0f64, 0f64);
+            for (&a, &b) in f.iter().zip(q) {
+                err = err.max((a as f64 - b as f64 / unit).abs());
+                reference = reference.max((a as f64).abs());
+            }
+            let bound =
+                self.options.layer_abs_tolerance + self.options.layer_rel_tolerance * reference;
+            let ratio = err / bound.max(f64::MIN_POSITIVE);
+            if worst.as_ref().is_none_or(|w| ratio > w.0) {
+                worst = Some((
+                    ratio,
+                    LayerError {
+                        value: p.value.clone(),
+                        node: p.node.clone(),
+                        op_type: p.op_type.clone(),
+                        max_abs_error: err,
+                        max_abs_reference: reference,
+                        bound,
+                    },
+                ));
+            }
+        }
+        (checked, worst.map(|w| w.1))
     }
 }
 

@@ -9,7 +9,7 @@ use crate::coverage::{CoverageReport, OpUsage, UnsupportedNode};
 use crate::eval::eval;
 use crate::graph::{OnnxGraph, Source, ValueId};
 use crate::infer::{Issue, Operand, infer};
-use crate::ops::{Op, PoolKind, Runtime};
+use crate::ops::{Op, Runtime};
 use crate::tensor::{DType, Tensor};
 
 /// What the analysis knows about a value.
@@ -239,10 +239,7 @@ fn analyse_node(
         Err(Issue::Invalid(d)) => return Err(shape_err(g, n, d)),
         Err(Issue::Unsupported(d)) => return Ok(NodeStatus::Unsupported(d)),
     };
-    let quant = match op.runtime() {
-        Runtime::FloatOnly(reason) => Err(reason.to_string()),
-        _ => quant_check(op, &operands),
-    };
+    let quant = quant_check(op, &operands);
     for (i, info) in infos.into_iter().enumerate() {
         if let Some(Some(v)) = outs.get(i) {
             values[*v] = ValueState {
@@ -308,21 +305,28 @@ fn quant_check(op: &Op, ins: &[Option<Operand<'_>>]) -> Result<(), String> {
             }
             batch1("Conv")
         }
-        Op::Div if !is_const(1) => Err("division by a computed value is not supported".into()),
+        Op::Div => {
+            let int = ins.first().and_then(|o| o.as_ref()).is_some_and(|o| o.dtype == DType::I64);
+            if int { Err("integer division of computed values is not supported".into()) } else { Ok(()) }
+        }
         Op::BatchNorm { .. } => {
             if (1..5).all(is_const) { Ok(()) } else { Err("BatchNormalization parameters must be constants".into()) }
         }
-        Op::Pool { kind: PoolKind::Average { .. }, .. } | Op::GlobalAveragePool => batch1("pooling"),
-        Op::Pad { pads, .. } => {
-            let pads = match pads {
-                Some(p) => p.clone(),
-                None => ins.get(1).and_then(|o| o.as_ref()).and_then(|o| o.value).and_then(Tensor::as_i64).map(<[i64]>::to_vec).unwrap_or_default(),
-            };
-            if pads.iter().all(|&p| p == 0) {
-                Ok(())
-            } else {
-                Err("Pad with non-zero padding is not supported in v1 (pad inside Conv instead)".into())
-            }
+        Op::Gather { .. } if !is_const(1) => Err("Gather with computed indices is not supported (only constant indices)".into()),
+        Op::Cast { to: DType::I64 } if ins.first().and_then(|o| o.as_ref()).is_some_and(|o| o.dtype == DType::F32) => {
+            Err("Cast of a computed float to an integer type (truncation) is not supported".into())
+        }
+        Op::Pow if crate::infer_nn::pow_exponent(ins).is_none() => {
+            Err("Pow needs a constant exponent (one value)".into())
+        }
+        Op::Clip { .. } if !(1..3).all(|i| ins.get(i).is_none_or(|o| o.as_ref().is_none_or(|o| o.value.is_some()))) => {
+            Err("Clip bounds must be constants".into())
+        }
+        Op::LayerNorm { .. } if !(1..3).all(|i| ins.get(i).is_none_or(|o| o.as_ref().is_none_or(|o| o.value.is_some()))) => {
+            Err("LayerNormalization scale and bias must be constants".into())
+        }
+        Op::Rnn(_) if !(1..4).all(|i| ins.get(i).is_none_or(|o| o.as_ref().is_none_or(|o| o.value.is_some()))) => {
+            Err("recurrent weights W, R and B must be constants".into())
         }
         _ => Ok(()),
     }

@@ -99,6 +99,18 @@ impl<'a> Attrs<'a> {
             .map(|a| String::from_utf8_lossy(a.s.as_deref().unwrap_or_default()).into_owned()))
     }
 
+    /// A `STRINGS` attribute (lossy UTF-8).
+    pub(crate) fn strings(&self, name: &str) -> Result<Option<Vec<String>>, String> {
+        Ok(self
+            .get(name, at::STRINGS, |a| !a.strings.is_empty())?
+            .map(|a| {
+                a.strings
+                    .iter()
+                    .map(|s| String::from_utf8_lossy(s).into_owned())
+                    .collect()
+            }))
+    }
+
     /// A `TENSOR` attribute, decoded.
     pub(crate) fn tensor(&self, name: &str) -> Result<Option<Tensor>, String> {
         match self.get(name, at::TENSOR, |a| a.t.is_some())? {

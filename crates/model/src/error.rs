@@ -85,6 +85,28 @@ pub enum ModelError {
         /// What is wrong.
         detail: String,
     },
+    /// The quantised model is too far from the float model at some layer.
+    #[error(
+        "node {node} ({op}): the quantised value '{value}' is off by {error:.3e} on {sample}, \
+         above the bound {bound:.3e} (|float| up to {reference:.3e}); the model's values do \
+         not fit fixed point well at this layer"
+    )]
+    Accuracy {
+        /// Node label.
+        node: String,
+        /// ONNX op type.
+        op: String,
+        /// The ONNX value checked.
+        value: String,
+        /// Largest absolute error found.
+        error: f64,
+        /// The bound it exceeds.
+        bound: f64,
+        /// Largest float magnitude of the value.
+        reference: f64,
+        /// Which sample input.
+        sample: String,
+    },
     /// Invalid quantisation options.
     #[error("quantisation options: {0}")]
     Options(String),

@@ -343,6 +343,20 @@ pub(crate) fn eval(op: &Op, ins: &[Option<&Tensor>]) -> Result<Vec<Tensor>, Issu
             });
             one(gather_flat(t, shape, &src))
         }
+        Op::Unary(_)
+        | Op::Pow
+        | Op::Compare(_)
+        | Op::Logic(_)
+        | Op::Where
+        | Op::Clip { .. }
+        | Op::Nary(_)
+        | Op::Reduce { .. }
+        | Op::ArgExtreme { .. }
+        | Op::Softmax { .. }
+        | Op::LayerNorm { .. }
+        | Op::Rnn(_)
+        | Op::Split { .. }
+        | Op::PadMode { .. } => crate::eval_nn::eval_nn(op, ins, &infos),
         Op::ConstantOfShape(value) => {
             let n = shape.iter().product();
             let data = match value {

@@ -682,6 +682,20 @@ pub(crate) fn infer(op: &Op, ins: &[Option<Operand<'_>>]) -> Result<Vec<OutInfo>
             };
             out(ranges.iter().map(|r| r.2).collect(), x.dtype)
         }
+        Op::Unary(_)
+        | Op::Pow
+        | Op::Compare(_)
+        | Op::Logic(_)
+        | Op::Where
+        | Op::Clip { .. }
+        | Op::Nary(_)
+        | Op::Reduce { .. }
+        | Op::ArgExtreme { .. }
+        | Op::Softmax { .. }
+        | Op::LayerNorm { .. }
+        | Op::Rnn(_)
+        | Op::Split { .. }
+        | Op::PadMode { .. } => crate::infer_nn::infer_nn(op, ins),
         Op::ConstantOfShape(value) => {
             let dims =
                 const_ints(Some(need(ins, 0)?), "ConstantOfShape shape")?.unwrap_or_default();

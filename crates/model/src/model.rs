@@ -125,6 +125,16 @@ impl OnnxModel {
     /// flattened row-major. `inputs` holds one flattened vector per model input.
     pub fn run_float(&self, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>, ModelError> {
         let trace = self.trace_float(inputs)?;
+        self.outputs_of(&trace)
+    }
+
+    /// The id of the value named `name`.
+    pub(crate) fn value_id(&self, name: &str) -> Option<usize> {
+        self.graph.values.iter().position(|v| v.name == name)
+    }
+
+    /// The graph outputs of a float trace, flattened.
+    pub(crate) fn outputs_of(&self, trace: &[Option<Tensor>]) -> Result<Vec<Vec<f32>>, ModelError> {
         self.graph
             .outputs
             .iter()

@@ -48,6 +48,181 @@ pub(crate) enum PoolKind {
 /// Opset < 10 Slice attributes: starts, ends, optional axes.
 pub(crate) type SliceAttrs = (Vec<i64>, Vec<i64>, Option<Vec<i64>>);
 
+/// An elementwise function of one float operand (lowered to one lookup table, or exactly).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Unary {
+    /// `e^x`.
+    Exp,
+    /// `ln x`.
+    Log,
+    /// The error function.
+    Erf,
+    /// `sqrt x`.
+    Sqrt,
+    /// `1 / x`.
+    Reciprocal,
+    /// `|x|`.
+    Abs,
+    /// `-x`.
+    Neg,
+    /// `ln(1 + e^x)`.
+    Softplus,
+    /// `x` for `x > 0`, else `alpha (e^x - 1)`.
+    Elu { alpha: f32 },
+    /// `x` for `x >= 0`, else `alpha x`.
+    LeakyRelu { alpha: f32 },
+    /// `max(0, min(1, alpha x + beta))`.
+    HardSigmoid { alpha: f32, beta: f32 },
+    /// `x Phi(x)` (exact GELU, opset 20).
+    Gelu,
+    /// `-1`, `0` or `1`.
+    Sign,
+    /// Logical not of a boolean.
+    Not,
+}
+
+impl Unary {
+    /// The function in `f64` (the float reference).
+    pub(crate) fn apply(self, x: f64) -> f64 {
+        match self {
+            Unary::Exp => x.exp(),
+            Unary::Log => x.ln(),
+            Unary::Erf => libm::erf(x),
+            Unary::Sqrt => x.sqrt(),
+            Unary::Reciprocal => 1.0 / x,
+            Unary::Abs => x.abs(),
+            Unary::Neg => -x,
+            Unary::Softplus => x.exp().ln_1p(),
+            Unary::Elu { alpha } => {
+                if x > 0.0 {
+                    x
+                } else {
+                    alpha as f64 * x.exp_m1()
+                }
+            }
+            Unary::LeakyRelu { alpha } => {
+                if x >= 0.0 {
+                    x
+                } else {
+                    alpha as f64 * x
+                }
+            }
+            Unary::HardSigmoid { alpha, beta } => (alpha as f64 * x + beta as f64).clamp(0.0, 1.0),
+            Unary::Gelu => 0.5 * x * (1.0 + libm::erf(x / std::f64::consts::SQRT_2)),
+            Unary::Sign => {
+                if x > 0.0 {
+                    1.0
+                } else if x < 0.0 {
+                    -1.0
+                } else {
+                    0.0
+                }
+            }
+            Unary::Not => f64::from(u8::from(x == 0.0)),
+        }
+    }
+}
+
+/// A comparison; the result is boolean.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cmp {
+    Greater,
+    Less,
+    Equal,
+    GreaterOrEqual,
+    LessOrEqual,
+}
+
+/// A logical operation on booleans.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Logic {
+    And,
+    Or,
+    Xor,
+}
+
+/// A variadic elementwise op with numpy broadcasting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Nary {
+    Max,
+    Min,
+    Sum,
+    Mean,
+}
+
+/// A reduction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ReduceKind {
+    Sum,
+    Mean,
+    Max,
+    Min,
+}
+
+/// Padding mode of `Pad`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PadMode {
+    /// A constant value.
+    Constant,
+    /// Repeat the edge element.
+    Edge,
+    /// Mirror without repeating the edge element.
+    Reflect,
+}
+
+/// Which way a recurrent layer runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Forward,
+    Reverse,
+    Bidirectional,
+}
+
+impl Direction {
+    /// Number of directions (the `num_directions` axis of the weights).
+    pub(crate) fn count(self) -> usize {
+        if self == Direction::Bidirectional {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// Whether direction number `d` runs backwards in time.
+    pub(crate) fn reversed(self, d: usize) -> bool {
+        self == Direction::Reverse || (self == Direction::Bidirectional && d == 1)
+    }
+}
+
+/// The cell of a recurrent layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cell {
+    /// Gates i, o, f, c (ONNX order).
+    Lstm,
+    /// Gates z, r, h; `linear_before_reset` applies the reset gate after the recurrent matmul.
+    Gru { linear_before_reset: bool },
+}
+
+impl Cell {
+    /// Gates per hidden unit (rows of W per direction are `gates * hidden`).
+    pub(crate) fn gates(self) -> usize {
+        match self {
+            Cell::Lstm => 4,
+            Cell::Gru { .. } => 3,
+        }
+    }
+}
+
+/// Attributes of an ONNX `LSTM` or `GRU` node (default activations only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RnnSpec {
+    pub(crate) cell: Cell,
+    pub(crate) hidden: usize,
+    pub(crate) direction: Direction,
+    /// `layout = 1`: batch-first inputs and outputs.
+    pub(crate) batch_first: bool,
+}
+
 /// A parsed ONNX operator with its attributes resolved.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Op {
@@ -112,15 +287,62 @@ pub(crate) enum Op {
     Slice { attrs: Option<SliceAttrs> },
     /// A tensor of the shape in input 0, filled with a value (default float 0).
     ConstantOfShape(Option<Tensor>),
+    /// An elementwise function.
+    Unary(Unary),
+    /// `a ^ b` (lowered only for a constant exponent).
+    Pow,
+    /// Elementwise comparison (boolean result).
+    Compare(Cmp),
+    /// Elementwise logic on booleans.
+    Logic(Logic),
+    /// `cond ? a : b` with broadcasting.
+    Where,
+    /// Clamp to `[min, max]`: from attributes (opset < 11) or inputs 1 and 2.
+    Clip { min: Option<f32>, max: Option<f32> },
+    /// Variadic Max, Min, Sum or Mean.
+    Nary(Nary),
+    /// Reduction over `axes` (attribute, or input 1 from opset 13 for ReduceSum and 18 for
+    /// the others; `None` reduces all axes unless `noop_with_empty_axes`).
+    Reduce {
+        kind: ReduceKind,
+        axes: Option<Vec<i64>>,
+        keepdims: bool,
+        noop_with_empty_axes: bool,
+    },
+    /// Index of the first (or last) maximum or minimum along `axis`.
+    ArgExtreme {
+        max: bool,
+        axis: i64,
+        keepdims: bool,
+        select_last_index: bool,
+    },
+    /// Softmax (or log-softmax) along `axis`; `legacy` (opset < 13) flattens all axes from
+    /// `axis` on into one.
+    Softmax { axis: i64, legacy: bool, log: bool },
+    /// Layer normalisation over the axes from `axis` on.
+    LayerNorm { axis: i64, epsilon: f32 },
+    /// An LSTM or GRU layer.
+    Rnn(RnnSpec),
+    /// Split along `axis` into `parts` outputs (sizes from the attribute, input 1, or equal).
+    Split {
+        axis: i64,
+        split: Option<Vec<i64>>,
+        parts: usize,
+    },
+    /// Padding with a mode (opset 11+ form, or the opset < 11 attribute form with a
+    /// non-constant mode).
+    PadMode {
+        mode: PadMode,
+        pads: Option<Vec<i64>>,
+    },
 }
 
 /// What the front end can do with an op when one of its inputs is computed at run time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Runtime {
-    /// Runs in the float reference and lowers to the integer IR.
+    /// Runs in the float reference and lowers to the integer IR (subject to the operand
+    /// checks of the analysis).
     Quantised,
-    /// Runs in the float reference only; the reason says what the IR lacks.
-    FloatOnly(&'static str),
     /// Only supported when every input is a constant (shape arithmetic), folded at load time.
     FoldOnly,
 }
@@ -129,19 +351,7 @@ impl Op {
     /// What happens to this op when it sees run-time values.
     pub(crate) fn runtime(&self) -> Runtime {
         match self {
-            Op::Pool {
-                kind: PoolKind::Max,
-                ..
-            } => Runtime::FloatOnly(
-                "MaxPool needs a max gadget; the IR has no max op yet (planned for v2)",
-            ),
-            Op::Shape { .. }
-            | Op::Gather { .. }
-            | Op::Concat { .. }
-            | Op::Cast { .. }
-            | Op::Slice { .. }
-            | Op::ConstantOfShape(_)
-            | Op::Constant(_) => Runtime::FoldOnly,
+            Op::Shape { .. } | Op::ConstantOfShape(_) | Op::Constant(_) => Runtime::FoldOnly,
             _ => Runtime::Quantised,
         }
     }
@@ -150,6 +360,11 @@ impl Op {
     pub(crate) fn output_count(&self) -> usize {
         match self {
             Op::Dropout => 2,
+            Op::Rnn(s) => match s.cell {
+                Cell::Lstm => 3,
+                Cell::Gru { .. } => 2,
+            },
+            Op::Split { parts, .. } => *parts,
             _ => 1,
         }
     }
@@ -340,10 +555,23 @@ pub(crate) fn parse(node: &NodeProto, opset: i64) -> Result<Op, String> {
         "Pad" => {
             a.only(&["mode", "pads", "value"])?;
             let mode = a.string("mode")?.unwrap_or_else(|| "constant".into());
-            if mode != "constant" {
-                return Err(format!(
-                    "Pad mode '{mode}' is not supported (only 'constant')"
-                ));
+            let mode = match mode.as_str() {
+                "constant" => PadMode::Constant,
+                "edge" => PadMode::Edge,
+                "reflect" => PadMode::Reflect,
+                other => {
+                    return Err(format!(
+                        "Pad mode '{other}' is not supported (only constant, edge and reflect)"
+                    ));
+                }
+            };
+            if mode != PadMode::Constant {
+                let pads = if opset < 11 {
+                    Some(a.ints("pads")?.ok_or("Pad needs the 'pads' attribute")?)
+                } else {
+                    None
+                };
+                return Ok(Op::PadMode { mode, pads });
             }
             if opset < 11 {
                 let pads = a.ints("pads")?.ok_or("Pad needs the 'pads' attribute")?;
@@ -406,9 +634,258 @@ pub(crate) fn parse(node: &NodeProto, opset: i64) -> Result<Op, String> {
             a.only(&["value"])?;
             Op::ConstantOfShape(a.tensor("value")?)
         }
+        "Exp" | "Log" | "Erf" | "Sqrt" | "Reciprocal" | "Abs" | "Neg" | "Softplus" | "Sign"
+        | "Not" => {
+            a.only(&[])?;
+            Op::Unary(match node.op_type.as_str() {
+                "Exp" => Unary::Exp,
+                "Log" => Unary::Log,
+                "Erf" => Unary::Erf,
+                "Sqrt" => Unary::Sqrt,
+                "Reciprocal" => Unary::Reciprocal,
+                "Abs" => Unary::Abs,
+                "Neg" => Unary::Neg,
+                "Softplus" => Unary::Softplus,
+                "Sign" => Unary::Sign,
+                _ => Unary::Not,
+            })
+        }
+        "Elu" | "LeakyRelu" => {
+            a.only(&["alpha"])?;
+            let elu = node.op_type == "Elu";
+            let alpha = a.float("alpha")?.unwrap_or(if elu { 1.0 } else { 0.01 });
+            Op::Unary(if elu {
+                Unary::Elu { alpha }
+            } else {
+                Unary::LeakyRelu { alpha }
+            })
+        }
+        "HardSigmoid" => {
+            a.only(&["alpha", "beta"])?;
+            Op::Unary(Unary::HardSigmoid {
+                alpha: a.float("alpha")?.unwrap_or(0.2),
+                beta: a.float("beta")?.unwrap_or(0.5),
+            })
+        }
+        "Gelu" => {
+            a.only(&["approximate"])?;
+            match a.string("approximate")?.as_deref() {
+                None | Some("none") => Op::Unary(Unary::Gelu),
+                Some(other) => {
+                    return Err(format!(
+                        "Gelu approximate='{other}' is not supported (only 'none')"
+                    ));
+                }
+            }
+        }
+        "Pow" => {
+            a.only(&[])?;
+            Op::Pow
+        }
+        "Greater" | "Less" | "Equal" | "GreaterOrEqual" | "LessOrEqual" => {
+            a.only(&[])?;
+            Op::Compare(match node.op_type.as_str() {
+                "Greater" => Cmp::Greater,
+                "Less" => Cmp::Less,
+                "Equal" => Cmp::Equal,
+                "GreaterOrEqual" => Cmp::GreaterOrEqual,
+                _ => Cmp::LessOrEqual,
+            })
+        }
+        "And" | "Or" | "Xor" => {
+            a.only(&[])?;
+            Op::Logic(match node.op_type.as_str() {
+                "And" => Logic::And,
+                "Or" => Logic::Or,
+                _ => Logic::Xor,
+            })
+        }
+        "Where" => {
+            a.only(&[])?;
+            Op::Where
+        }
+        "Clip" => {
+            if opset < 11 {
+                a.only(&["min", "max"])?;
+                Op::Clip {
+                    min: a.float("min")?,
+                    max: a.float("max")?,
+                }
+            } else {
+                a.only(&[])?;
+                Op::Clip {
+                    min: None,
+                    max: None,
+                }
+            }
+        }
+        "Max" | "Min" | "Sum" | "Mean" => {
+            a.only(&[])?;
+            Op::Nary(match node.op_type.as_str() {
+                "Max" => Nary::Max,
+                "Min" => Nary::Min,
+                "Sum" => Nary::Sum,
+                _ => Nary::Mean,
+            })
+        }
+        "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" => {
+            let kind = match node.op_type.as_str() {
+                "ReduceSum" => ReduceKind::Sum,
+                "ReduceMean" => ReduceKind::Mean,
+                "ReduceMax" => ReduceKind::Max,
+                _ => ReduceKind::Min,
+            };
+            // Axes moved from an attribute to an input at opset 13 for ReduceSum, 18 for the
+            // others; `noop_with_empty_axes` arrived with the input form.
+            let axes_input = opset >= if kind == ReduceKind::Sum { 13 } else { 18 };
+            let axes = if axes_input {
+                a.only(&["keepdims", "noop_with_empty_axes"])?;
+                None
+            } else {
+                a.only(&["axes", "keepdims"])?;
+                a.ints("axes")?
+            };
+            Op::Reduce {
+                kind,
+                axes,
+                keepdims: a.flag("keepdims", true)?,
+                noop_with_empty_axes: a.flag("noop_with_empty_axes", false)?,
+            }
+        }
+        "ArgMax" | "ArgMin" => {
+            a.only(&["axis", "keepdims", "select_last_index"])?;
+            Op::ArgExtreme {
+                max: node.op_type == "ArgMax",
+                axis: a.int("axis")?.unwrap_or(0),
+                keepdims: a.flag("keepdims", true)?,
+                select_last_index: a.flag("select_last_index", false)?,
+            }
+        }
+        "Softmax" | "LogSoftmax" => {
+            a.only(&["axis"])?;
+            let legacy = opset < 13;
+            Op::Softmax {
+                axis: a.int("axis")?.unwrap_or(if legacy { 1 } else { -1 }),
+                legacy,
+                log: node.op_type == "LogSoftmax",
+            }
+        }
+        "LayerNormalization" => {
+            a.only(&["axis", "epsilon", "stash_type"])?;
+            if a.int("stash_type")?.is_some_and(|t| t != 1) {
+                return Err(
+                    "LayerNormalization stash_type other than 1 (float) is not supported".into(),
+                );
+            }
+            Op::LayerNorm {
+                axis: a.int("axis")?.unwrap_or(-1),
+                epsilon: a.float("epsilon")?.unwrap_or(1e-5),
+            }
+        }
+        "LSTM" | "GRU" => Op::Rnn(rnn(&a, &node.op_type, opset)?),
+        "Split" => {
+            let split = if opset < 13 {
+                a.only(&["axis", "split"])?;
+                a.ints("split")?
+            } else {
+                a.only(&["axis", "num_outputs"])?;
+                None
+            };
+            let parts = node.output.len();
+            if let Some(n) = a.int("num_outputs")?
+                && usize::try_from(n).ok() != Some(parts)
+            {
+                return Err(format!(
+                    "Split num_outputs {n} differs from its {parts} outputs"
+                ));
+            }
+            Op::Split {
+                axis: a.int("axis")?.unwrap_or(0),
+                split,
+                parts,
+            }
+        }
+        "TopK" => {
+            return Err(
+                "TopK is not supported: sorting is not provable in the IR yet \
+                 (ArgMax, ReduceMax and MaxPool cover k = 1)"
+                    .into(),
+            );
+        }
         other => return Err(format!("op '{other}' is not implemented")),
     };
     Ok(op)
+}
+
+/// Parses an `LSTM` or `GRU` node. Only the default activations are accepted (tf2onnx writes
+/// them out explicitly); `clip`, `input_forget` and activation parameters change the maths
+/// and are refused.
+fn rnn(a: &Attrs<'_>, op_type: &str, opset: i64) -> Result<RnnSpec, String> {
+    let lstm = op_type == "LSTM";
+    let mut known = vec![
+        "activation_alpha",
+        "activation_beta",
+        "activations",
+        "clip",
+        "direction",
+        "hidden_size",
+    ];
+    known.push(if lstm {
+        "input_forget"
+    } else {
+        "linear_before_reset"
+    });
+    if opset >= 14 {
+        known.push("layout");
+    }
+    a.only(&known)?;
+    let direction = match a.string("direction")?.as_deref() {
+        None | Some("forward") => Direction::Forward,
+        Some("reverse") => Direction::Reverse,
+        Some("bidirectional") => Direction::Bidirectional,
+        Some(other) => return Err(format!("{op_type} direction '{other}' is not valid")),
+    };
+    let defaults: &[&str] = if lstm {
+        &["Sigmoid", "Tanh", "Tanh"]
+    } else {
+        &["Sigmoid", "Tanh"]
+    };
+    if let Some(acts) = a.strings("activations")? {
+        let expected: Vec<&str> = (0..direction.count())
+            .flat_map(|_| defaults.iter().copied())
+            .collect();
+        if acts != expected {
+            return Err(format!(
+                "{op_type} activations {acts:?} are not supported (only the defaults {expected:?})"
+            ));
+        }
+    }
+    for name in ["activation_alpha", "activation_beta", "clip"] {
+        if a.has(name) {
+            return Err(format!("{op_type} attribute '{name}' is not supported"));
+        }
+    }
+    if a.flag("input_forget", false)? {
+        return Err("LSTM input_forget=1 (coupled input and forget gates) is not supported".into());
+    }
+    let hidden = a
+        .int("hidden_size")?
+        .and_then(|h| usize::try_from(h).ok())
+        .filter(|&h| (1..=1 << 16).contains(&h))
+        .ok_or_else(|| format!("{op_type} needs a positive 'hidden_size'"))?;
+    let cell = if lstm {
+        Cell::Lstm
+    } else {
+        Cell::Gru {
+            linear_before_reset: a.flag("linear_before_reset", false)?,
+        }
+    };
+    Ok(RnnSpec {
+        cell,
+        hidden,
+        direction,
+        batch_first: a.flag("layout", false)?,
+    })
 }
 
 fn window(a: &Attrs<'_>, pool: bool) -> Result<WindowSpec, String> {
@@ -480,9 +957,14 @@ mod tests {
     #[test]
     fn unknown_ops_domains_and_attributes_give_reasons() {
         assert!(
+            parse(&node("Hardmax", vec![]), 13)
+                .unwrap_err()
+                .contains("'Hardmax'")
+        );
+        assert!(
             parse(&node("LSTM", vec![]), 13)
                 .unwrap_err()
-                .contains("'LSTM'")
+                .contains("hidden_size")
         );
         let mut n = node("Relu", vec![]);
         n.domain = "com.microsoft".into();

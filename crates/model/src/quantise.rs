@@ -1,12 +1,14 @@
 //! Quantisation policy: options, calibration (choosing each activation's scale) and the
 //! [`QuantisedModel`] that packages the lowered IR graph with its input/output scales.
 
-use omron_ir::{ACT_MAX, Graph, execute, quantise_input};
+use omron_ir::{ACT_MAX, Graph, TensorId, execute, quantise_input};
 use serde::{Deserialize, Serialize};
 
 use crate::ModelError;
+use crate::accuracy::AccuracyReport;
 use crate::lower::lower;
 use crate::model::OnnxModel;
+use crate::tensor::Tensor;
 
 /// Knobs of the fixed-point scheme. `Default` is the documented scheme.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -28,6 +30,15 @@ pub struct QuantOptions {
     /// table of `2^shift` rows, so weight and factor scales are capped to keep every shift
     /// (input scale + weight scale - output scale) at most this. At least `max_scale`.
     pub max_shift: u32,
+    /// Seeded random inputs (uniform in the range of the calibration input) the compile-time
+    /// accuracy check runs besides the calibration input itself.
+    pub accuracy_samples: usize,
+    /// Per-layer accuracy bound, relative part: a value whose quantised error exceeds
+    /// `layer_abs_tolerance + layer_rel_tolerance * max|float value|` on a sample input is
+    /// refused, naming its node.
+    pub layer_rel_tolerance: f64,
+    /// Per-layer accuracy bound, absolute part (see `layer_rel_tolerance`).
+    pub layer_abs_tolerance: f64,
 }
 
 impl Default for QuantOptions {
@@ -39,6 +50,9 @@ impl Default for QuantOptions {
             weight_bits: 16,
             max_weight_scale: 24,
             max_shift: 16,
+            accuracy_samples: 2,
+            layer_rel_tolerance: 1.0 / 32.0,
+            layer_abs_tolerance: 1.0 / 64.0,
         }
     }
 }
@@ -64,6 +78,22 @@ impl QuantOptions {
                 self.max_shift
             ));
         }
+        if !(self.layer_rel_tolerance.is_finite()
+            && self.layer_rel_tolerance >= 0.0
+            && self.layer_abs_tolerance.is_finite()
+            && self.layer_abs_tolerance >= 0.0)
+        {
+            return bad(format!(
+                "layer tolerances must be finite and non-negative (got {} and {})",
+                self.layer_rel_tolerance, self.layer_abs_tolerance
+            ));
+        }
+        if self.accuracy_samples > 64 {
+            return bad(format!(
+                "accuracy_samples is at most 64 (got {})",
+                self.accuracy_samples
+            ));
+        }
         if !(2..=32).contains(&self.weight_bits) || self.max_weight_scale > 32 {
             return bad(format!(
                 "weight_bits must be 2..=32 and max_weight_scale at most 32 (got {} and {})",
@@ -79,6 +109,21 @@ impl QuantOptions {
             .rev()
             .find(|&s| max_abs * self.margin * (1u64 << s) as f64 <= ACT_MAX as f64)
     }
+}
+
+/// An IR tensor that stands for an ONNX value, for the per-layer accuracy check.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Probe {
+    /// ONNX value name.
+    pub value: String,
+    /// Label of the node computing it (name, or position and output).
+    pub node: String,
+    /// Its ONNX op type.
+    pub op_type: String,
+    /// The IR tensor standing for the value.
+    pub tensor: TensorId,
+    /// That tensor's scale: the real value is `integer / 2^scale`.
+    pub scale: u32,
 }
 
 /// A model lowered to the integer IR, with what a caller needs to feed it and read it.
@@ -102,6 +147,11 @@ pub struct QuantisedModel {
     pub calibrated: bool,
     /// The options used.
     pub options: QuantOptions,
+    /// IR tensors standing for ONNX values (per-layer accuracy check).
+    pub probes: Vec<Probe>,
+    /// Compile-time accuracy on the sample inputs: the calibration input first, then
+    /// `accuracy_samples` seeded random inputs (empty without calibration).
+    pub sample_accuracy: Vec<AccuracyReport>,
 }
 
 impl QuantisedModel {
@@ -169,15 +219,43 @@ pub fn quantise(
     if !model.coverage().is_supported() {
         return Err(ModelError::Unsupported(Box::new(model.coverage().clone())));
     }
-    let scales = match calibration {
-        Some(inputs) => calibrate(model, inputs, options)?,
-        None => vec![options.default_scale; model.graph.values.len()],
+    let (scales, trace) = match calibration {
+        Some(inputs) => {
+            let trace = model.trace_float(inputs)?;
+            (calibrate(model, &trace, options)?, Some(trace))
+        }
+        None => (vec![options.default_scale; model.graph.values.len()], None),
     };
-    let q = lower(model, &scales, options, calibration.is_some())?;
+    let mut q = lower(model, &scales, trace.as_deref(), options)?;
     q.graph.validate()?;
     if let Some(inputs) = calibration {
-        // The calibration input must run through every range check of the integer graph.
-        q.run(inputs)?;
+        // The calibration input and the random samples must run through every range check
+        // of the integer graph, and every layer must stay within the accuracy bound.
+        let mut samples = vec![inputs.to_vec()];
+        samples.extend(random_samples(inputs, options.accuracy_samples));
+        for (k, x) in samples.iter().enumerate() {
+            let report = q.accuracy(model, x)?;
+            if let Some(w) = report
+                .worst_layer
+                .as_ref()
+                .filter(|w| w.max_abs_error > w.bound)
+            {
+                return Err(ModelError::Accuracy {
+                    node: w.node.clone(),
+                    op: w.op_type.clone(),
+                    value: w.value.clone(),
+                    error: w.max_abs_error,
+                    bound: w.bound,
+                    reference: w.max_abs_reference,
+                    sample: if k == 0 {
+                        "the calibration input".into()
+                    } else {
+                        format!("random sample {k}")
+                    },
+                });
+            }
+            q.sample_accuracy.push(report);
+        }
     }
     tracing::debug!(
         nodes = q.graph.nodes.len(),
@@ -189,13 +267,42 @@ pub fn quantise(
     Ok(q)
 }
 
+/// `count` seeded inputs, each element uniform in `[min, max]` of the same model input's
+/// calibration values (a fixed xorshift stream: the same model compiles the same way).
+fn random_samples(calibration: &[Vec<f32>], count: usize) -> Vec<Vec<Vec<f32>>> {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    (0..count)
+        .map(|_| {
+            calibration
+                .iter()
+                .map(|x| {
+                    let lo = x.iter().copied().fold(f32::INFINITY, f32::min);
+                    let hi = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    x.iter()
+                        .map(|_| {
+                            state ^= state << 13;
+                            state ^= state >> 7;
+                            state ^= state << 17;
+                            let u = (state >> 40) as f32 / (1u64 << 24) as f32;
+                            if lo.is_finite() && hi.is_finite() {
+                                lo + (hi - lo) * u
+                            } else {
+                                0.0
+                            }
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// Activation scale of every value from one float run.
 fn calibrate(
     model: &OnnxModel,
-    inputs: &[Vec<f32>],
+    trace: &[Option<Tensor>],
     options: &QuantOptions,
 ) -> Result<Vec<u32>, ModelError> {
-    let trace = model.trace_float(inputs)?;
     let mut scales = vec![options.max_scale; trace.len()];
     for (v, t) in trace.iter().enumerate() {
         let Some(t) = t else { continue };

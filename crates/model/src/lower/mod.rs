@@ -10,23 +10,36 @@
 //! Add/Sub/Mul by a per-channel constant) are folded into its weights and bias in `f64` before
 //! quantising.
 //!
-//! The file is long because it is one pass with one state; each op's lowering is a short arm of
-//! `lower_node`, and helpers follow it in the order the arms use them.
+//! Ops whose lowering has intermediate values of its own (softmax, layer normalisation, the
+//! recurrent cells, division) choose their scales from the calibration run: the float values
+//! of the node's inputs are at hand (`Lowerer::float`), and the op's internals are recomputed
+//! in `f64` to size each intermediate with the same margin as every ONNX value.
+//!
+//! This file holds the state and the shared helpers; each op family lowers in its own module:
+//! `linear` (Gemm, MatMul, Conv, batch norm folding), `elementwise` (arithmetic, lookups,
+//! comparisons, Where, Clip, Max/Min), `select` (layout and selection ops), `reduce`
+//! (reductions, ArgMax, Softmax, LayerNormalization, pooling) and `rnn` (LSTM, GRU).
 
-use omron_ir::{ConvAttrs, Node, Op as IrOp, TensorDef, TensorId, TensorKind, broadcast_shape};
-use omron_ir::{LookupFn, LookupKind};
+mod elementwise;
+mod linear;
+mod reduce;
+mod rnn;
+mod select;
+
+use std::collections::BTreeMap;
+
+use omron_ir::{LookupFn, LookupKind, Node, Op as IrOp, TensorDef, TensorId, TensorKind};
 
 use crate::ModelError;
 use crate::analysis::NodeStatus;
-use crate::eval::window_counts;
-use crate::graph::ValueId;
-use crate::infer::{Issue, conv_geometry, pool_geometry};
+use crate::graph::{Source, ValueId};
+use crate::infer::Issue;
 use crate::model::OnnxModel;
-use crate::ops::{Op, PoolKind, WindowSpec};
-use crate::quantise::{QuantOptions, QuantisedModel};
+use crate::ops::{Op, Unary};
+use crate::quantise::{Probe, QuantOptions, QuantisedModel};
 use crate::tensor::Tensor;
 
-/// An IR tensor standing for an ONNX value, and its scale.
+/// An IR tensor standing for an ONNX value (or an intermediate), and its scale.
 #[derive(Clone, Copy, Debug)]
 struct Low {
     id: TensorId,
@@ -40,78 +53,44 @@ enum Arg<'a> {
     Act(ValueId),
 }
 
-/// Float weights of a linear layer (rows = output channels) before quantisation.
-struct Linear {
-    w: Vec<f64>,
-    w_shape: Vec<usize>,
-    bias: Vec<f64>,
-    has_bias: bool,
-}
-
-impl Linear {
-    fn new(w: Vec<f64>, w_shape: Vec<usize>, bias: Option<Vec<f64>>) -> Linear {
-        let rows = w_shape[0];
-        Linear {
-            w,
-            w_shape,
-            has_bias: bias.is_some(),
-            bias: bias.unwrap_or_else(|| vec![0.0; rows]),
-        }
-    }
-
-    fn rows(&self) -> usize {
-        self.w_shape[0]
-    }
-
-    /// Multiplies output channel `n` (weights and bias) by `a[n]`.
-    fn scale_rows(&mut self, a: &[f64]) {
-        let per = self.w.len() / self.rows().max(1);
-        for (n, &f) in a.iter().enumerate() {
-            self.w[n * per..(n + 1) * per]
-                .iter_mut()
-                .for_each(|w| *w *= f);
-            self.bias[n] *= f;
-        }
-    }
-
-    fn add_bias(&mut self, b: &[f64], sign: f64) {
-        self.bias
-            .iter_mut()
-            .zip(b)
-            .for_each(|(x, &y)| *x += sign * y);
-        self.has_bias = true;
-    }
-}
-
 struct Lowerer<'a> {
     m: &'a OnnxModel,
     opts: &'a QuantOptions,
     cal: &'a [u32],
+    /// Float values of every run-time value on the calibration input.
+    trace: Option<&'a [Option<Tensor>]>,
     tensors: Vec<TensorDef>,
     nodes: Vec<Node>,
     low: Vec<Option<Low>>,
     narrow_cache: Vec<Option<Low>>,
     absorbed: Vec<bool>,
+    /// Division nodes whose denominator is a `Sqrt` folded into them: node -> the Sqrt's input
+    /// (lowered as a multiplication by an `Rsqrt` lookup).
+    rsqrt_of: BTreeMap<usize, ValueId>,
 }
 
-/// Lowers every run-time node of `m` using activation scales `cal` (one per ONNX value).
+/// Lowers every run-time node of `m` using activation scales `cal` (one per ONNX value) and,
+/// when calibrated, the float `trace` of the calibration input.
 pub(crate) fn lower(
     m: &OnnxModel,
     cal: &[u32],
+    trace: Option<&[Option<Tensor>]>,
     opts: &QuantOptions,
-    calibrated: bool,
 ) -> Result<QuantisedModel, ModelError> {
     let g = &m.graph;
     let mut l = Lowerer {
         m,
         opts,
         cal,
+        trace,
         tensors: Vec::new(),
         nodes: Vec::new(),
         low: vec![None; g.values.len()],
         narrow_cache: vec![None; g.values.len()],
         absorbed: vec![false; g.nodes.len()],
+        rsqrt_of: BTreeMap::new(),
     };
+    l.fuse_rsqrt();
     let mut inputs = Vec::new();
     for def in &g.inputs {
         let scale = cal[def.value];
@@ -144,6 +123,21 @@ pub(crate) fn lower(
         output_scales.push(y.scale);
         output_shapes.push(l.tensors[y.id].shape.clone());
     }
+    // Every ONNX value with an IR tensor of its own, for the per-layer accuracy check.
+    let mut probes = Vec::new();
+    for (v, low) in l.low.iter().enumerate() {
+        let (Some(low), Source::Node(n)) = (low, &g.values[v].source) else {
+            continue;
+        };
+        let node = &g.nodes[*n];
+        probes.push(Probe {
+            value: m.value_name(v).to_string(),
+            node: node.label(g),
+            op_type: node.op_type.clone(),
+            tensor: low.id,
+            scale: low.scale,
+        });
+    }
     let graph = omron_ir::Graph {
         tensors: l.tensors,
         nodes: l.nodes,
@@ -165,9 +159,11 @@ pub(crate) fn lower(
             .collect(),
         output_shapes,
         output_scales,
-        calibrated,
+        calibrated: trace.is_some(),
         options: opts.clone(),
         graph,
+        probes,
+        sample_accuracy: Vec::new(),
     })
 }
 
@@ -359,483 +355,113 @@ impl<'a> Lowerer<'a> {
         self.tensor(name, shape, scale, TensorKind::Const(data))
     }
 
+    fn names(&self, n: usize) -> Result<(String, ValueId, String), ModelError> {
+        let out = self.output(n)?;
+        Ok((self.label(n), out, self.m.value_name(out).to_string()))
+    }
+
     fn lower_node(&mut self, n: usize) -> Result<(), ModelError> {
         let m: &'a OnnxModel = self.m;
         let node = &m.graph.nodes[n];
         let Ok(op) = &node.op else {
             return Err(self.err(n, "unsupported op"));
         };
-        let label = self.label(n);
-        let out = self.output(n)?;
-        let out_name = m.value_name(out).to_string();
         match op {
             Op::Gemm {
                 alpha,
                 beta,
                 trans_a,
                 trans_b,
-            } => {
-                let a = self.act(n, 0)?;
-                let b = self.constant(n, 1)?;
-                let mut x = self.narrow(a)?;
-                if *trans_a {
-                    x = self.push(
-                        format!("{label}/transA"),
-                        IrOp::Transpose { perm: vec![1, 0] },
-                        vec![x.id],
-                        format!("{out_name}/A"),
-                    )?;
-                }
-                let bv = b.as_f32().unwrap_or_default();
-                let (k, cols) = if *trans_b {
-                    (b.shape[1], b.shape[0])
-                } else {
-                    (b.shape[0], b.shape[1])
-                };
-                let mut w = Vec::with_capacity(cols * k);
-                for j in 0..cols {
-                    for p in 0..k {
-                        let v = if *trans_b {
-                            bv[j * k + p]
-                        } else {
-                            bv[p * cols + j]
-                        };
-                        w.push(*alpha as f64 * v as f64);
-                    }
-                }
-                let mut lin = Linear::new(w, vec![cols, k], None);
-                let out_shape = self.shape(out).to_vec();
-                let mut post: Option<Arg<'a>> = None;
-                if node.inputs.get(2).is_some_and(|c| c.is_some()) {
-                    match self.arg(n, 2)? {
-                        Arg::Const(c) => match per_channel(c, &out_shape, 1, cols) {
-                            Some(vec) => lin.add_bias(
-                                &vec.iter().map(|&x| *beta as f64 * x).collect::<Vec<_>>(),
-                                1.0,
-                            ),
-                            None => post = Some(Arg::Const(c)),
-                        },
-                        act => {
-                            if *beta != 1.0 {
-                                return Err(self.err(
-                                    n,
-                                    "Gemm with a computed C and beta != 1 is not supported",
-                                ));
-                            }
-                            post = Some(act);
-                        }
-                    }
-                }
-                let last = if post.is_none() {
-                    self.fuse(out, &mut lin, 1)
-                } else {
-                    out
-                };
-                let y = self.emit_linear(n, x, &lin, None, last, "")?;
-                let y = match post {
-                    None => y,
-                    Some(Arg::Const(c)) => {
-                        let vals: Vec<f64> = c
-                            .to_f32()
-                            .iter()
-                            .map(|&v| *beta as f64 * v as f64)
-                            .collect();
-                        let q = self.quant_at(n, &vals, y.scale)?;
-                        let cid =
-                            self.const_tensor(format!("{label}/C"), c.shape.clone(), q, y.scale);
-                        self.push(
-                            format!("{label}/addC"),
-                            IrOp::Add,
-                            vec![y.id, cid],
-                            format!("{out_name}/C"),
-                        )?
-                    }
-                    Some(Arg::Act(cv)) => {
-                        self.add_acts(&label, (y, out), (self.get(cv)?, cv), IrOp::Add, &out_name)?
-                    }
-                };
-                self.set(last, y);
-            }
-            Op::MatMul => match (self.arg(n, 0)?, self.arg(n, 1)?) {
-                (Arg::Act(a), Arg::Const(b)) => {
-                    let x = self.narrow(a)?;
-                    let bv = b.to_f32();
-                    if b.shape.len() == 2 {
-                        let (k, cols) = (b.shape[0], b.shape[1]);
-                        let w = (0..cols)
-                            .flat_map(|j| (0..k).map(move |p| (j, p)))
-                            .map(|(j, p)| bv[p * cols + j] as f64)
-                            .collect();
-                        let mut lin = Linear::new(w, vec![cols, k], None);
-                        let axis = self.shape(out).len().saturating_sub(1);
-                        let last = self.fuse(out, &mut lin, axis);
-                        let y = self.emit_linear(n, x, &lin, None, last, "")?;
-                        self.set(last, y);
-                    } else {
-                        let lin = Linear::new(
-                            bv.iter().map(|&v| v as f64).collect(),
-                            vec![1, b.shape[0]],
-                            None,
-                        );
-                        let y = self.emit_linear(n, x, &lin, None, out, "/col")?;
-                        let y = self.reshape(&label, y, self.shape(out).to_vec(), &out_name)?;
-                        self.set(out, y);
-                    }
-                }
-                (Arg::Const(a), Arg::Act(b)) => {
-                    // A B = (B^T A^T)^T: transpose the activation, multiply by A's rows.
-                    let xb = self.narrow(b)?;
-                    let xt = self.push(
-                        format!("{label}/transB"),
-                        IrOp::Transpose { perm: vec![1, 0] },
-                        vec![xb.id],
-                        format!("{out_name}/BT"),
-                    )?;
-                    let av: Vec<f64> = a.to_f32().iter().map(|&v| v as f64).collect();
-                    let w_shape = if a.shape.len() == 2 {
-                        a.shape.clone()
-                    } else {
-                        vec![1, a.shape[0]]
-                    };
-                    let lin = Linear::new(av, w_shape, None);
-                    let y = self.emit_linear(n, xt, &lin, None, out, "/T")?;
-                    let y = if a.shape.len() == 2 {
-                        self.push(
-                            format!("{label}/transY"),
-                            IrOp::Transpose { perm: vec![1, 0] },
-                            vec![y.id],
-                            out_name.clone(),
-                        )?
-                    } else {
-                        self.reshape(&label, y, self.shape(out).to_vec(), &out_name)?
-                    };
-                    self.set(out, y);
-                }
-                _ => return Err(self.err(n, "MatMul needs exactly one constant operand")),
-            },
-            Op::Conv { window, group } => {
-                let a = self.act(n, 0)?;
-                let x = self.narrow(a)?;
-                let w = self.constant(n, 1)?;
-                let bias = match node.inputs.get(2).copied().flatten() {
-                    Some(_) => Some(
-                        self.constant(n, 2)?
-                            .to_f32()
-                            .iter()
-                            .map(|&v| v as f64)
-                            .collect(),
-                    ),
-                    None => None,
-                };
-                let g = conv_geometry(window, *group, self.shape(a), &w.shape)
-                    .map_err(|e| self.issue(n, e))?;
-                let attrs = ConvAttrs {
-                    strides: g.strides,
-                    pads: g.pads,
-                    dilations: g.dilations,
-                    group: *group,
-                };
-                let mut lin = Linear::new(
-                    w.to_f32().iter().map(|&v| v as f64).collect(),
-                    w.shape.clone(),
-                    bias,
-                );
-                let last = self.fuse(out, &mut lin, 1);
-                let y = self.emit_linear(n, x, &lin, Some(attrs), last, "")?;
-                self.set(last, y);
-            }
-            Op::Add | Op::Sub => {
-                let ir = if matches!(op, Op::Add) {
-                    IrOp::Add
-                } else {
-                    IrOp::Sub
-                };
-                let y = match (self.arg(n, 0)?, self.arg(n, 1)?) {
-                    (Arg::Act(a), Arg::Act(b)) => {
-                        self.add_acts(&label, (self.get(a)?, a), (self.get(b)?, b), ir, &out_name)?
-                    }
-                    (Arg::Act(a), Arg::Const(c)) => {
-                        let x = self.carry(a, out)?;
-                        let cid = self.scaled_const(n, &label, c, x.scale)?;
-                        self.push(label.clone(), ir, vec![x.id, cid], out_name.clone())?
-                    }
-                    (Arg::Const(c), Arg::Act(a)) => {
-                        let x = self.carry(a, out)?;
-                        let cid = self.scaled_const(n, &label, c, x.scale)?;
-                        self.push(label.clone(), ir, vec![cid, x.id], out_name.clone())?
-                    }
-                    _ => return Err(self.err(n, "both operands are constants")),
-                };
-                self.set(out, y);
-            }
-            Op::Mul | Op::Div => {
-                let y = match (self.arg(n, 0)?, self.arg(n, 1)?) {
-                    (Arg::Act(a), Arg::Act(b)) if matches!(op, Op::Mul) => {
-                        let (xa, xb) = self.product_operands(&label, a, b, out)?;
-                        self.push(
-                            label.clone(),
-                            IrOp::Mul,
-                            vec![xa.id, xb.id],
-                            out_name.clone(),
-                        )?
-                    }
-                    (Arg::Act(a), Arg::Const(c)) | (Arg::Const(c), Arg::Act(a)) => {
-                        let act_first = matches!(self.arg(n, 0)?, Arg::Act(_));
-                        let mut vals: Vec<f64> = c.to_f32().iter().map(|&v| v as f64).collect();
-                        if matches!(op, Op::Div) {
-                            if !act_first {
-                                return Err(
-                                    self.err(n, "division by a computed value is not supported")
-                                );
-                            }
-                            if vals.contains(&0.0) {
-                                return Err(self.err(n, "division by zero"));
-                            }
-                            vals.iter_mut().for_each(|v| *v = 1.0 / *v);
-                        }
-                        let x = self.narrow(a)?;
-                        let cap = self.weight_cap(x.scale, self.cal[out]);
-                        let (q, s) = self.quant_weight(n, &vals, cap)?;
-                        let cid =
-                            self.const_tensor(format!("{label}/factor"), c.shape.clone(), q, s);
-                        let ins = if act_first {
-                            vec![x.id, cid]
-                        } else {
-                            vec![cid, x.id]
-                        };
-                        self.push(label.clone(), IrOp::Mul, ins, out_name.clone())?
-                    }
-                    _ => return Err(self.err(n, "unsupported operands")),
-                };
-                self.set(out, y);
-            }
-            Op::Relu | Op::Sigmoid | Op::Tanh => {
-                let a = self.act(n, 0)?;
-                let x = self.narrow(a)?;
-                let (kind, out_scale) = match op {
-                    Op::Relu => (LookupKind::Relu, x.scale),
-                    Op::Sigmoid => (LookupKind::Sigmoid, self.cal[out]),
-                    _ => (LookupKind::Tanh, self.cal[out]),
-                };
-                let f = LookupFn {
-                    kind,
-                    in_scale: x.scale,
-                    out_scale,
-                };
-                let y = self.push(label, IrOp::Lookup(f), vec![x.id], out_name)?;
-                self.set(out, y);
-            }
+            } => self.gemm(n, alpha, beta, trans_a, trans_b),
+            Op::MatMul => self.matmul(n),
+            Op::Conv { window, group } => self.conv(n, window, group),
+            Op::BatchNorm { epsilon } => self.batch_norm(n, epsilon),
+            Op::Add | Op::Sub => self.add_sub(n, op),
+            Op::Mul | Op::Div => self.mul_div(n, op),
+            Op::Relu => self.lookup_node(n, LookupKind::Relu),
+            Op::Sigmoid => self.lookup_node(n, LookupKind::Sigmoid),
+            Op::Tanh => self.lookup_node(n, LookupKind::Tanh),
+            Op::Unary(u) => self.unary(n, *u),
+            Op::Pow => self.pow(n),
+            Op::Compare(c) => self.compare(n, *c),
+            Op::Logic(l) => self.logic(n, *l),
+            Op::Where => self.where_(n),
+            Op::Clip { min, max } => self.clip(n, *min, *max),
+            Op::Nary(k) => self.nary(n, *k),
             Op::Flatten { .. } | Op::Reshape { .. } | Op::Squeeze { .. } | Op::Unsqueeze { .. } => {
-                let a = self.act(n, 0)?;
-                let x = self.carry(a, out)?;
-                let y = self.reshape(&label, x, self.shape(out).to_vec(), &out_name)?;
-                self.set(out, y);
+                self.reshape_node(n)
             }
-            Op::Transpose { perm } => {
-                let a = self.act(n, 0)?;
-                let x = self.carry(a, out)?;
-                let perm = perm
-                    .clone()
-                    .unwrap_or_else(|| (0..self.shape(a).len()).rev().collect());
-                let y = self.push(label, IrOp::Transpose { perm }, vec![x.id], out_name)?;
-                self.set(out, y);
-            }
-            Op::Identity | Op::Dropout | Op::Pad { .. } => {
-                // Pad reaches here only with all-zero pads (checked by the coverage analysis).
-                let a = self.act(n, 0)?;
-                let x = self.carry(a, out)?;
-                self.set(out, x);
-                if self.low[a].is_some_and(|l| l.id == x.id) && self.cal[out] == self.cal[a] {
-                    self.narrow_cache[out] = self.narrow_cache[a];
-                }
-            }
-            Op::BatchNorm { epsilon } => {
-                let a = self.act(n, 0)?;
-                let x = self.narrow(a)?;
-                let (scale, shift) = self.batch_norm_affine(n, *epsilon)?;
-                let rank = self.shape(a).len();
-                let mut bshape = vec![scale.len()];
-                bshape.resize(rank - 1, 1);
-                let cap = self.weight_cap(x.scale, self.cal[out]);
-                let (qa, sa) = self.quant_weight(n, &scale, cap)?;
-                let aid = self.const_tensor(format!("{label}/scale"), bshape.clone(), qa, sa);
-                let y = self.push(
-                    format!("{label}/mul"),
-                    IrOp::Mul,
-                    vec![x.id, aid],
-                    format!("{out_name}/scaled"),
-                )?;
-                let qb = self.quant_at(n, &shift, y.scale)?;
-                let bid = self.const_tensor(format!("{label}/shift"), bshape, qb, y.scale);
-                let y = self.push(label, IrOp::Add, vec![y.id, bid], out_name)?;
-                self.set(out, y);
-            }
-            Op::Pool {
-                kind: PoolKind::Average { count_include_pad },
-                window,
-            } => {
-                let a = self.act(n, 0)?;
-                let y = self.average_pool(n, &label, a, window, *count_include_pad, out)?;
-                self.set(out, y);
-            }
-            Op::GlobalAveragePool => {
-                let a = self.act(n, 0)?;
-                let s = self.shape(a);
-                if s.len() != 4 {
-                    return Err(self.err(n, "only 2-D global pooling is supported"));
-                }
-                let window = WindowSpec {
-                    auto_pad: crate::ops::AutoPad::Valid,
-                    kernel: Some(vec![s[2], s[3]]),
-                    strides: None,
-                    pads: None,
-                    dilations: None,
-                    ceil_mode: false,
-                };
-                let y = self.average_pool(n, &label, a, &window, false, out)?;
-                self.set(out, y);
-            }
-            other => return Err(self.err(n, format!("{other:?} cannot be lowered"))),
+            Op::Transpose { perm } => self.transpose(n, perm.clone()),
+            Op::Identity | Op::Dropout | Op::Cast { .. } => self.pass(n),
+            Op::Pad { value, .. } => self.pad(n, *value),
+            Op::PadMode { mode, pads } => self.pad_mode(n, *mode, pads.clone()),
+            Op::Slice { attrs } => self.slice(n, attrs.clone()),
+            Op::Concat { axis } => self.concat(n, *axis),
+            Op::Gather { axis } => self.gather(n, *axis),
+            Op::Split { .. } => self.split(n),
+            Op::Pool { kind, window } => self.pool(n, *kind, window),
+            Op::GlobalAveragePool => self.global_average_pool(n),
+            Op::Reduce {
+                kind,
+                axes,
+                keepdims,
+                noop_with_empty_axes,
+            } => self.reduce(n, *kind, axes, *keepdims, *noop_with_empty_axes),
+            Op::ArgExtreme {
+                max,
+                axis,
+                keepdims,
+                select_last_index,
+            } => self.arg_extreme(n, *max, *axis, *keepdims, *select_last_index),
+            Op::Softmax { axis, legacy, log } => self.softmax(n, *axis, *legacy, *log),
+            Op::LayerNorm { axis, epsilon } => self.layer_norm(n, *axis, *epsilon),
+            Op::Rnn(spec) => self.rnn(n, spec),
+            Op::Shape { .. } | Op::Constant(_) | Op::ConstantOfShape(_) => Err(self.err(
+                n,
+                format!("{op:?} is only supported on constants (folded at load time)"),
+            )),
         }
-        Ok(())
+    }
+
+    /// Marks `Sqrt` nodes whose only consumer divides by them (`a / sqrt(v)`, or
+    /// `Reciprocal(sqrt(v))`): the pair lowers to one `Rsqrt` lookup, which is both cheaper and
+    /// more precise than a square root followed by a division (the decomposed
+    /// LayerNormalization of older exporters).
+    fn fuse_rsqrt(&mut self) {
+        let m: &'a OnnxModel = self.m;
+        let g = &m.graph;
+        for (n, node) in g.nodes.iter().enumerate() {
+            if !matches!(node.op, Ok(Op::Unary(Unary::Sqrt)))
+                || !matches!(m.analysis.status[n], NodeStatus::Runtime { quant: Ok(()) })
+            {
+                continue;
+            }
+            let (Some(Some(s)), Some(Some(v))) = (node.outputs.first(), node.inputs.first()) else {
+                continue;
+            };
+            if g.outputs.contains(s) || m.analysis.consumers[*s].len() != 1 {
+                continue;
+            }
+            let c = m.analysis.consumers[*s][0];
+            let user = &g.nodes[c];
+            let fusable = match &user.op {
+                Ok(Op::Div) => {
+                    user.inputs.get(1) == Some(&Some(*s)) && user.inputs.first() != Some(&Some(*s))
+                }
+                Ok(Op::Unary(Unary::Reciprocal)) => true,
+                _ => false,
+            };
+            if fusable && matches!(m.analysis.status[c], NodeStatus::Runtime { quant: Ok(()) }) {
+                self.absorbed[n] = true;
+                self.rsqrt_of.insert(c, *v);
+            }
+        }
     }
 
     fn issue(&self, n: usize, e: Issue) -> ModelError {
         match e {
             Issue::Invalid(d) | Issue::Unsupported(d) => self.err(n, d),
         }
-    }
-
-    /// Folds channel-wise ops that follow a linear layer into its weights: BatchNormalization
-    /// (channel axis 1), and Add/Sub/Mul by a constant that varies only along `axis`. Returns
-    /// the value the (fused) layer now produces.
-    fn fuse(&mut self, start: ValueId, lin: &mut Linear, axis: usize) -> ValueId {
-        let m: &'a OnnxModel = self.m;
-        let mut out = start;
-        loop {
-            if m.graph.outputs.contains(&out) || m.analysis.consumers[out].len() != 1 {
-                return out;
-            }
-            let c = m.analysis.consumers[out][0];
-            let node = &m.graph.nodes[c];
-            let (Ok(op), NodeStatus::Runtime { quant: Ok(()) }) = (&node.op, &m.analysis.status[c])
-            else {
-                return out;
-            };
-            let shape = self.shape(out);
-            if shape.get(axis) != Some(&lin.rows()) {
-                return out;
-            }
-            let other = |i: usize| node.inputs.get(i).copied().flatten();
-            match op {
-                Op::BatchNorm { epsilon } if axis == 1 && other(0) == Some(out) => {
-                    let Ok((a, b)) = self.batch_norm_affine(c, *epsilon) else {
-                        return out;
-                    };
-                    lin.scale_rows(&a);
-                    lin.add_bias(&b, 1.0);
-                }
-                Op::Add | Op::Sub | Op::Mul => {
-                    let (first, second) = (other(0), other(1));
-                    let (is_first, cv) = match (first, second) {
-                        (Some(f), Some(s)) if f == out && s != out => (true, s),
-                        (Some(f), Some(s)) if s == out && f != out => (false, f),
-                        _ => return out,
-                    };
-                    let Some(ct) = m.analysis.values[cv].constant.as_ref() else {
-                        return out;
-                    };
-                    let Some(vec) = per_channel(ct, shape, axis, lin.rows()) else {
-                        return out;
-                    };
-                    match op {
-                        Op::Add => lin.add_bias(&vec, 1.0),
-                        Op::Sub if is_first => lin.add_bias(&vec, -1.0),
-                        Op::Sub => {
-                            // c - y = c + (-1) y
-                            lin.scale_rows(&vec![-1.0; lin.rows()]);
-                            lin.add_bias(&vec, 1.0);
-                        }
-                        _ => lin.scale_rows(&vec),
-                    }
-                }
-                _ => return out,
-            }
-            self.absorbed[c] = true;
-            match node.outputs.first().copied().flatten() {
-                Some(next) => out = next,
-                None => return out,
-            }
-        }
-    }
-
-    /// Per-channel `y = a * x + b` of an inference BatchNormalization node.
-    fn batch_norm_affine(
-        &self,
-        n: usize,
-        epsilon: f32,
-    ) -> Result<(Vec<f64>, Vec<f64>), ModelError> {
-        let p = |i: usize| -> Result<Vec<f64>, ModelError> {
-            Ok(self
-                .constant(n, i)?
-                .to_f32()
-                .iter()
-                .map(|&v| v as f64)
-                .collect())
-        };
-        let (scale, bias, mean, var) = (p(1)?, p(2)?, p(3)?, p(4)?);
-        let a: Vec<f64> = scale
-            .iter()
-            .zip(&var)
-            .map(|(&s, &v)| s / (v + epsilon as f64).sqrt())
-            .collect();
-        let b: Vec<f64> = bias
-            .iter()
-            .zip(&mean)
-            .zip(&a)
-            .map(|((&b, &mu), &a)| b - mu * a)
-            .collect();
-        if a.iter().chain(&b).any(|v| !v.is_finite()) {
-            return Err(self.err(
-                n,
-                "batch-norm parameters give a non-finite scale (variance + epsilon <= 0?)",
-            ));
-        }
-        Ok((a, b))
-    }
-
-    /// Quantises and emits a MatMul (`conv: None`) or Conv, with its bias at the exact
-    /// product scale. The result is wide; `out` is the ONNX value it will be narrowed as, and
-    /// names the result (plus `suffix`).
-    fn emit_linear(
-        &mut self,
-        n: usize,
-        x: Low,
-        lin: &Linear,
-        conv: Option<ConvAttrs>,
-        out: ValueId,
-        suffix: &str,
-    ) -> Result<Low, ModelError> {
-        let label = self.label(n);
-        let cap = self.weight_cap(x.scale, self.cal[out]);
-        let (wq, sw) = self.quant_weight(n, &lin.w, cap)?;
-        let wid = self.const_tensor(format!("{label}/weight"), lin.w_shape.clone(), wq, sw);
-        let mut ins = vec![x.id, wid];
-        if lin.has_bias {
-            let bq = self.quant_at(n, &lin.bias, x.scale + sw)?;
-            ins.push(self.const_tensor(
-                format!("{label}/bias"),
-                vec![lin.rows()],
-                bq,
-                x.scale + sw,
-            ));
-        }
-        let op = match conv {
-            Some(attrs) => IrOp::Conv(attrs),
-            None => IrOp::MatMul,
-        };
-        let out_name = format!("{}{suffix}", self.m.value_name(out));
-        self.push(label.to_string(), op, ins, out_name)
     }
 
     /// A float constant quantised at `scale`, as an IR constant of its own shape.
@@ -969,77 +595,302 @@ impl<'a> Lowerer<'a> {
         )
     }
 
-    /// Average pooling as a depthwise convolution: each channel convolved with a window of
-    /// `1/count`. When every window counts the same number of elements, `1/count` is the
-    /// weight (exact for power-of-two windows); otherwise the window sums are multiplied by a
-    /// constant map of `1/count` per output position.
-    fn average_pool(
+    /// The product `a * b` of two bounded tensors, their scales lowered first if needed so
+    /// that the product can later be rescaled to `target` within `max_shift`.
+    fn product(
         &mut self,
-        n: usize,
         label: &str,
-        a: ValueId,
-        window: &WindowSpec,
-        count_include_pad: bool,
-        out: ValueId,
+        a: Low,
+        b: Low,
+        target: u32,
+        name: &str,
     ) -> Result<Low, ModelError> {
-        let out_name = self.m.value_name(out).to_string();
-        let x = self.narrow(a)?;
-        let xs = self.shape(a).to_vec();
-        let g = pool_geometry(window, &xs).map_err(|e| self.issue(n, e))?;
-        let (c, h, w) = (xs[1], xs[2], xs[3]);
-        let mut pads = g.pads;
-        for i in 0..2 {
-            let span = (g.kernel[i] - 1) * g.dilations[i] + 1;
-            let need =
-                ((g.out[i] - 1) * g.strides[i] + span) as isize - ([h, w][i] + g.pads[i]) as isize;
-            pads[i + 2] = need.max(0) as usize;
+        let limit = target + self.opts.max_shift;
+        let (mut ta, mut tb) = (a.scale, b.scale);
+        while ta + tb > limit && ta + tb > 0 {
+            if ta >= tb { ta -= 1 } else { tb -= 1 }
         }
-        let attrs = ConvAttrs {
-            strides: g.strides,
-            pads,
-            dilations: g.dilations,
-            group: c,
+        let a = self.rescale(&format!("{label}/lhs"), a, ta, name)?;
+        let b = self.rescale(&format!("{label}/rhs"), b, tb, name)?;
+        self.binary(label, IrOp::Mul, a, b, name)
+    }
+
+    /// Brings tensors to one common scale: the lowest of their scales, lowered further to the
+    /// range-safe scale (`safe`) of any operand that must be rescaled.
+    fn align(&mut self, label: &str, items: &[(Low, u32)]) -> Result<Vec<Low>, ModelError> {
+        let Some(mut t) = items.iter().map(|(l, _)| l.scale).min() else {
+            return Ok(Vec::new());
         };
-        if attrs.output_hw(h, w, g.kernel[0], g.kernel[1]) != Some((g.out[0], g.out[1])) {
-            return Err(self.err(n, "pooling geometry cannot be expressed as a convolution"));
-        }
-        let mut counts = Vec::with_capacity(g.out[0] * g.out[1]);
-        for i in 0..g.out[0] {
-            for j in 0..g.out[1] {
-                let (rh, ph) = window_counts(i, 0, &g, h);
-                let (rw, pw) = window_counts(j, 1, &g, w);
-                counts.push(if count_include_pad { ph * pw } else { rh * rw }.max(1));
+        loop {
+            let mut changed = false;
+            for (low, safe) in items {
+                if low.scale > t && t > *safe {
+                    t = *safe;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
             }
         }
-        let taps = g.kernel[0] * g.kernel[1];
-        let w_shape = vec![c, 1, g.kernel[0], g.kernel[1]];
-        if counts.iter().all(|&k| k == counts[0]) {
-            let lin = Linear::new(vec![1.0 / counts[0] as f64; c * taps], w_shape, None);
-            return self.emit_linear(n, x, &lin, Some(attrs), out, "");
+        let mut out = Vec::with_capacity(items.len());
+        for (i, (low, safe)) in items.iter().enumerate() {
+            let name = self.tensors[low.id].name.clone();
+            out.push(self.bring_to(&format!("{label}/align{i}"), *low, *safe, t, &name)?);
         }
-        // Window sums (weights exactly 1 at scale 0), then one product per output position.
-        let wid = self.const_tensor(format!("{label}/window"), w_shape, vec![1; c * taps], 0);
-        let sums = self.push(
-            format!("{label}/sum"),
-            IrOp::Conv(attrs),
-            vec![x.id, wid],
-            format!("{out_name}/sum"),
-        )?;
-        let recip: Vec<f64> = counts.iter().map(|&k| 1.0 / k as f64).collect();
-        let cap = self.weight_cap(sums.scale, self.cal[out]);
-        let (q, s) = self.quant_weight(n, &recip, cap)?;
-        let cid = self.const_tensor(
-            format!("{label}/divisor"),
-            vec![1, 1, g.out[0], g.out[1]],
-            q,
-            s,
-        );
+        Ok(out)
+    }
+
+    /// What shape inference knows about each input of node `n` (for the attribute resolvers
+    /// shared with `infer_nn`).
+    fn operands(&self, n: usize) -> Vec<Option<crate::infer::Operand<'a>>> {
+        let m: &'a OnnxModel = self.m;
+        m.graph.nodes[n]
+            .inputs
+            .iter()
+            .map(|v| {
+                v.map(|v| {
+                    let s = &m.analysis.values[v];
+                    crate::infer::Operand {
+                        shape: s.shape.as_deref().unwrap_or_default(),
+                        dtype: s.dtype,
+                        value: s.constant.as_ref(),
+                    }
+                })
+            })
+            .collect()
+    }
+
+    /// The float value of `v` on the calibration input (run-time values from the trace,
+    /// constants from the analysis); `None` when uncalibrated.
+    fn float(&self, v: ValueId) -> Option<&'a Tensor> {
+        let trace: &'a [Option<Tensor>] = self.trace?;
+        let m: &'a OnnxModel = self.m;
+        trace[v].as_ref().or(m.analysis.values[v].constant.as_ref())
+    }
+
+    /// The float value of `v` as `f64`s, when calibrated.
+    fn float_vals(&self, v: ValueId) -> Option<Vec<f64>> {
+        self.float(v)
+            .map(|t| t.to_f32().iter().map(|&x| x as f64).collect())
+    }
+
+    /// Scale of an intermediate whose calibration values reach `max_abs` (`None` when
+    /// uncalibrated: the default scale): the largest scale up to `cap` that keeps it in the
+    /// activation range with the margin.
+    fn internal_scale(
+        &self,
+        n: usize,
+        what: &str,
+        max_abs: Option<f64>,
+        cap: u32,
+    ) -> Result<u32, ModelError> {
+        let Some(max_abs) = max_abs else {
+            return Ok(self.opts.default_scale.min(cap));
+        };
+        if !max_abs.is_finite() {
+            return Err(self.err(n, format!("{what} is not finite on the calibration input")));
+        }
+        (0..=cap)
+            .rev()
+            .find(|&s| max_abs * self.opts.margin * pow2(s) <= omron_ir::ACT_MAX as f64)
+            .ok_or_else(|| {
+                self.err(
+                    n,
+                    format!(
+                        "{what} reaches {max_abs} on the calibration input, beyond the \
+                         activation range even at scale 0"
+                    ),
+                )
+            })
+    }
+
+    /// `Rescale` of `x` down to scale `t` (nothing when it is already there).
+    fn rescale(&mut self, label: &str, x: Low, t: u32, name: &str) -> Result<Low, ModelError> {
+        if x.scale <= t {
+            return Ok(x);
+        }
         self.push(
-            format!("{label}/mean"),
-            IrOp::Mul,
-            vec![sums.id, cid],
-            out_name,
+            label.to_string(),
+            IrOp::Rescale { shift: x.scale - t },
+            vec![x.id],
+            name.to_string(),
         )
+    }
+
+    /// A table lookup of `kind` from `x`'s scale to `out_scale`.
+    fn lookup(
+        &mut self,
+        label: &str,
+        x: Low,
+        kind: LookupKind,
+        out_scale: u32,
+        name: &str,
+    ) -> Result<Low, ModelError> {
+        let f = LookupFn {
+            kind,
+            in_scale: x.scale,
+            out_scale,
+        };
+        self.push(
+            label.to_string(),
+            IrOp::Lookup(f),
+            vec![x.id],
+            name.to_string(),
+        )
+    }
+
+    /// A constant of `shape` holding integers `data` at `scale`.
+    fn int_const(&mut self, name: String, shape: Vec<usize>, data: Vec<i64>, scale: u32) -> Low {
+        let id = self.const_tensor(name, shape, data, scale);
+        Low { id, scale }
+    }
+
+    /// A binary IR op on two tensors.
+    fn binary(
+        &mut self,
+        label: &str,
+        op: IrOp,
+        a: Low,
+        b: Low,
+        name: &str,
+    ) -> Result<Low, ModelError> {
+        self.push(label.to_string(), op, vec![a.id, b.id], name.to_string())
+    }
+
+    /// `x` multiplied by the exact integer `k` given at scale `k_scale` (the result has scale
+    /// `x.scale + k_scale`; `k = 2^k_scale` relabels `x` at a higher scale, exactly).
+    fn mul_int(
+        &mut self,
+        label: &str,
+        x: Low,
+        k: i64,
+        k_scale: u32,
+        name: &str,
+    ) -> Result<Low, ModelError> {
+        let c = self.int_const(format!("{label}/k"), vec![], vec![k], k_scale);
+        self.binary(label, IrOp::Mul, x, c, name)
+    }
+
+    /// Brings `x` (range-safe at scale `safe`) to scale `t`: down by rescaling, up by an
+    /// exact multiplication by a power of two.
+    fn bring_to(
+        &mut self,
+        label: &str,
+        x: Low,
+        safe: u32,
+        t: u32,
+        name: &str,
+    ) -> Result<Low, ModelError> {
+        match x.scale.cmp(&t) {
+            std::cmp::Ordering::Equal => Ok(x),
+            std::cmp::Ordering::Greater => {
+                let mut x = x;
+                if x.scale > t + self.opts.max_shift && safe > t && safe < x.scale {
+                    x = self.rescale(&format!("{label}/narrow"), x, safe, name)?;
+                }
+                self.rescale(label, x, t, name)
+            }
+            std::cmp::Ordering::Less => {
+                let up = t - x.scale;
+                if up > 40 {
+                    return Err(ModelError::Quantise {
+                        node: label.to_string(),
+                        detail: format!("cannot raise a value from scale {} to {t}", x.scale),
+                    });
+                }
+                self.mul_int(label, x, 1 << up, up, name)
+            }
+        }
+    }
+
+    /// Slice of `x` along `axis`: `count` elements from `start` with `step`.
+    fn slice_axis(
+        &mut self,
+        label: &str,
+        x: Low,
+        axis: usize,
+        (start, count, step): (usize, usize, usize),
+        name: &str,
+    ) -> Result<Low, ModelError> {
+        let shape = self.tensors[x.id].shape.clone();
+        if start == 0 && step == 1 && count == shape[axis] {
+            return Ok(x);
+        }
+        let mut starts = vec![0; shape.len()];
+        let mut ends = shape.clone();
+        let mut steps = vec![1; shape.len()];
+        starts[axis] = start;
+        ends[axis] = start + (count - 1) * step + 1;
+        steps[axis] = step;
+        self.push(
+            label.to_string(),
+            IrOp::Slice {
+                starts,
+                ends,
+                steps,
+            },
+            vec![x.id],
+            name.to_string(),
+        )
+    }
+
+    /// Pairwise `Max` (or `Min`) of equal-scale tensors, as a balanced tree.
+    fn extreme_tree(
+        &mut self,
+        label: &str,
+        mut parts: Vec<Low>,
+        max: bool,
+        name: &str,
+    ) -> Result<Low, ModelError> {
+        let mut level = 0;
+        while parts.len() > 1 {
+            let mut next = Vec::with_capacity(parts.len().div_ceil(2));
+            for (i, pair) in parts.chunks(2).enumerate() {
+                next.push(match pair {
+                    [a, b] => self.binary(
+                        &format!("{label}/max{level}.{i}"),
+                        if max { IrOp::Max } else { IrOp::Min },
+                        *a,
+                        *b,
+                        name,
+                    )?,
+                    [a] => *a,
+                    _ => unreachable_empty()?,
+                });
+            }
+            parts = next;
+            level += 1;
+        }
+        parts.pop().ok_or_else(|| ModelError::Quantise {
+            node: label.to_string(),
+            detail: "a maximum over nothing".into(),
+        })
+    }
+
+    /// Max (or min) over `axis` of a range-safe `x`, keeping the axis as size 1: the axis is
+    /// halved repeatedly (two overlapping halves when odd, which max/min do not mind).
+    fn reduce_extreme_axis(
+        &mut self,
+        label: &str,
+        mut x: Low,
+        axis: usize,
+        max: bool,
+        name: &str,
+    ) -> Result<Low, ModelError> {
+        let mut level = 0;
+        loop {
+            let len = self.tensors[x.id].shape[axis];
+            if len <= 1 {
+                return Ok(x);
+            }
+            let half = len.div_ceil(2);
+            let l = format!("{label}/halve{level}");
+            let a = self.slice_axis(&format!("{l}/lo"), x, axis, (0, half, 1), name)?;
+            let b = self.slice_axis(&format!("{l}/hi"), x, axis, (len - half, half, 1), name)?;
+            x = self.binary(&l, if max { IrOp::Max } else { IrOp::Min }, a, b, name)?;
+            level += 1;
+        }
     }
 }
 
@@ -1047,54 +898,10 @@ fn pow2(s: u32) -> f64 {
     (1u64 << s) as f64
 }
 
-/// The per-channel values of constant `c` when added to a tensor of `shape`, if `c` varies
-/// only along `axis` (length `rows`) and broadcasting does not change `shape`.
-fn per_channel(c: &Tensor, shape: &[usize], axis: usize, rows: usize) -> Option<Vec<f64>> {
-    let data = c.as_f32()?;
-    if c.shape.len() > shape.len() || broadcast_shape(shape, &c.shape).as_deref() != Some(shape) {
-        return None;
-    }
-    let offset = shape.len() - c.shape.len();
-    if c.shape
-        .iter()
-        .enumerate()
-        .any(|(i, &d)| d != 1 && i + offset != axis)
-    {
-        return None;
-    }
-    let along = if axis >= offset {
-        c.shape[axis - offset]
-    } else {
-        1
-    };
-    Some(
-        (0..rows)
-            .map(|k| data[if along == 1 { 0 } else { k }] as f64)
-            .collect(),
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn per_channel_accepts_only_channel_constants() {
-        let bias = Tensor::f32(vec![1, 3, 1, 1], vec![1.0, 2.0, 3.0]);
-        assert_eq!(
-            per_channel(&bias, &[1, 3, 4, 4], 1, 3),
-            Some(vec![1.0, 2.0, 3.0])
-        );
-        let scalar = Tensor::f32(vec![], vec![5.0]);
-        assert_eq!(
-            per_channel(&scalar, &[1, 3, 4, 4], 1, 3),
-            Some(vec![5.0; 3])
-        );
-        let spatial = Tensor::f32(vec![4, 1], vec![0.0; 4]);
-        assert_eq!(per_channel(&spatial, &[1, 3, 4, 4], 1, 3), None);
-        let last = Tensor::f32(vec![3], vec![1.0, 2.0, 3.0]);
-        assert_eq!(per_channel(&last, &[2, 3], 1, 3), Some(vec![1.0, 2.0, 3.0]));
-        let widening = Tensor::f32(vec![2, 3], vec![0.0; 6]);
-        assert_eq!(per_channel(&widening, &[1, 3], 1, 3), None);
-    }
+/// The empty case of a `chunks(2)` match, which cannot happen.
+fn unreachable_empty() -> Result<Low, ModelError> {
+    Err(ModelError::Quantise {
+        node: "max tree".into(),
+        detail: "internal: empty chunk".into(),
+    })
 }

@@ -105,21 +105,25 @@ fn oversized_input_is_refused_before_decoding() {
 
 #[test]
 fn unsupported_ops_are_listed_with_their_node_names() {
+    // An LSTM with a cell clip (changes the maths), an op nobody implements, and TopK.
     let b = mlp()
         .weight("Wl", &[1, 12, 3], 3)
         .weight("Rl", &[1, 12, 3], 4)
         .init_i64("shape", &[3], &[1, 1, 3])
+        .init_i64("k", &[1], &[2])
         .named("to_seq", "Reshape", &["y", "shape"], &["seq"], vec![])
         .named(
             "rnn",
             "LSTM",
             &["seq", "Wl", "Rl"],
             &["Y"],
-            vec![int("hidden_size", 3)],
+            vec![int("hidden_size", 3), float("clip", 3.0)],
         )
-        .named("probs", "Softmax", &["y"], &["p"], vec![int("axis", -1)])
+        .named("probs", "Hardmax", &["y"], &["p"], vec![int("axis", -1)])
+        .named("top", "TopK", &["y", "k"], &["v", "i"], vec![])
         .output("Y")
-        .output("p");
+        .output("p")
+        .output("v");
     let model = load_onnx(&b.bytes()).unwrap();
     let cov = model.coverage();
     println!("{cov}");
@@ -129,13 +133,15 @@ fn unsupported_ops_are_listed_with_their_node_names() {
         .iter()
         .map(|u| (u.op_type.as_str(), u.name.as_str()))
         .collect();
-    assert_eq!(names, [("LSTM", "rnn"), ("Softmax", "probs")]);
-    assert!(
-        cov.unsupported
-            .iter()
-            .all(|u| u.reason.contains("not implemented"))
+    assert_eq!(
+        names,
+        [("LSTM", "rnn"), ("Hardmax", "probs"), ("TopK", "top")]
     );
-    assert_eq!(cov.unsupported_ops(), ["LSTM", "Softmax"]);
+    let reasons: Vec<&str> = cov.unsupported.iter().map(|u| u.reason.as_str()).collect();
+    assert!(reasons[0].contains("'clip'"), "{}", reasons[0]);
+    assert!(reasons[1].contains("not implemented"), "{}", reasons[1]);
+    assert!(reasons[2].contains("sorting"), "{}", reasons[2]);
+    assert_eq!(cov.unsupported_ops(), ["Hardmax", "LSTM", "TopK"]);
     // The report says which ops are fine.
     assert!(
         cov.ops
@@ -153,8 +159,41 @@ fn unsupported_ops_are_listed_with_their_node_names() {
         };
         assert_eq!(report.as_ref(), cov);
         let text = err.to_string();
-        assert!(text.contains("'rnn'") && text.contains("'probs'"), "{text}");
+        assert!(
+            text.contains("'rnn'") && text.contains("'probs'") && text.contains("'top'"),
+            "{text}"
+        );
     }
+}
+
+#[test]
+fn recurrent_configurations_outside_the_defaults_are_refused() {
+    let reason = |attrs: Vec<omron_model::proto::AttributeProto>, extra: &[&str]| {
+        let mut inputs = vec!["seq", "Wl", "Rl"];
+        inputs.extend_from_slice(extra);
+        let b = Builder::new(14)
+            .input("seq", &[2, 1, 3])
+            .weight("Wl", &[1, 12, 3], 3)
+            .weight("Rl", &[1, 12, 3], 4)
+            .weight("P", &[1, 9], 5)
+            .node("LSTM", &inputs, &["Y"], attrs)
+            .output("Y");
+        let cov = load_onnx(&b.bytes()).unwrap().coverage().clone();
+        assert_eq!(cov.unsupported.len(), 1, "{cov}");
+        cov.unsupported[0].reason.clone()
+    };
+    let h = || int("hidden_size", 3);
+    let acts = |v: &[&str]| omron_model::proto::AttributeProto {
+        name: "activations".into(),
+        r#type: Some(omron_model::proto::attribute_type::STRINGS),
+        strings: v.iter().map(|s| s.as_bytes().to_vec()).collect(),
+        ..Default::default()
+    };
+    assert!(reason(vec![h(), acts(&["Relu", "Tanh", "Tanh"])], &[]).contains("activations"));
+    assert!(reason(vec![h(), int("input_forget", 1)], &[]).contains("input_forget"));
+    assert!(reason(vec![h(), float("clip", 1.0)], &[]).contains("clip"));
+    assert!(reason(vec![h()], &["", "", "", "", "P"]).contains("peephole"));
+    assert!(reason(vec![], &[]).contains("hidden_size"));
 }
 
 #[test]

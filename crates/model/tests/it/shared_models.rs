@@ -1,9 +1,70 @@
-//! The five benchmark models, and the subnet's LSTM and age models (v2 targets: coverage only).
+//! The five benchmark models, and the subnet's LSTM and age models end to end.
 
-use omron_model::{InputData, ModelError, OnnxModel, QuantOptions, load_onnx, quantise};
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
-fn shared(path: &str) -> String {
+use omron_model::{InputData, OnnxModel, QuantOptions, QuantisedModel, load_onnx, quantise};
+
+pub(crate) fn shared(path: &str) -> String {
     format!("{}/../../../shared/data/{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `n` values uniform in `[lo, hi)` from a seeded xorshift stream.
+pub(crate) fn uniform(n: usize, lo: f32, hi: f32, seed: u64) -> Vec<f32> {
+    let mut state = seed | 1;
+    (0..n)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            lo + (hi - lo) * ((state >> 40) as f32 / (1u64 << 24) as f32)
+        })
+        .collect()
+}
+
+/// `count` LSTM inputs: 5 floats uniform in [0, 0.85), the subnet's input distribution.
+pub(crate) fn lstm_inputs(count: usize, seed: u64) -> Vec<Vec<Vec<f32>>> {
+    (0..count)
+        .map(|i| vec![uniform(5, 0.0, 0.85, seed.wrapping_add(i as u64 * 0x9e37))])
+        .collect()
+}
+
+/// IR size summary: per op, nodes and output elements; lookup rows; total computed values.
+pub(crate) fn ir_summary(q: &QuantisedModel) -> String {
+    let mut per_op: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    let (mut lookups, mut values) = (0, 0);
+    for n in &q.graph.nodes {
+        let elems = q.graph.tensors[n.output].numel();
+        let e = per_op.entry(n.op.name()).or_default();
+        e.0 += 1;
+        e.1 += elems;
+        if matches!(
+            n.op,
+            omron_ir::Op::Lookup(_) | omron_ir::Op::WideLookup { .. }
+        ) {
+            lookups += elems;
+        }
+        if !matches!(
+            n.op,
+            omron_ir::Op::Reshape { .. }
+                | omron_ir::Op::Slice { .. }
+                | omron_ir::Op::Concat { .. }
+                | omron_ir::Op::Gather { .. }
+                | omron_ir::Op::Transpose { .. }
+        ) {
+            values += elems;
+        }
+    }
+    let ops: Vec<String> = per_op
+        .iter()
+        .map(|(op, (c, e))| format!("{op} {c} ({e})"))
+        .collect();
+    format!(
+        "{} IR nodes: {}; {lookups} lookups, {values} computed values outside layout ops, {} parameters",
+        q.graph.nodes.len(),
+        ops.join(", "),
+        q.graph.param_count()
+    )
 }
 
 fn load(path: &str) -> OnnxModel {
@@ -183,46 +244,66 @@ fn quantisation_of_a_shipped_model_is_deterministic() {
     );
 }
 
-const LSTM: &str = "omron/neurons/deployment_layer/model_31df94d233053d9648c3c57362d9aa8aaa0f77761ac520af672103dbb387a6a5/network.onnx";
-const AGE: &str = "omron/neurons/_validator/competitions/1/age.onnx";
+pub(crate) const LSTM: &str = "omron/neurons/deployment_layer/model_31df94d233053d9648c3c57362d9aa8aaa0f77761ac520af672103dbb387a6a5/network.onnx";
+pub(crate) const AGE: &str = "omron/neurons/_validator/competitions/1/age.onnx";
+const AGE_INPUT: &str = "omron/neurons/_validator/competitions/1/input.json";
+
+fn ops_of(q: &QuantisedModel, name: &str) -> usize {
+    q.graph.nodes.iter().filter(|n| n.op.name() == name).count()
+}
 
 #[test]
-fn lstm_model_loads_and_reports_its_lstm_nodes() {
+fn issue_6_lstm_lowers_and_matches_the_float_model() {
     let model = load(LSTM);
     let cov = model.coverage();
     assert_eq!(cov.opset, 15);
     assert_eq!(model.inputs()[0].shape, Some(vec![1, 5, 1]));
-    let lstm: Vec<&str> = cov
-        .unsupported
-        .iter()
-        .filter(|u| u.op_type == "LSTM")
-        .map(|u| u.name.as_str())
-        .collect();
-    assert_eq!(lstm, ["LSTM__43", "LSTM__59"]);
-    assert!(
-        cov.unsupported
-            .iter()
-            .all(|u| u.op_type == "LSTM" || u.op_type == "Slice"),
-        "{cov}"
-    );
-    // The input Reshape is fine; the Gemm head is never reached.
-    assert!(
-        cov.ops
-            .iter()
-            .find(|o| o.op_type == "Reshape")
-            .unwrap()
-            .supported
-    );
-    assert!(cov.unanalysed > 0);
-    assert!(!cov.is_supported());
-    let err = model.run_float(&[vec![0.5; 5]]).unwrap_err();
-    assert!(matches!(err, ModelError::Unsupported(_)), "{err}");
-    let err = quantise(&model, None, &QuantOptions::default()).unwrap_err();
-    let text = err.to_string();
-    assert!(
-        text.contains("LSTM__43") && text.contains("LSTM__59"),
-        "{text}"
-    );
+    assert!(cov.is_supported(), "{cov}");
+    let samples = lstm_inputs(21, 0x1157);
+    let q = quantise(&model, Some(&samples[0]), &QuantOptions::default()).unwrap();
+    q.graph.validate().unwrap();
+    println!("LSTM: {}", ir_summary(&q));
+    // Two layers x 5 steps: one gate MatMul each, plus the Dense head.
+    assert_eq!(ops_of(&q, "MatMul"), 11);
+    assert_eq!(ops_of(&q, "Sigmoid"), 10);
+    assert_eq!(ops_of(&q, "Tanh"), 20);
+    // Compile-time check: the calibration input and two random samples, every layer in bound.
+    assert_eq!(q.sample_accuracy.len(), 3);
+    for r in &q.sample_accuracy {
+        let w = r.worst_layer.as_ref().unwrap();
+        assert!(w.max_abs_error <= w.bound, "{w:?}");
+        assert!(r.layers_checked >= 6, "{r:?}");
+    }
+    let mut worst = 0f64;
+    for x in &samples[1..] {
+        let acc = q.accuracy(&model, x).unwrap();
+        worst = worst.max(acc.max_abs_error);
+    }
+    println!("LSTM: worst max abs error vs the float model over 20 random inputs {worst:.3e}");
+    assert!(worst < 1e-3, "{worst}");
+}
+
+/// onnxruntime 1.32 (CPU) outputs of the LSTM on `lstm_inputs(3, 0xa11ce)`.
+const LSTM_GOLDEN: [f64; 3] = [
+    -0.16850191354751587,
+    -0.18079136312007904,
+    -0.16104893386363983,
+];
+
+#[test]
+fn issue_6_lstm_quantised_outputs_match_stored_onnxruntime_values() {
+    let model = load(LSTM);
+    let samples = lstm_inputs(3, 0xa11ce);
+    let q = quantise(&model, Some(&samples[0]), &QuantOptions::default()).unwrap();
+    for (x, want) in samples.iter().zip(LSTM_GOLDEN) {
+        let f = model.run_float(x).unwrap()[0][0] as f64;
+        assert!((f - want).abs() <= 1e-6, "float {f} vs onnxruntime {want}");
+        let y = q.run(x).unwrap()[0][0];
+        assert!(
+            (y - want).abs() <= 1e-2,
+            "quantised {y} vs onnxruntime {want}"
+        );
+    }
 }
 
 /// onnxruntime 1.32 outputs of age.onnx on its shipped input.json (9 outputs).
@@ -250,8 +331,23 @@ const AGE_GOLDEN: [&[f64]; 9] = [
     ],
 ];
 
+/// The age model and its quantisation, shared by the tests (the heaviest model: quantised
+/// once, with one random sample besides the calibration input).
+pub(crate) fn age() -> &'static (OnnxModel, QuantisedModel) {
+    static AGE_Q: OnceLock<(OnnxModel, QuantisedModel)> = OnceLock::new();
+    AGE_Q.get_or_init(|| {
+        let model = load(AGE);
+        let opts = QuantOptions {
+            accuracy_samples: 1,
+            ..QuantOptions::default()
+        };
+        let q = quantise(&model, Some(&input(AGE_INPUT)), &opts).unwrap();
+        (model, q)
+    })
+}
+
 #[test]
-fn age_model_runs_in_float_and_reports_only_maxpool() {
+fn age_model_runs_in_float_and_is_fully_supported() {
     let model = load(AGE);
     let cov = model.coverage();
     assert_eq!(cov.opset, 9);
@@ -262,28 +358,49 @@ fn age_model_runs_in_float_and_reports_only_maxpool() {
         "initialisers listed as inputs are constants"
     );
     assert_eq!(model.outputs().len(), 9);
-    // Batch norm, average pooling, zero Pad, the flatten pattern and activation products all
-    // lower; MaxPool is the one missing gadget.
-    assert_eq!(cov.unsupported_ops(), ["MaxPool"]);
-    assert_eq!(cov.unsupported.len(), 5);
-    assert!(
-        cov.unsupported
-            .iter()
-            .all(|u| u.name.is_empty() && !u.output.is_empty())
-    );
-    assert_eq!(cov.unanalysed, 0);
+    assert!(cov.is_supported(), "{cov}");
     let shape = cov.ops.iter().find(|o| o.op_type == "Shape").unwrap();
     assert_eq!((shape.count, shape.folded), (6, 6));
-    let y = model
-        .run_float(&input("omron/neurons/_validator/competitions/1/input.json"))
-        .unwrap();
+    let y = model.run_float(&input(AGE_INPUT)).unwrap();
     for (i, (got, want)) in y.iter().zip(AGE_GOLDEN).enumerate() {
         assert_close(&format!("age output {i}"), got, want, 1e-6);
     }
-    assert!(matches!(
-        quantise(&model, None, &QuantOptions::default()),
-        Err(ModelError::Unsupported(_))
-    ));
+}
+
+#[test]
+fn issue_6_age_model_lowers_end_to_end() {
+    let (model, q) = age();
+    q.graph.validate().unwrap();
+    println!("age: {}", ir_summary(q));
+    assert_eq!(q.output_scales.len(), 9);
+    // Batch norms fold into their convolutions: no per-channel Mul survives, only the six
+    // activation products. Five MaxPools are Max trees; five AveragePools SumPool + DivRound.
+    assert_eq!(ops_of(q, "Mul"), 6);
+    assert_eq!(ops_of(q, "SumPool"), 5);
+    assert_eq!(ops_of(q, "DivRound"), 5);
+    assert_eq!(ops_of(q, "Max"), 2 * 3 + 2 * 7 + 2 * 3);
+    assert_eq!(ops_of(q, "Conv"), 14);
+    assert_eq!(q.sample_accuracy.len(), 2);
+    for r in &q.sample_accuracy {
+        let w = r.worst_layer.as_ref().unwrap();
+        println!(
+            "age sample: max abs error {:.3e}, worst layer {} ({}) {:.3e} of bound {:.3e}",
+            r.max_abs_error, w.node, w.op_type, w.max_abs_error, w.bound
+        );
+        assert!(w.max_abs_error <= w.bound);
+    }
+    // The integer graph on the shipped input against the stored onnxruntime outputs.
+    let got = q.run(&input(AGE_INPUT)).unwrap();
+    assert_eq!(model.outputs().len(), got.len());
+    for (i, (g, want)) in got.iter().zip(AGE_GOLDEN).enumerate() {
+        let scale = want.iter().fold(0f64, |m, v| m.max(v.abs()));
+        for (a, b) in g.iter().zip(want) {
+            assert!(
+                (a - b).abs() <= 2e-3 + 2e-2 * scale,
+                "age output {i}: {a} vs onnxruntime {b}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -326,42 +443,4 @@ fn benchmark_models_hold_up_on_inputs_they_were_not_calibrated_on() {
         println!("{name}: worst max abs error over 20 random inputs {worst:.3e}");
         assert!(worst < 2e-3, "{name}: {worst}");
     }
-}
-
-#[test]
-fn age_model_lowers_once_maxpool_is_replaced() {
-    // Everything but MaxPool lowers: swap the five MaxPools for AveragePools (same
-    // attributes) and quantise the real 141-node model end to end.
-    use prost::Message;
-    let mut proto =
-        omron_model::proto::ModelProto::decode(&std::fs::read(shared(AGE)).unwrap()[..]).unwrap();
-    for node in &mut proto.graph.as_mut().unwrap().node {
-        if node.op_type == "MaxPool" {
-            node.op_type = "AveragePool".into();
-        }
-    }
-    let model = load_onnx(&proto.encode_to_vec()).unwrap();
-    assert!(model.coverage().is_supported(), "{}", model.coverage());
-    let x = input("omron/neurons/_validator/competitions/1/input.json");
-    let q = quantise(&model, Some(&x), &QuantOptions::default()).unwrap();
-    q.graph.validate().unwrap();
-    let acc = q.accuracy(&model, &x).unwrap();
-    let ops = |name: &str| q.graph.nodes.iter().filter(|n| n.op.name() == name).count();
-    println!(
-        "age (MaxPool -> AveragePool): max abs error {:.3e}, mean {:.3e}, argmax agrees {}, {} IR nodes ({} Conv, {} MatMul, {} Mul, {} Rescale)",
-        acc.max_abs_error,
-        acc.mean_abs_error,
-        acc.argmax_agrees,
-        q.graph.nodes.len(),
-        ops("Conv"),
-        ops("MatMul"),
-        ops("Mul"),
-        ops("Rescale"),
-    );
-    assert_eq!(q.output_scales.len(), 9);
-    // Batch norms fold into their convolutions: no per-channel Mul survives, only the six
-    // activation products.
-    assert_eq!(ops("Mul"), 6);
-    assert!(acc.argmax_agrees, "{acc:?}");
-    assert!(acc.max_abs_error < 2e-3, "{acc:?}");
 }

@@ -1,0 +1,529 @@
+//! Shape rules of the v2 ops: elementwise functions, comparisons and selection, reductions,
+//! normalisations, splits and the recurrent layers. Like `infer.rs`, the same functions run at
+//! load time and inside the float kernels, and the lowering reuses the resolved attributes
+//! (axes, split sizes, recurrent dimensions) they compute.
+
+use omron_ir::broadcast_shape;
+
+use crate::infer::{Issue, Operand, OutInfo, norm_axis};
+use crate::ops::{Op, ReduceKind, RnnSpec};
+use crate::tensor::{DType, MAX_TENSOR_ELEMENTS, Tensor, checked_numel};
+
+fn invalid<T>(s: impl Into<String>) -> Result<T, Issue> {
+    Err(Issue::Invalid(s.into()))
+}
+
+fn unsupported<T>(s: impl Into<String>) -> Result<T, Issue> {
+    Err(Issue::Unsupported(s.into()))
+}
+
+fn one(shape: Vec<usize>, dtype: DType) -> Result<Vec<OutInfo>, Issue> {
+    if checked_numel(&shape).is_none() {
+        return invalid(format!(
+            "result shape {shape:?} exceeds {MAX_TENSOR_ELEMENTS} elements or rank 8"
+        ));
+    }
+    Ok(vec![OutInfo { shape, dtype }])
+}
+
+fn operand<'a, 'b>(ins: &'b [Option<Operand<'a>>], i: usize) -> Result<&'b Operand<'a>, Issue> {
+    match ins.get(i) {
+        Some(Some(o)) => Ok(o),
+        _ => invalid(format!("input {i} is missing")),
+    }
+}
+
+fn optional<'a, 'b>(ins: &'b [Option<Operand<'a>>], i: usize) -> Option<&'b Operand<'a>> {
+    ins.get(i).and_then(|o| o.as_ref())
+}
+
+/// The integer values of an optional constant operand.
+pub(crate) fn const_ints_at(
+    ins: &[Option<Operand<'_>>],
+    i: usize,
+    what: &str,
+) -> Result<Option<Vec<i64>>, Issue> {
+    match optional(ins, i) {
+        None => Ok(None),
+        Some(o) => match o.value {
+            None => unsupported(format!(
+                "{what} must be a constant (it is computed at run time)"
+            )),
+            Some(t) => match t.as_i64() {
+                Some(v) => Ok(Some(v.to_vec())),
+                None => invalid(format!("{what} must be an integer tensor")),
+            },
+        },
+    }
+}
+
+/// Broadcast shape of all present operands.
+fn broadcast_all(ins: &[Option<Operand<'_>>]) -> Result<Vec<usize>, Issue> {
+    let mut shape: Vec<usize> = Vec::new();
+    for o in ins.iter().flatten() {
+        shape = broadcast_shape(&shape, o.shape).ok_or_else(|| {
+            Issue::Invalid(format!(
+                "shapes {shape:?} and {:?} do not broadcast",
+                o.shape
+            ))
+        })?;
+    }
+    Ok(shape)
+}
+
+/// Sorted, distinct reduction axes. `None` means all axes, or none with
+/// `noop_with_empty_axes` (then the result is empty and the reduction is the identity).
+pub(crate) fn reduce_axes(
+    rank: usize,
+    axes: Option<&[i64]>,
+    noop_with_empty_axes: bool,
+) -> Result<Vec<usize>, Issue> {
+    let mut out = match axes {
+        Some(a) if !a.is_empty() => a
+            .iter()
+            .map(|&x| norm_axis(x, rank))
+            .collect::<Result<Vec<_>, _>>()?,
+        _ if noop_with_empty_axes => Vec::new(),
+        _ => (0..rank).collect(),
+    };
+    out.sort_unstable();
+    let before = out.len();
+    out.dedup();
+    if out.len() != before {
+        return invalid("reduction axes are repeated");
+    }
+    Ok(out)
+}
+
+/// Shape after reducing `axes`.
+pub(crate) fn reduced_shape(shape: &[usize], axes: &[usize], keepdims: bool) -> Vec<usize> {
+    shape
+        .iter()
+        .enumerate()
+        .filter_map(|(d, &n)| {
+            if !axes.contains(&d) {
+                Some(n)
+            } else if keepdims {
+                Some(1)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// Axes of a Reduce node: the attribute, or the constant input 1.
+pub(crate) fn reduce_node_axes(
+    op_axes: &Option<Vec<i64>>,
+    ins: &[Option<Operand<'_>>],
+    rank: usize,
+    noop: bool,
+) -> Result<Vec<usize>, Issue> {
+    let from_input = const_ints_at(ins, 1, "reduction axes")?;
+    let axes = op_axes.clone().or(from_input);
+    reduce_axes(rank, axes.as_deref(), noop)
+}
+
+/// Sizes of the parts of a Split.
+pub(crate) fn split_sizes(
+    dim: usize,
+    split: Option<&[i64]>,
+    parts: usize,
+) -> Result<Vec<usize>, Issue> {
+    match split {
+        Some(s) => {
+            if s.len() != parts {
+                return invalid(format!("Split has {} sizes for {parts} outputs", s.len()));
+            }
+            let sizes = s
+                .iter()
+                .map(|&v| usize::try_from(v).map_err(|_| Issue::Invalid(format!("split {v}"))))
+                .collect::<Result<Vec<_>, _>>()?;
+            if sizes.iter().sum::<usize>() != dim {
+                return invalid(format!("split sizes {s:?} do not add up to {dim}"));
+            }
+            Ok(sizes)
+        }
+        None => {
+            if parts == 0 {
+                return invalid("Split has no outputs");
+            }
+            // Equal parts; from opset 18 the last may be smaller.
+            let size = dim.div_ceil(parts);
+            let mut sizes = vec![size; parts];
+            let last = dim
+                .checked_sub(size * (parts - 1))
+                .ok_or_else(|| Issue::Invalid(format!("cannot split {dim} into {parts} parts")))?;
+            sizes[parts - 1] = last;
+            Ok(sizes)
+        }
+    }
+}
+
+/// Dimensions of a recurrent layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RnnDims {
+    /// Time steps.
+    pub(crate) steps: usize,
+    /// Batch size.
+    pub(crate) batch: usize,
+    /// Input features.
+    pub(crate) input: usize,
+    /// Hidden units.
+    pub(crate) hidden: usize,
+    /// Directions.
+    pub(crate) dirs: usize,
+}
+
+impl RnnDims {
+    /// Shape of `Y`.
+    pub(crate) fn y_shape(&self, spec: &RnnSpec) -> Vec<usize> {
+        if spec.batch_first {
+            vec![self.batch, self.steps, self.dirs, self.hidden]
+        } else {
+            vec![self.steps, self.dirs, self.batch, self.hidden]
+        }
+    }
+
+    /// Shape of `Y_h` / `Y_c` and of the initial states.
+    pub(crate) fn state_shape(&self, spec: &RnnSpec) -> Vec<usize> {
+        if spec.batch_first {
+            vec![self.batch, self.dirs, self.hidden]
+        } else {
+            vec![self.dirs, self.batch, self.hidden]
+        }
+    }
+}
+
+/// Checks the operands of an LSTM/GRU node and resolves its dimensions.
+pub(crate) fn rnn_dims(spec: &RnnSpec, ins: &[Option<Operand<'_>>]) -> Result<RnnDims, Issue> {
+    let (x, w, r) = (operand(ins, 0)?, operand(ins, 1)?, operand(ins, 2)?);
+    if x.dtype != DType::F32 {
+        return unsupported("the recurrent input is an integer tensor");
+    }
+    if x.shape.len() != 3 {
+        return invalid(format!("input {:?} is not rank 3", x.shape));
+    }
+    let (steps, batch) = if spec.batch_first {
+        (x.shape[1], x.shape[0])
+    } else {
+        (x.shape[0], x.shape[1])
+    };
+    let dims = RnnDims {
+        steps,
+        batch,
+        input: x.shape[2],
+        hidden: spec.hidden,
+        dirs: spec.direction.count(),
+    };
+    let rows = spec.cell.gates() * spec.hidden;
+    if w.shape != [dims.dirs, rows, dims.input] {
+        return invalid(format!(
+            "W {:?}, expected {:?}",
+            w.shape,
+            [dims.dirs, rows, dims.input]
+        ));
+    }
+    if r.shape != [dims.dirs, rows, dims.hidden] {
+        return invalid(format!(
+            "R {:?}, expected {:?}",
+            r.shape,
+            [dims.dirs, rows, dims.hidden]
+        ));
+    }
+    if let Some(b) = optional(ins, 3)
+        && b.shape != [dims.dirs, 2 * rows]
+    {
+        return invalid(format!(
+            "B {:?}, expected {:?}",
+            b.shape,
+            [dims.dirs, 2 * rows]
+        ));
+    }
+    if steps == 0 {
+        return invalid("the sequence is empty");
+    }
+    if let Some(lens) = optional(ins, 4) {
+        match lens.value.and_then(Tensor::as_i64) {
+            Some(v) if v.len() == batch && v.iter().all(|&l| l == steps as i64) => {}
+            Some(_) => {
+                return unsupported(
+                    "sequence_lens shorter than the sequence (padded batches) are not supported",
+                );
+            }
+            None => return unsupported("sequence_lens must be a constant"),
+        }
+    }
+    let state = dims.state_shape(spec);
+    let state_inputs: &[usize] = if spec.cell == crate::ops::Cell::Lstm {
+        &[5, 6]
+    } else {
+        &[5]
+    };
+    for &i in state_inputs {
+        if let Some(s) = optional(ins, i)
+            && s.shape != state.as_slice()
+        {
+            return invalid(format!("initial state {:?}, expected {state:?}", s.shape));
+        }
+    }
+    if spec.cell == crate::ops::Cell::Lstm && optional(ins, 7).is_some() {
+        return unsupported("LSTM peephole weights (input P) are not supported");
+    }
+    Ok(dims)
+}
+
+/// The single exponent of a Pow node, when it is a constant whose elements are all equal.
+pub(crate) fn pow_exponent(ins: &[Option<Operand<'_>>]) -> Option<f32> {
+    let t = optional(ins, 1)?.value?;
+    let v = t.to_f32();
+    let first = *v.first()?;
+    v.iter().all(|&e| e == first).then_some(first)
+}
+
+/// Infers the results of the v2 ops (the ones `infer.rs` delegates here).
+pub(crate) fn infer_nn(op: &Op, ins: &[Option<Operand<'_>>]) -> Result<Vec<OutInfo>, Issue> {
+    let f32s = DType::F32;
+    let float_input = |x: &Operand<'_>| {
+        if x.dtype != DType::F32 {
+            unsupported("the input is an integer tensor; only float data is supported")
+        } else {
+            Ok(())
+        }
+    };
+    match op {
+        Op::Unary(u) => {
+            let x = operand(ins, 0)?;
+            if *u == crate::ops::Unary::Not {
+                return one(x.shape.to_vec(), DType::I64);
+            }
+            float_input(x)?;
+            one(x.shape.to_vec(), f32s)
+        }
+        Op::Pow => {
+            float_input(operand(ins, 0)?)?;
+            operand(ins, 1)?;
+            one(broadcast_all(&ins[..2])?, f32s)
+        }
+        Op::Compare(_) | Op::Logic(_) => {
+            let (a, b) = (operand(ins, 0)?, operand(ins, 1)?);
+            if a.dtype != b.dtype {
+                return invalid("operands have different element types");
+            }
+            one(broadcast_all(&ins[..2])?, DType::I64)
+        }
+        Op::Where => {
+            let (c, a, b) = (operand(ins, 0)?, operand(ins, 1)?, operand(ins, 2)?);
+            if c.dtype != DType::I64 {
+                return invalid("the Where condition must be boolean");
+            }
+            if a.dtype != b.dtype {
+                return invalid("Where branches have different element types");
+            }
+            one(broadcast_all(&ins[..3])?, a.dtype)
+        }
+        Op::Clip { .. } => {
+            let x = operand(ins, 0)?;
+            float_input(x)?;
+            for i in [1, 2] {
+                if let Some(o) = optional(ins, i)
+                    && o.shape.iter().product::<usize>() != 1
+                {
+                    return invalid("Clip bounds must be scalars");
+                }
+            }
+            one(x.shape.to_vec(), f32s)
+        }
+        Op::Nary(_) => {
+            let first = operand(ins, 0)?;
+            if ins.iter().flatten().any(|o| o.dtype != first.dtype) {
+                return invalid("operands have different element types");
+            }
+            one(broadcast_all(ins)?, first.dtype)
+        }
+        Op::Reduce {
+            axes,
+            keepdims,
+            noop_with_empty_axes,
+            kind,
+        } => {
+            let x = operand(ins, 0)?;
+            if *kind != ReduceKind::Max && *kind != ReduceKind::Min {
+                float_input(x)?;
+            }
+            let axes = reduce_node_axes(axes, ins, x.shape.len(), *noop_with_empty_axes)?;
+            one(reduced_shape(x.shape, &axes, *keepdims), x.dtype)
+        }
+        Op::ArgExtreme { axis, keepdims, .. } => {
+            let x = operand(ins, 0)?;
+            let a = norm_axis(*axis, x.shape.len())?;
+            if x.shape[a] == 0 {
+                return invalid("ArgMax over an empty axis");
+            }
+            one(reduced_shape(x.shape, &[a], *keepdims), DType::I64)
+        }
+        Op::Softmax { axis, .. } => {
+            let x = operand(ins, 0)?;
+            float_input(x)?;
+            norm_axis(*axis, x.shape.len())?;
+            one(x.shape.to_vec(), f32s)
+        }
+        Op::LayerNorm { axis, .. } => {
+            let x = operand(ins, 0)?;
+            float_input(x)?;
+            let a = norm_axis(*axis, x.shape.len())?;
+            let inner = &x.shape[a..];
+            for i in [1, 2] {
+                if let Some(p) = optional(ins, i)
+                    && broadcast_shape(inner, p.shape).as_deref() != Some(inner)
+                {
+                    return invalid(format!(
+                        "LayerNormalization parameter {i} {:?} does not broadcast to {inner:?}",
+                        p.shape
+                    ));
+                }
+            }
+            operand(ins, 1)?;
+            let mut stats = x.shape[..a].to_vec();
+            stats.resize(x.shape.len(), 1);
+            Ok(vec![
+                OutInfo {
+                    shape: x.shape.to_vec(),
+                    dtype: f32s,
+                },
+                OutInfo {
+                    shape: stats.clone(),
+                    dtype: f32s,
+                },
+                OutInfo {
+                    shape: stats,
+                    dtype: f32s,
+                },
+            ])
+        }
+        Op::Rnn(spec) => {
+            let d = rnn_dims(spec, ins)?;
+            let mut outs = vec![
+                OutInfo {
+                    shape: d.y_shape(spec),
+                    dtype: f32s,
+                },
+                OutInfo {
+                    shape: d.state_shape(spec),
+                    dtype: f32s,
+                },
+            ];
+            if spec.cell == crate::ops::Cell::Lstm {
+                outs.push(OutInfo {
+                    shape: d.state_shape(spec),
+                    dtype: f32s,
+                });
+            }
+            if outs.iter().any(|o| checked_numel(&o.shape).is_none()) {
+                return invalid("the recurrent outputs are too large");
+            }
+            Ok(outs)
+        }
+        Op::Split { axis, split, parts } => {
+            let x = operand(ins, 0)?;
+            let a = norm_axis(*axis, x.shape.len())?;
+            let from_input = const_ints_at(ins, 1, "Split sizes")?;
+            let sizes = split_sizes(
+                x.shape[a],
+                split.as_deref().or(from_input.as_deref()),
+                *parts,
+            )?;
+            Ok(sizes
+                .into_iter()
+                .map(|s| {
+                    let mut shape = x.shape.to_vec();
+                    shape[a] = s;
+                    OutInfo {
+                        shape,
+                        dtype: x.dtype,
+                    }
+                })
+                .collect())
+        }
+        Op::PadMode { pads, .. } => {
+            let x = operand(ins, 0)?;
+            let pads = match pads {
+                Some(p) => p.clone(),
+                None => const_ints_at(ins, 1, "Pad pads")?.unwrap_or_default(),
+            };
+            if optional(ins, 3).is_some() {
+                return unsupported("Pad with an 'axes' input is not supported");
+            }
+            let r = x.shape.len();
+            if pads.len() != 2 * r {
+                return invalid(format!("Pad has {} pads for rank {r}", pads.len()));
+            }
+            let mut shape = Vec::with_capacity(r);
+            for d in 0..r {
+                let (b, e) = (pads[d], pads[d + r]);
+                if b < 0 || e < 0 {
+                    return unsupported("negative Pad (cropping) is not supported");
+                }
+                let (b, e) = (b as usize, e as usize);
+                if x.shape[d] == 0 || b >= x.shape[d].max(2) || e >= x.shape[d].max(2) {
+                    return unsupported(format!(
+                        "edge/reflect padding of {b}/{e} on an axis of {} is not supported",
+                        x.shape[d]
+                    ));
+                }
+                shape.push(x.shape[d] + b + e);
+            }
+            one(shape, x.dtype)
+        }
+        _ => invalid("internal: not a v2 op"),
+    }
+}
+
+/// Source index along one axis of edge or reflect padding (`j` in the padded axis).
+pub(crate) fn pad_source(j: usize, before: usize, dim: usize, reflect: bool) -> usize {
+    let s = j as i64 - before as i64;
+    let last = dim as i64 - 1;
+    let i = if reflect {
+        if s < 0 {
+            -s
+        } else if s > last {
+            2 * last - s
+        } else {
+            s
+        }
+    } else {
+        s.clamp(0, last)
+    };
+    i.clamp(0, last) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reduce_axes_resolve_negative_and_default() {
+        assert_eq!(reduce_axes(3, Some(&[-1, 0]), false).unwrap(), vec![0, 2]);
+        assert_eq!(reduce_axes(3, None, false).unwrap(), vec![0, 1, 2]);
+        assert!(reduce_axes(3, None, true).unwrap().is_empty());
+        assert!(reduce_axes(3, Some(&[1, -2]), false).is_err());
+        assert_eq!(reduced_shape(&[2, 3, 4], &[1], true), vec![2, 1, 4]);
+        assert_eq!(reduced_shape(&[2, 3, 4], &[1], false), vec![2, 4]);
+    }
+
+    #[test]
+    fn split_sizes_follow_the_spec() {
+        assert_eq!(split_sizes(6, None, 3).unwrap(), vec![2, 2, 2]);
+        assert_eq!(split_sizes(7, None, 3).unwrap(), vec![3, 3, 1]);
+        assert_eq!(split_sizes(5, Some(&[2, 3]), 2).unwrap(), vec![2, 3]);
+        assert!(split_sizes(5, Some(&[2, 2]), 2).is_err());
+    }
+
+    #[test]
+    fn edge_and_reflect_sources() {
+        let edge: Vec<usize> = (0..7).map(|j| pad_source(j, 2, 3, false)).collect();
+        assert_eq!(edge, vec![0, 0, 0, 1, 2, 2, 2]);
+        let refl: Vec<usize> = (0..7).map(|j| pad_source(j, 2, 3, true)).collect();
+        assert_eq!(refl, vec![2, 1, 0, 1, 2, 1, 0]);
+    }
+}

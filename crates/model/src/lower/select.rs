@@ -1,0 +1,311 @@
+//! Layout and selection ops on computed values: Reshape and friends, Transpose, Identity,
+//! Cast, Pad (constant, edge, reflect), Slice, Concat, Gather and Split. None of them rounds:
+//! they move integers, so a wide value stays wide through them.
+
+use omron_ir::Op as IrOp;
+
+use super::{Arg, Low, Lowerer};
+use crate::ModelError;
+use crate::infer::{norm_axis, slice_ranges};
+use crate::infer_nn::{const_ints_at, pad_source, split_sizes};
+use crate::ops::{PadMode, SliceAttrs};
+use crate::tensor::Tensor;
+
+impl<'a> Lowerer<'a> {
+    /// Flatten, Reshape, Squeeze, Unsqueeze: an IR `Reshape` (nothing if the shape stays).
+    pub(super) fn reshape_node(&mut self, n: usize) -> Result<(), ModelError> {
+        let (label, out, out_name) = self.names(n)?;
+        let a = self.act(n, 0)?;
+        let x = self.carry(a, out)?;
+        let y = self.reshape(&label, x, self.shape(out).to_vec(), &out_name)?;
+        self.set(out, y);
+        Ok(())
+    }
+
+    pub(super) fn transpose(
+        &mut self,
+        n: usize,
+        perm: Option<Vec<usize>>,
+    ) -> Result<(), ModelError> {
+        let (label, out, out_name) = self.names(n)?;
+        let a = self.act(n, 0)?;
+        let x = self.carry(a, out)?;
+        let perm = perm.unwrap_or_else(|| (0..self.shape(a).len()).rev().collect());
+        let y = self.push(label, IrOp::Transpose { perm }, vec![x.id], out_name)?;
+        self.set(out, y);
+        Ok(())
+    }
+
+    /// Identity, inference Dropout and value-preserving Cast: the operand's tensor is reused.
+    pub(super) fn pass(&mut self, n: usize) -> Result<(), ModelError> {
+        let out = self.output(n)?;
+        let a = self.act(n, 0)?;
+        let x = self.carry(a, out)?;
+        self.set(out, x);
+        if self.low[a].is_some_and(|l| l.id == x.id) && self.cal[out] == self.cal[a] {
+            self.narrow_cache[out] = self.narrow_cache[a];
+        }
+        Ok(())
+    }
+
+    /// The pads of a Pad node (attribute or constant input), ONNX order (all begins, then all
+    /// ends).
+    fn pads_of(&self, n: usize, attr: Option<Vec<i64>>) -> Result<Vec<i64>, ModelError> {
+        match attr {
+            Some(p) => Ok(p),
+            None => const_ints_at(&self.operands(n), 1, "Pad pads")
+                .map_err(|e| self.issue(n, e))?
+                .ok_or_else(|| self.err(n, "Pad needs pads")),
+        }
+    }
+
+    /// Constant padding: an IR `Pad` with the value quantised at the operand's scale.
+    pub(super) fn pad(&mut self, n: usize, attr_value: f32) -> Result<(), ModelError> {
+        let (label, out, out_name) = self.names(n)?;
+        let a = self.act(n, 0)?;
+        let attr = match &self.m.graph.nodes[n].op {
+            Ok(crate::ops::Op::Pad { pads, .. }) => pads.clone(),
+            _ => None,
+        };
+        let pads = self.pads_of(n, attr)?;
+        let x = self.carry(a, out)?;
+        if pads.iter().all(|&p| p == 0) {
+            self.set(out, x);
+            return Ok(());
+        }
+        let value = match self.m.graph.nodes[n].inputs.get(2).copied().flatten() {
+            Some(_) => self
+                .constant(n, 2)?
+                .to_f32()
+                .first()
+                .copied()
+                .unwrap_or(0.0),
+            None => attr_value,
+        };
+        let q = self.quant_at(n, &[value as f64], x.scale)?[0];
+        let r = pads.len() / 2;
+        let pads: Vec<[usize; 2]> = (0..r)
+            .map(|d| [pads[d] as usize, pads[d + r] as usize])
+            .collect();
+        let y = self.push(label, IrOp::Pad { pads, value: q }, vec![x.id], out_name)?;
+        self.set(out, y);
+        Ok(())
+    }
+
+    /// Edge and reflect padding: one `Gather` per padded axis with the source indices.
+    pub(super) fn pad_mode(
+        &mut self,
+        n: usize,
+        mode: PadMode,
+        attr: Option<Vec<i64>>,
+    ) -> Result<(), ModelError> {
+        let (label, out, out_name) = self.names(n)?;
+        let a = self.act(n, 0)?;
+        let pads = self.pads_of(n, attr)?;
+        let mut x = self.carry(a, out)?;
+        let shape = self.shape(a).to_vec();
+        let r = shape.len();
+        for d in 0..r {
+            let (b, e) = (pads[d] as usize, pads[d + r] as usize);
+            if b == 0 && e == 0 {
+                continue;
+            }
+            let indices = (0..shape[d] + b + e)
+                .map(|j| pad_source(j, b, shape[d], mode == PadMode::Reflect))
+                .collect();
+            x = self.push(
+                format!("{label}/axis{d}"),
+                IrOp::Gather { axis: d, indices },
+                vec![x.id],
+                out_name.clone(),
+            )?;
+        }
+        self.set(out, x);
+        Ok(())
+    }
+
+    /// Slice with constant parameters: one IR `Slice` for the forward steps, a `Gather` per
+    /// axis with a negative step.
+    pub(super) fn slice(&mut self, n: usize, attrs: Option<SliceAttrs>) -> Result<(), ModelError> {
+        let (label, out, out_name) = self.names(n)?;
+        let a = self.act(n, 0)?;
+        let shape = self.shape(a).to_vec();
+        let ranges = match attrs {
+            Some((s, e, ax)) => slice_ranges(&shape, &s, &e, ax.as_deref(), None),
+            None => {
+                let ops = self.operands(n);
+                let get = |i: usize| const_ints_at(&ops, i, "Slice parameters");
+                (|| {
+                    let starts = get(1)?.unwrap_or_default();
+                    let ends = get(2)?.unwrap_or_default();
+                    let axes = get(3)?;
+                    let steps = get(4)?;
+                    slice_ranges(&shape, &starts, &ends, axes.as_deref(), steps.as_deref())
+                })()
+            }
+        }
+        .map_err(|e| self.issue(n, e))?;
+        if ranges.iter().any(|r| r.2 == 0) {
+            return Err(self.err(n, "the slice is empty"));
+        }
+        let mut x = self.carry(a, out)?;
+        if ranges.iter().all(|r| r.1 > 0) {
+            let whole = ranges
+                .iter()
+                .zip(&shape)
+                .all(|(&(s, st, c), &d)| s == 0 && st == 1 && c == d);
+            if !whole {
+                let starts = ranges.iter().map(|r| r.0 as usize).collect();
+                let ends = ranges
+                    .iter()
+                    .map(|r| r.0 as usize + (r.2 - 1) * r.1 as usize + 1)
+                    .collect();
+                let steps = ranges.iter().map(|r| r.1 as usize).collect();
+                x = self.push(
+                    label.clone(),
+                    IrOp::Slice {
+                        starts,
+                        ends,
+                        steps,
+                    },
+                    vec![x.id],
+                    out_name.clone(),
+                )?;
+            }
+        } else {
+            // Negative steps: every sliced axis as explicit indices.
+            for (d, &(start, step, count)) in ranges.iter().enumerate() {
+                if start == 0 && step == 1 && count == shape[d] {
+                    continue;
+                }
+                let indices = (0..count)
+                    .map(|k| (start + k as i64 * step) as usize)
+                    .collect();
+                x = self.push(
+                    format!("{label}/axis{d}"),
+                    IrOp::Gather { axis: d, indices },
+                    vec![x.id],
+                    out_name.clone(),
+                )?;
+            }
+        }
+        self.set(out, x);
+        Ok(())
+    }
+
+    /// Concat: computed operands brought to a common scale, constants quantised at it.
+    pub(super) fn concat(&mut self, n: usize, axis: i64) -> Result<(), ModelError> {
+        let (label, out, out_name) = self.names(n)?;
+        let rank = self.shape(out).len();
+        let axis = norm_axis(axis, rank).map_err(|e| self.issue(n, e))?;
+        let count = self.m.graph.nodes[n].inputs.len();
+        let mut items = Vec::new();
+        for i in 0..count {
+            if let Arg::Act(v) = self.arg(n, i)? {
+                let x = self.carry(v, out)?;
+                items.push((x, self.cal[v]));
+            }
+        }
+        let aligned = self.align(&label, &items)?;
+        let t = aligned
+            .first()
+            .map(|l| l.scale)
+            .ok_or_else(|| self.err(n, "all operands are constants"))?;
+        let mut ids = Vec::with_capacity(count);
+        let mut k = 0;
+        for i in 0..count {
+            match self.arg(n, i)? {
+                Arg::Act(_) => {
+                    ids.push(aligned[k].id);
+                    k += 1;
+                }
+                Arg::Const(c) => ids.push(self.scaled_const(n, &format!("{label}/{i}"), c, t)?),
+            }
+        }
+        let y = if ids.len() == 1 {
+            Low {
+                id: ids[0],
+                scale: t,
+            }
+        } else {
+            self.push(label, IrOp::Concat { axis }, ids, out_name)?
+        };
+        self.set(out, y);
+        Ok(())
+    }
+
+    /// Gather with constant indices: an IR `Gather` over the flattened indices, reshaped to
+    /// the ONNX result (which replaces the axis by the indices' shape).
+    pub(super) fn gather(&mut self, n: usize, axis: i64) -> Result<(), ModelError> {
+        let (label, out, out_name) = self.names(n)?;
+        let a = self.act(n, 0)?;
+        let shape = self.shape(a).to_vec();
+        let axis = norm_axis(axis, shape.len()).map_err(|e| self.issue(n, e))?;
+        let idx: &Tensor = match self.arg(n, 1)? {
+            Arg::Const(t) => t,
+            Arg::Act(_) => return Err(self.err(n, "Gather indices must be constants")),
+        };
+        let dim = shape[axis] as i64;
+        let indices = idx
+            .as_i64()
+            .unwrap_or_default()
+            .iter()
+            .map(|&i| {
+                let i = if i < 0 { i + dim } else { i };
+                usize::try_from(i)
+                    .ok()
+                    .filter(|&i| (i as i64) < dim)
+                    .ok_or_else(|| self.err(n, format!("index {i} is out of range for {dim}")))
+            })
+            .collect::<Result<Vec<usize>, _>>()?;
+        if indices.is_empty() {
+            return Err(self.err(n, "Gather with no indices"));
+        }
+        let x = self.carry(a, out)?;
+        let y = self.push(
+            format!("{label}/gather"),
+            IrOp::Gather { axis, indices },
+            vec![x.id],
+            out_name.clone(),
+        )?;
+        let y = self.reshape(&label, y, self.shape(out).to_vec(), &out_name)?;
+        self.set(out, y);
+        Ok(())
+    }
+
+    /// Split: one slice per output.
+    pub(super) fn split(&mut self, n: usize) -> Result<(), ModelError> {
+        let label = self.label(n);
+        let node = &self.m.graph.nodes[n];
+        let Ok(crate::ops::Op::Split { axis, split, parts }) = &node.op else {
+            return Err(self.err(n, "not a Split"));
+        };
+        let a = self.act(n, 0)?;
+        let shape = self.shape(a).to_vec();
+        let axis = norm_axis(*axis, shape.len()).map_err(|e| self.issue(n, e))?;
+        let from_input =
+            const_ints_at(&self.operands(n), 1, "Split sizes").map_err(|e| self.issue(n, e))?;
+        let sizes = split_sizes(
+            shape[axis],
+            split.as_deref().or(from_input.as_deref()),
+            *parts,
+        )
+        .map_err(|e| self.issue(n, e))?;
+        let outs = node.outputs.clone();
+        let first = self.output(n)?;
+        let x = self.carry(a, first)?;
+        let mut start = 0;
+        for (i, (size, slot)) in sizes.iter().zip(outs).enumerate() {
+            if let Some(v) = slot
+                && *size > 0
+            {
+                let name = self.m.value_name(v).to_string();
+                let y =
+                    self.slice_axis(&format!("{label}/{i}"), x, axis, (start, *size, 1), &name)?;
+                self.set(v, y);
+            }
+            start += size;
+        }
+        Ok(())
+    }
+}

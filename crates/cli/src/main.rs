@@ -45,6 +45,8 @@ enum Command {
     Wallet(commands::wallet::WalletCommand),
     /// Send one signed request to an axon and print the answer.
     Query(commands::query::QueryArgs),
+    /// Run a validator: query miners for proofs, verify them, score them and set weights.
+    Validator(Box<commands::validator::ValidatorArgs>),
     /// Run a miner: serve proofs to the subnet's validators.
     Miner(Box<commands::miner::MinerArgs>),
     /// Run a whole subnet on this machine: a local chain, a validator and miners (one slow,
@@ -71,6 +73,7 @@ fn main() {
         Command::Chain(cmd) => commands::chain::run(cmd),
         Command::Wallet(cmd) => commands::wallet::run(cmd),
         Command::Query(args) => commands::query::run(args),
+        Command::Validator(args) => commands::validator::run(*args),
         Command::Miner(args) => commands::miner::run(*args),
         Command::Localnet(args) => commands::localnet::run(args),
     };

@@ -2,4 +2,5 @@
 
 pub(crate) mod axon;
 pub(crate) mod subtensor;
+pub(crate) mod validator;
 pub(crate) mod wallet;

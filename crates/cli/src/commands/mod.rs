@@ -7,5 +7,6 @@ pub(crate) mod verify;
 pub(crate) mod chain;
 pub(crate) mod wallet;
 pub(crate) mod query;
+pub(crate) mod validator;
 pub(crate) mod miner;
 pub(crate) mod localnet;

@@ -1,0 +1,210 @@
+//! The validator's flag groups: the node itself, its HTTP API and its Prometheus exporter.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// The API's default port.
+pub(crate) const DEFAULT_API_PORT: u16 = 8000;
+/// The exporter's port when only `--prometheus-monitoring` is given (upstream's default).
+pub(crate) const DEFAULT_PROMETHEUS_PORT: u16 = 9090;
+
+/// How the validator queries and where it keeps its state.
+#[derive(Debug, Clone, Args, PartialEq)]
+#[command(next_help_heading = "Validator")]
+pub(crate) struct ValidatorNodeArgs {
+    /// Proof requests in flight at most (upstream's MAX_CONCURRENT_REQUESTS).
+    #[arg(long = "concurrency", value_name = "N", default_value_t = 16)]
+    pub(crate) concurrency: usize,
+    /// Folder of circuits to ask for (default: `circuits/` of the working directory or of the
+    /// repository the binary was built in).
+    #[arg(long = "circuits", value_name = "DIR")]
+    pub(crate) circuits: Option<PathBuf>,
+    /// Folder of the validator's state (scores, windows, hash guard, PoW queue, weights)
+    /// (default: ~/.bittensor/omron-rs/validator/<wallet>/<hotkey>/netuid<N>).
+    #[arg(long = "state", value_name = "DIR")]
+    pub(crate) state: Option<PathBuf>,
+    /// Also query miners whose axon is on a loopback, private or link-local IPv4 address
+    /// (local networks only; upstream queries global addresses only).
+    #[arg(long = "allow-private-axons")]
+    pub(crate) allow_private_axons: bool,
+    /// Seconds between metagraph reads (it is also read at every new epoch).
+    #[arg(
+        id = "metagraph.sync-interval",
+        long = "metagraph.sync-interval",
+        value_name = "SECONDS",
+        default_value_t = 300.0
+    )]
+    pub(crate) sync_interval_secs: f64,
+    /// Never set weights (watch-only: query, verify and score).
+    #[arg(long = "no-weights")]
+    pub(crate) no_weights: bool,
+}
+
+impl Default for ValidatorNodeArgs {
+    fn default() -> Self {
+        Self {
+            concurrency: 16,
+            circuits: None,
+            state: None,
+            allow_private_axons: false,
+            sync_interval_secs: 300.0,
+            no_weights: false,
+        }
+    }
+}
+
+/// The validator's HTTP API (`/health`, `/scoreboard`, the dashboard at `/`).
+#[derive(Debug, Clone, Args, PartialEq, Eq)]
+#[command(next_help_heading = "API")]
+pub(crate) struct ApiArgs {
+    /// Address the API binds (127.0.0.1: this machine only).
+    #[arg(id = "api.host", long = "api.host", value_name = "IP",
+        default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub(crate) host: IpAddr,
+    /// Port of the API (0: any free port, printed at startup).
+    #[arg(id = "api.port", long = "api.port", value_name = "PORT",
+        default_value_t = DEFAULT_API_PORT)]
+    pub(crate) port: u16,
+}
+
+impl Default for ApiArgs {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: DEFAULT_API_PORT,
+        }
+    }
+}
+
+impl ApiArgs {
+    /// The address to bind.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.port)
+    }
+}
+
+/// The Prometheus exporter (`/metrics`, `/health`): off unless a port or upstream's
+/// `--prometheus-monitoring` is given.
+#[derive(Debug, Clone, Args, PartialEq, Eq)]
+#[command(next_help_heading = "Prometheus")]
+pub(crate) struct ValidatorPrometheusArgs {
+    /// Serve `/metrics` and `/health` on this port (0: any free port, printed at startup).
+    #[arg(
+        id = "prometheus.port",
+        long = "prometheus.port",
+        alias = "prometheus-port",
+        value_name = "PORT"
+    )]
+    pub(crate) port: Option<u16>,
+    /// Address the exporter binds.
+    #[arg(id = "prometheus.ip", long = "prometheus.ip", value_name = "IP",
+        default_value_t = IpAddr::V4(Ipv4Addr::UNSPECIFIED))]
+    pub(crate) ip: IpAddr,
+    /// Upstream's switch: serve the exporter (on port 9090 unless --prometheus.port says
+    /// otherwise).
+    #[arg(id = "prometheus-monitoring", long = "prometheus-monitoring")]
+    pub(crate) monitoring: bool,
+}
+
+impl Default for ValidatorPrometheusArgs {
+    fn default() -> Self {
+        Self {
+            port: None,
+            ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            monitoring: false,
+        }
+    }
+}
+
+impl ValidatorPrometheusArgs {
+    /// Where the exporter listens, if it is on.
+    pub(crate) fn addr(&self) -> Option<SocketAddr> {
+        match (self.port, self.monitoring) {
+            (Some(port), _) => Some(SocketAddr::new(self.ip, port)),
+            (None, true) => Some(SocketAddr::new(self.ip, DEFAULT_PROMETHEUS_PORT)),
+            (None, false) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Node {
+        #[command(flatten)]
+        args: ValidatorNodeArgs,
+    }
+
+    #[derive(Parser)]
+    struct Api {
+        #[command(flatten)]
+        args: ApiArgs,
+    }
+
+    #[derive(Parser)]
+    struct Prom {
+        #[command(flatten)]
+        args: ValidatorPrometheusArgs,
+    }
+
+    #[test]
+    fn empty_args_are_the_defaults() {
+        assert_eq!(
+            Node::try_parse_from(["x"]).unwrap().args,
+            ValidatorNodeArgs::default()
+        );
+        let api = Api::try_parse_from(["x"]).unwrap().args;
+        assert_eq!(api, ApiArgs::default());
+        assert_eq!(api.addr(), "127.0.0.1:8000".parse().unwrap());
+        let prom = Prom::try_parse_from(["x"]).unwrap().args;
+        assert_eq!(prom, ValidatorPrometheusArgs::default());
+        assert_eq!(prom.addr(), None, "the exporter is off unless asked for");
+    }
+
+    #[test]
+    fn prometheus_accepts_the_dotted_and_the_upstream_names() {
+        let on = |args: &[&str]| {
+            let mut argv = vec!["x"];
+            argv.extend(args);
+            Prom::try_parse_from(argv).unwrap().args.addr()
+        };
+        assert_eq!(
+            on(&["--prometheus.port", "9191"]),
+            Some("0.0.0.0:9191".parse().unwrap())
+        );
+        assert_eq!(
+            on(&["--prometheus-port", "9192", "--prometheus.ip", "127.0.0.1"]),
+            Some("127.0.0.1:9192".parse().unwrap())
+        );
+        assert_eq!(
+            on(&["--prometheus-monitoring"]),
+            Some("0.0.0.0:9090".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn node_flags_parse() {
+        let n = Node::try_parse_from([
+            "x",
+            "--concurrency",
+            "4",
+            "--allow-private-axons",
+            "--state",
+            "/s",
+            "--metagraph.sync-interval",
+            "2.5",
+            "--no-weights",
+        ])
+        .unwrap()
+        .args;
+        assert_eq!(n.concurrency, 4);
+        assert!(n.allow_private_axons && n.no_weights);
+        assert_eq!(n.state, Some(PathBuf::from("/s")));
+        assert_eq!(n.sync_interval_secs, 2.5);
+    }
+}

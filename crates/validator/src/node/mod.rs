@@ -137,7 +137,8 @@ impl Shared {
     }
 }
 
-/// A running validator.
+/// A running validator. Dropping it without [`Validator::shutdown`] stops its tasks too, but
+/// without waiting for them.
 pub struct Validator {
     shared: Arc<Shared>,
     api_addr: Option<SocketAddr>,

@@ -60,7 +60,8 @@ pub(super) async fn run(shared: Arc<Shared>) {
             }
             _ = snapshots.changed() => {}
             _ = tokio::time::sleep(IDLE), if tasks.is_empty() => {}
-            _ = stop.changed() => {}
+            // An error means the node's handle is gone: stop as well.
+            changed = stop.changed() => if changed.is_err() { break },
         }
     }
     let in_flight = tasks.len();

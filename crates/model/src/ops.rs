@@ -880,11 +880,18 @@ fn rnn(a: &Attrs<'_>, op_type: &str, opset: i64) -> Result<RnnSpec, String> {
             linear_before_reset: a.flag("linear_before_reset", false)?,
         }
     };
+    // Batch-first recurrent layers are valid ONNX, but onnxruntime refuses them, so there is
+    // no reference to check our unrolling against: refuse them too.
+    if a.flag("layout", false)? {
+        return Err(format!(
+            "{op_type} layout=1 (batch-first) is not supported; export with layout=0"
+        ));
+    }
     Ok(RnnSpec {
         cell,
         hidden,
         direction,
-        batch_first: a.flag("layout", false)?,
+        batch_first: false,
     })
 }
 

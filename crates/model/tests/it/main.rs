@@ -1,6 +1,7 @@
 //! Integration tests of the model front end, one binary:
 //! - `shared_models`: the benchmark models and the subnet's LSTM and age models from `../shared`;
-//! - `ops`: hand-built models for each supported op, against float values from onnxruntime;
+//! - `ops`, `ops_v2`: hand-built models for each supported op (v1 and the issue-6 ops), against
+//!   outputs of onnxruntime;
 //! - `refusals`: malformed bytes, unsupported ops and inconsistent models give errors, never panics;
 //! - `ort`: the quantised LSTM and age models against onnxruntime, live (`OMRON_ORT_PYTHON`).
 
@@ -8,7 +9,9 @@
 #![allow(clippy::unwrap_used)]
 
 mod builder;
+mod golden_v2;
 mod ops;
+mod ops_v2;
 mod ort;
 mod refusals;
 mod shared_models;

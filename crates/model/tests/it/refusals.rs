@@ -194,6 +194,55 @@ fn recurrent_configurations_outside_the_defaults_are_refused() {
     assert!(reason(vec![h(), float("clip", 1.0)], &[]).contains("clip"));
     assert!(reason(vec![h()], &["", "", "", "", "P"]).contains("peephole"));
     assert!(reason(vec![], &[]).contains("hidden_size"));
+    assert!(reason(vec![h(), int("layout", 1)], &[]).contains("layout"));
+}
+
+#[test]
+fn issue_6_a_layer_beyond_the_accuracy_bound_is_refused_by_name() {
+    // 1/x of an input that reaches 0.0008: at the input's scale (12) that is 3 units, and
+    // 1/(3/4096) = 1365 instead of 1250, far beyond 1/32 of the output's magnitude.
+    let b = Builder::new(13)
+        .input("x", &[1, 4])
+        .named("inverse", "Reciprocal", &["x"], &["y"], vec![])
+        .output("y");
+    let model = load_onnx(&b.bytes()).unwrap();
+    let x = vec![vec![0.0008f32, 0.25, 0.5, 1.0]];
+    let err = quantise(&model, Some(&x), &QuantOptions::default()).unwrap_err();
+    let ModelError::Accuracy {
+        node,
+        op,
+        value,
+        error,
+        bound,
+        reference,
+        sample,
+    } = &err
+    else {
+        panic!("{err}")
+    };
+    assert_eq!(
+        (node.as_str(), op.as_str(), value.as_str()),
+        ("'inverse'", "Reciprocal", "y")
+    );
+    assert!(
+        *error > *bound && (*reference - 1250.0).abs() < 1.0,
+        "{err}"
+    );
+    assert_eq!(sample, "the calibration input");
+    let text = err.to_string();
+    assert!(
+        text.contains("'inverse'") && text.contains("Reciprocal"),
+        "{text}"
+    );
+    // A caller who accepts a looser bound gets the model, with the error reported.
+    let loose = QuantOptions {
+        layer_rel_tolerance: 0.25,
+        ..QuantOptions::default()
+    };
+    let q = quantise(&model, Some(&x), &loose).unwrap();
+    let w = q.sample_accuracy[0].worst_layer.as_ref().unwrap();
+    assert_eq!(w.node, "'inverse'");
+    assert!(w.max_abs_error > 100.0, "{w:?}");
 }
 
 #[test]

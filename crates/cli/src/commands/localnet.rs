@@ -45,6 +45,10 @@ const VALIDATOR_STAKE_TAO: u64 = 4_096;
 const MINER_FUNDS_TAO: u64 = 10;
 /// The loopback address miners announce.
 const MINER_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
+/// Responses per score update of the validator: upstream's single proof-of-weights batch
+/// (`omron_scoring::constants::SINGLE_POW_BATCH_SIZE`, reference section 5.5).
+const SCORE_BATCH: usize = 256;
+
 /// The switch of `omron validator` that lets it query loopback and private axons.
 const VALIDATOR_PRIVATE_AXONS_FLAG: &str = "--allow-private-axons";
 
@@ -76,12 +80,12 @@ pub(crate) struct LocalnetArgs {
     circuits: Option<PathBuf>,
     /// Extra answer delay between consecutive honest miners, in milliseconds: honest miner
     /// `k` answers `k ×` this late, which fixes their ranking on any machine.
-    #[arg(long = "honest-step-ms", value_name = "MS", default_value_t = 250)]
+    #[arg(long = "honest-step-ms", value_name = "MS", default_value_t = 300)]
     honest_step_ms: u64,
-    /// Answer delay of the slow miner, in milliseconds (at least one step above the slowest
-    /// honest miner).
-    #[arg(long = "slow-delay-ms", value_name = "MS", default_value_t = 1000)]
-    slow_delay_ms: u64,
+    /// Answer delay of the slow miner, in milliseconds (default: one step above the slowest
+    /// honest miner's delay, plus one more step).
+    #[arg(long = "slow-delay-ms", value_name = "MS")]
+    slow_delay_ms: Option<u64>,
     /// Seconds between two scoreboard prints.
     #[arg(
         long = "scoreboard-interval",
@@ -191,10 +195,12 @@ async fn run_async(args: LocalnetArgs) -> anyhow::Result<Outcome> {
     let kinds = MinerKind::lineup(usize::from(args.miners));
     let honest = kinds.iter().filter(|k| **k == MinerKind::Honest).count() as u64;
     let slowest_honest = honest.saturating_sub(1) * args.honest_step_ms;
+    let slow_delay_ms = args
+        .slow_delay_ms
+        .unwrap_or(slowest_honest + 2 * args.honest_step_ms);
     anyhow::ensure!(
-        args.slow_delay_ms >= slowest_honest + args.honest_step_ms.max(1),
-        "--slow-delay-ms ({}) must exceed the slowest honest miner's delay ({slowest_honest} ms) by a step",
-        args.slow_delay_ms
+        slow_delay_ms >= slowest_honest + args.honest_step_ms.max(1),
+        "--slow-delay-ms ({slow_delay_ms}) must exceed the slowest honest miner's delay ({slowest_honest} ms) by a step"
     );
     let circuits = circuits_dir(args.circuits.as_deref())?;
     let (_, store) = crate::commands::miner::load_store(Some(&circuits))?;
@@ -250,7 +256,7 @@ async fn run_async(args: LocalnetArgs) -> anyhow::Result<Outcome> {
     let mut miners = Vec::new();
     for (i, (kind, delay_ms)) in kinds
         .iter()
-        .zip(delays(&kinds, args.honest_step_ms, args.slow_delay_ms))
+        .zip(delays(&kinds, args.honest_step_ms, slow_delay_ms))
         .enumerate()
     {
         let keys = make_wallet(&wallets, &format!("miner{i}"))?;
@@ -384,6 +390,9 @@ async fn run_async(args: LocalnetArgs) -> anyhow::Result<Outcome> {
         .context("cannot build the HTTP client")?;
     wait_healthy(&client, &mut nodes, Duration::from_secs(120)).await?;
     println!(
+        "scores move once per {SCORE_BATCH} responses (the validator applies them in proof-of-weights batches, as upstream)"
+    );
+    println!(
         "all nodes up; scoreboard every {} s{}",
         args.scoreboard_interval,
         match args.duration {
@@ -459,6 +468,7 @@ async fn run_async(args: LocalnetArgs) -> anyhow::Result<Outcome> {
             start_block,
         )),
     };
+    println!("final:");
     print_board(&chain, netuid, args.tempo, &known, &last_board, started).await;
 
     // Stop the nodes (they shut down cleanly on SIGTERM), then the chain.
@@ -554,6 +564,8 @@ mod tests {
 
     #[test]
     fn delays_form_a_ladder_then_slow_then_none() {
+        let a = Wrapper::try_parse_from(["x"]).unwrap().args;
+        assert_eq!((a.honest_step_ms, a.slow_delay_ms), (300, None));
         let kinds = MinerKind::lineup(5);
         assert_eq!(delays(&kinds, 300, 2000), vec![0, 300, 600, 2000, 0]);
     }

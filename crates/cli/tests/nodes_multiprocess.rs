@@ -1,0 +1,571 @@
+//! Issue 5: the nodes as separate processes of the real binary.
+//!
+//! * `omron chain serve` runs the chain; keys are registered and staked with `omron chain ...`;
+//!   `omron miner` and `omron validator` run as their own processes; the validator scores the
+//!   miner; it is killed (SIGKILL) and restarted on the same state folder, and its scoreboard
+//!   still holds the miner's score and request counts.
+//! * The real Python SDK (bittensor 10.5.0, from `scripts/test.sh`'s venv, `OMRON_BT10_PYTHON`)
+//!   queries `omron miner` with `QueryZkProof`, and `omron verify` accepts the proof it got.
+//!
+//! Both serve only the MLP circuit: its proofs take milliseconds even in a debug build, which
+//! keeps the 256 responses a score update needs within a few dozen seconds.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const OMRON: &str = env!("CARGO_BIN_EXE_omron");
+
+/// A child process killed (and reaped) when dropped.
+struct Proc {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Proc {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn assert_running(&mut self, what: &str) {
+        if let Some(status) = self.child.try_wait().unwrap() {
+            panic!("{what} exited ({status}):\n{}", self.log());
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A command with the user's wallet and log settings cleared (STYLE habit 8).
+fn omron() -> Command {
+    let mut cmd = Command::new(OMRON);
+    for var in [
+        "RUST_LOG",
+        "BT_WALLET_NAME",
+        "BT_WALLET_HOTKEY",
+        "BT_WALLET_PATH",
+        "BT_WALLET_PASSWORD",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("NO_COLOR", "1");
+    cmd
+}
+
+fn check(output: Output, what: &str) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\nstdout: {stdout}\nstderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+fn run(args: &[&str]) -> String {
+    check(omron().args(args).output().unwrap(), &args.join(" "))
+}
+
+/// `omron chain serve` on a free port; returns the process and its URL.
+fn serve_chain(dir: &Path) -> (Proc, String) {
+    let log = dir.join("chain.log");
+    let mut child = omron()
+        .args(["chain", "serve", "--port", "0", "--block-time-ms", "100"])
+        .arg("--state")
+        .arg(dir.join("chain"))
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let url = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the chain printed its URL")
+        .trim()
+        .to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url:?}");
+    (Proc { child, log }, url)
+}
+
+/// A wallet with a plaintext coldkey and hotkey; returns the hotkey's ss58 address.
+fn wallet(root: &Path, name: &str) -> String {
+    let out = run(&[
+        "wallet",
+        "create",
+        "--no-password",
+        "--wallet.path",
+        root.to_str().unwrap(),
+        "--wallet.name",
+        name,
+    ]);
+    out.lines()
+        .find_map(|l| l.strip_prefix("hotkey default: "))
+        .map(|s| s.split_whitespace().next().unwrap().to_owned())
+        .unwrap_or_else(|| panic!("no hotkey address in {out}"))
+}
+
+/// A folder with only the MLP circuit.
+fn mlp_circuits(dir: &Path) -> PathBuf {
+    let root = dir.join("circuits");
+    std::fs::create_dir_all(&root).unwrap();
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../circuits/mnist-mlp");
+    std::os::unix::fs::symlink(src.canonicalize().unwrap(), root.join("mnist-mlp")).unwrap();
+    root
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn free_port_on(ip: &str) -> u16 {
+    std::net::TcpListener::bind(format!("{ip}:0"))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A subnet on a served chain, with a registered miner and a staked validator.
+struct Net {
+    dir: tempfile::TempDir,
+    _chain: Proc,
+    url: String,
+    netuid: String,
+    wallets: PathBuf,
+    circuits: PathBuf,
+}
+
+impl Net {
+    fn new(validators: &[&str], miners: &[&str]) -> (Net, Vec<String>, Vec<String>) {
+        let dir = tempfile::tempdir().unwrap();
+        let (chain, url) = serve_chain(dir.path());
+        let netuid = run(&["chain", "create-subnet", "--subtensor.network", &url])
+            .trim()
+            .to_owned();
+        let wallets = dir.path().join("wallets");
+        let mut vkeys = Vec::new();
+        for v in validators {
+            let hk = wallet(&wallets, v);
+            run(&[
+                "chain",
+                "register",
+                "--netuid",
+                &netuid,
+                "--coldkey",
+                "//Alice",
+                "--hotkey",
+                &hk,
+                "--subtensor.network",
+                &url,
+            ]);
+            run(&[
+                "chain",
+                "stake",
+                "--netuid",
+                &netuid,
+                "--coldkey",
+                "//Alice",
+                "--hotkey",
+                &hk,
+                "--amount",
+                "2000",
+                "--subtensor.network",
+                &url,
+            ]);
+            vkeys.push(hk);
+        }
+        let mut mkeys = Vec::new();
+        for m in miners {
+            let hk = wallet(&wallets, m);
+            run(&[
+                "chain",
+                "register",
+                "--netuid",
+                &netuid,
+                "--coldkey",
+                "//Alice",
+                "--hotkey",
+                &hk,
+                "--subtensor.network",
+                &url,
+            ]);
+            mkeys.push(hk);
+        }
+        let circuits = mlp_circuits(dir.path());
+        (
+            Net {
+                dir,
+                _chain: chain,
+                url,
+                netuid,
+                wallets,
+                circuits,
+            },
+            vkeys,
+            mkeys,
+        )
+    }
+
+    fn spawn(&self, name: &str, args: &[&str]) -> Proc {
+        let log = self.dir.path().join(format!("{name}.log"));
+        let child = omron()
+            .args(args)
+            .args(["--netuid", &self.netuid, "--subtensor.network", &self.url])
+            .arg("--wallet.path")
+            .arg(&self.wallets)
+            .arg("--circuits")
+            .arg(&self.circuits)
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::create(log.with_extension("err")).unwrap())
+            .spawn()
+            .unwrap();
+        Proc {
+            child,
+            log: log.with_extension("err"),
+        }
+    }
+
+    /// `omron miner` on 127.0.0.2; returns it, its axon port and its metrics port.
+    fn miner(&self, wallet: &str, extra: &[&str]) -> (Proc, u16, u16) {
+        let axon = free_port_on("127.0.0.2");
+        let metrics = free_port();
+        let mut args = vec![
+            "miner".to_owned(),
+            "--wallet.name".into(),
+            wallet.into(),
+            "--axon.ip".into(),
+            "127.0.0.2".into(),
+            "--axon.port".into(),
+            axon.to_string(),
+            "--prometheus.ip".into(),
+            "127.0.0.1".into(),
+            "--prometheus.port".into(),
+            metrics.to_string(),
+            "--metagraph.sync-interval".into(),
+            "1".into(),
+        ];
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        (self.spawn(wallet, &refs), axon, metrics)
+    }
+
+    /// `omron validator` with its state in `<tmp>/validator`; returns it and its API port.
+    fn validator(&self, wallet: &str) -> (Proc, u16) {
+        let api = free_port();
+        let state = self.dir.path().join("validator-state");
+        let args = [
+            "validator",
+            "--wallet.name",
+            wallet,
+            "--api.port",
+            &api.to_string(),
+            "--state",
+            state.to_str().unwrap(),
+            "--allow-private-axons",
+            "--metagraph.sync-interval",
+            "1",
+        ];
+        (self.spawn(wallet, &args), api)
+    }
+
+    fn metagraph(&self) -> Value {
+        serde_json::from_str(&run(&[
+            "chain",
+            "metagraph",
+            "--netuid",
+            &self.netuid,
+            "--json",
+            "--subtensor.network",
+            &self.url,
+        ]))
+        .unwrap()
+    }
+
+    /// Waits until `hotkey` holds a validator permit (handed out at epochs).
+    fn wait_for_permit(&self, hotkey: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let mg = self.metagraph();
+            let permit = mg["neurons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["hotkey"] == hotkey && n["validator_permit"] == true);
+            if permit {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no validator permit for {hotkey}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+/// `GET url` as JSON, if it answers 200.
+fn get_json(url: &str) -> Option<Value> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let r = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .ok()?
+            .get(url)
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .ok()?;
+        if !r.status().is_success() {
+            return None;
+        }
+        r.json().await.ok()
+    })
+}
+
+fn get_text(url: &str) -> Option<String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .ok()?
+            .get(url)
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()
+    })
+}
+
+/// Polls `f` every 250 ms until it returns `Some`, failing with `what` after `limit`.
+fn wait_for<T>(
+    limit: Duration,
+    what: &str,
+    procs: &mut [&mut Proc],
+    mut f: impl FnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        for p in procs.iter_mut() {
+            p.assert_running(what);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; logs:\n{}",
+            procs
+                .iter()
+                .map(|p| p.log())
+                .collect::<Vec<_>>()
+                .join("\n----\n")
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn miner_row(board: &Value, hotkey: &str) -> Option<Value> {
+    board["miners"]
+        .as_array()?
+        .iter()
+        .find(|m| m["hotkey"] == hotkey)
+        .cloned()
+}
+
+#[test]
+fn a_killed_validator_restarts_with_its_scores() {
+    let (net, vkeys, mkeys) = Net::new(&["validator"], &["miner"]);
+    net.wait_for_permit(&vkeys[0]);
+    let (mut miner, _axon, metrics) = net.miner("miner", &[]);
+    wait_for(
+        Duration::from_secs(60),
+        "miner health",
+        &mut [&mut miner],
+        || get_json(&format!("http://127.0.0.1:{metrics}/health")).filter(|h| h["status"] == "ok"),
+    );
+    let (mut validator, api) = net.validator("validator");
+
+    // The validator queries the miner, verifies its proofs and, after a full batch of 256
+    // responses (upstream's score step), gives it a score.
+    let scored = wait_for(
+        Duration::from_secs(240),
+        "a score for the miner",
+        &mut [&mut miner, &mut validator],
+        || {
+            let board = get_json(&format!("http://127.0.0.1:{api}/scoreboard"))?;
+            let row = miner_row(&board, &mkeys[0])?;
+            (row["score"].as_f64()? > 0.0).then_some(row)
+        },
+    );
+    let requests = scored["requests"].as_u64().unwrap();
+    let verified = scored["verified"].as_u64().unwrap();
+    let score = scored["score"].as_f64().unwrap();
+    assert!(requests >= 256, "{scored}");
+    assert!(verified as f64 >= 0.95 * requests as f64, "{scored}");
+    assert!(scored["mean_response_ms"].as_f64().unwrap() > 0.0);
+
+    // The miner's own metrics saw the same traffic.
+    let text = get_text(&format!("http://127.0.0.1:{metrics}/metrics")).unwrap();
+    assert!(
+        text.contains("omron_miner_requests_total{synapse=\"QueryZkProof\",outcome=\"ok\"}"),
+        "{text}"
+    );
+
+    // SIGKILL: no chance to flush anything.
+    validator.child.kill().unwrap();
+    validator.child.wait().unwrap();
+    let (mut restarted, api) = net.validator("validator");
+    let after = wait_for(
+        Duration::from_secs(60),
+        "the restarted validator's scoreboard",
+        &mut [&mut restarted],
+        || {
+            let board = get_json(&format!("http://127.0.0.1:{api}/scoreboard"))?;
+            miner_row(&board, &mkeys[0])
+        },
+    );
+    assert!(
+        after["score"].as_f64().unwrap() >= score * (1.0 - 1e-9),
+        "score lost: {score} before, {after}"
+    );
+    assert!(after["requests"].as_u64().unwrap() >= requests, "{after}");
+    assert!(after["verified"].as_u64().unwrap() >= verified, "{after}");
+    // And it keeps working.
+    wait_for(
+        Duration::from_secs(60),
+        "new requests after the restart",
+        &mut [&mut restarted, &mut miner],
+        || {
+            let board = get_json(&format!("http://127.0.0.1:{api}/scoreboard"))?;
+            let row = miner_row(&board, &mkeys[0])?;
+            (row["requests"].as_u64()? > requests + 5).then_some(())
+        },
+    );
+}
+
+#[test]
+fn the_python_sdk_gets_a_proof_that_omron_verify_accepts() {
+    let python = match std::env::var_os("OMRON_BT10_PYTHON") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => panic!(
+            "OMRON_BT10_PYTHON is not set: run scripts/test.sh, which installs the bittensor \
+             10.5.0 venv this test needs (or export OMRON_BT10_PYTHON=<venv>/bin/python)"
+        ),
+    };
+    // The Python caller is a registered, staked validator with a permit: the miner's
+    // blacklist stays on.
+    let (net, vkeys, mkeys) = Net::new(&["pyvalidator"], &["miner"]);
+    net.wait_for_permit(&vkeys[0]);
+    let (mut miner, axon, metrics) = net.miner("miner", &[]);
+    wait_for(
+        Duration::from_secs(60),
+        "miner health",
+        &mut [&mut miner],
+        || get_json(&format!("http://127.0.0.1:{metrics}/health")).filter(|h| h["status"] == "ok"),
+    );
+    // The miner's blacklist view must include the permit (it reads the metagraph every 1 s).
+    std::thread::sleep(Duration::from_millis(2500));
+
+    // A fresh request, as a validator draws it.
+    let store = omron_circuit::CircuitStore::load(&net.circuits).unwrap();
+    let circuit = store.iter().next().unwrap();
+    let input = circuit.generate_input(&mut rand::thread_rng());
+    let input_path = net.dir.path().join("request.json");
+    std::fs::write(&input_path, serde_json::to_string(&input).unwrap()).unwrap();
+
+    let home = tempfile::tempdir().unwrap();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/py/query_miner.py");
+    let out = Command::new(&python)
+        .arg(&script)
+        .arg(&net.wallets)
+        .args(["pyvalidator", "127.0.0.2", &axon.to_string(), &mkeys[0]])
+        .arg(&input_path)
+        .arg(circuit.id())
+        .env("HOME", home.path())
+        .env("BT_NO_PARSE_CLI_ARGS", "true")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env_remove("BT_WALLET_PASSWORD")
+        .output()
+        .unwrap();
+    let stdout = check(out, "query_miner.py");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| panic!("no JSON line in {stdout}"));
+    let got: Value = serde_json::from_str(line).unwrap();
+    assert_eq!(
+        got["status_code"],
+        200,
+        "{got}\nminer log:\n{}",
+        miner.log()
+    );
+    let output: Value = serde_json::from_str(got["query_output"].as_str().unwrap())
+        .unwrap_or_else(|e| panic!("query_output is not a proof ({e}): {got}"));
+    let proof = hex::decode(output["proof"].as_str().unwrap()).unwrap();
+    let signals: Vec<f64> =
+        serde_json::from_str(output["public_signals"].as_str().unwrap()).unwrap();
+    assert_eq!(signals.len(), 10);
+
+    let proof_path = net.dir.path().join("proof.bin");
+    std::fs::write(&proof_path, &proof).unwrap();
+    let out_path = net.dir.path().join("output.json");
+    std::fs::write(
+        &out_path,
+        serde_json::json!({ "output": signals }).to_string(),
+    )
+    .unwrap();
+    let verify = |hotkey: &str| {
+        omron()
+            .args(["verify", "--circuit"])
+            .arg(&circuit.path)
+            .arg("--input")
+            .arg(&input_path)
+            .arg("--proof")
+            .arg(&proof_path)
+            .arg("--output-json")
+            .arg(&out_path)
+            .args(["--nonce", &input.nonce, "--miner-hotkey", hotkey])
+            .output()
+            .unwrap()
+    };
+    let ok = verify(&mkeys[0]);
+    assert_eq!(ok.status.code(), Some(0), "{ok:?}");
+    assert_eq!(String::from_utf8_lossy(&ok.stdout).trim(), "verified");
+    // Bound to the miner: the same proof for another hotkey is rejected.
+    let other = verify(&vkeys[0]);
+    assert_eq!(other.status.code(), Some(1), "{other:?}");
+    assert!(String::from_utf8_lossy(&other.stdout).starts_with("rejected"));
+    miner.assert_running("miner");
+}

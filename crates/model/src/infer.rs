@@ -1,7 +1,9 @@
 //! Shape inference for every op the front end parses. The same functions run at load time
 //! (on declared input shapes) and inside the float executor (on actual tensors), so an
 //! operand the executor receives has always passed these checks: kernels index without
-//! bounds surprises.
+//! bounds surprises. The v2 ops (reductions, normalisation, recurrent layers, ...) have their
+//! rules in `infer_nn.rs`; this file keeps the v1 ops and the window geometry shared by both,
+//! and is just over 800 lines with its tests.
 
 use omron_ir::broadcast_shape;
 

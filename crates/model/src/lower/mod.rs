@@ -19,6 +19,8 @@
 //! `linear` (Gemm, MatMul, Conv, batch norm folding), `elementwise` (arithmetic, lookups,
 //! comparisons, Where, Clip, Max/Min), `select` (layout and selection ops), `reduce`
 //! (reductions, ArgMax, Softmax, LayerNormalization, pooling) and `rnn` (LSTM, GRU).
+//! It is over 800 lines because those modules share one state and about thirty small
+//! helpers (narrowing, alignment, rescaling, lookups, slices, max trees) that live here.
 
 mod elementwise;
 mod linear;

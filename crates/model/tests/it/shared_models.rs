@@ -271,6 +271,10 @@ fn issue_6_lstm_lowers_and_matches_the_float_model() {
     assert_eq!(q.sample_accuracy.len(), 3);
     for r in &q.sample_accuracy {
         let w = r.worst_layer.as_ref().unwrap();
+        println!(
+            "LSTM sample: max abs error {:.3e}, worst layer {} ({}) {:.3e} of bound {:.3e}, {} layers checked",
+            r.max_abs_error, w.node, w.op_type, w.max_abs_error, w.bound, r.layers_checked
+        );
         assert!(w.max_abs_error <= w.bound, "{w:?}");
         assert!(r.layers_checked >= 6, "{r:?}");
     }

@@ -37,6 +37,12 @@ pub enum InputGenerator {
         /// Upper bound (exclusive).
         high: f64,
     },
+    /// SN2 score-update batches (the reference's benchmark `generate()`, §3.3a), for the SN2
+    /// proof-of-weights circuit of that batch size.
+    Sn2Scoring {
+        /// Items per batch.
+        batch: usize,
+    },
 }
 
 /// A circuit's `metadata.json`.
@@ -154,7 +160,9 @@ impl StoredCircuit {
         self.metadata.timeout.unwrap_or(60)
     }
 
-    /// A fresh benchmark input with a random nonce.
+    /// A fresh benchmark input with a random nonce (for proof-of-computation circuits; a
+    /// proof-of-weights circuit's benchmark input comes from
+    /// [`StoredCircuit::generate_pow_inputs`]).
     pub fn generate_input(&self, rng: &mut impl RngCore) -> RequestInput {
         let graph = self.circuit.graph();
         let input_data = graph
@@ -166,6 +174,8 @@ impl StoredCircuit {
                     InputGenerator::Uniform { low, high } => (0..n)
                         .map(|_| low + (high - low) * rng.r#gen::<f64>())
                         .collect(),
+                    // Proof-of-weights circuits take `generate_pow_inputs` instead.
+                    InputGenerator::Sn2Scoring { .. } => Vec::new(),
                 }
             })
             .collect();
@@ -174,6 +184,78 @@ impl StoredCircuit {
         RequestInput {
             input_data,
             nonce: hex::encode(nonce),
+        }
+    }
+
+    /// A fresh benchmark batch for a proof-of-weights circuit (the reference's `generate()`,
+    /// with the 16 nonce slots filled at random) as the request's `inputs` JSON; `None` for
+    /// other circuits.
+    pub fn generate_pow_inputs(&self, rng: &mut impl RngCore) -> Option<serde_json::Value> {
+        let InputGenerator::Sn2Scoring { batch } = self.metadata.input_generator else {
+            return None;
+        };
+        crate::pow::sn2::benchmark_inputs(batch, rng)
+            .ok()
+            .map(|i| i.to_json())
+    }
+
+    /// Proves a proof-of-weights request (its `inputs` JSON) as the miner with
+    /// `miner_hotkey`. Returns the proof and the public outputs.
+    pub fn prove_pow(
+        &self,
+        inputs: &serde_json::Value,
+        miner_hotkey: &[u8; 32],
+    ) -> Result<(Vec<u8>, Vec<Vec<i64>>), CircuitError> {
+        let columns = self.pow_columns(inputs)?;
+        let ctx = request_context(&pow_nonce(inputs), miner_hotkey);
+        let proof = self.circuit.prove(&columns, &ctx)?;
+        Ok((proof.proof, proof.outputs))
+    }
+
+    /// Verifies a proof-of-weights answer for the `inputs` the validator itself sent; claimed
+    /// outputs, if any, must equal the proven ones. Returns the proven outputs.
+    pub fn verify_pow(
+        &self,
+        inputs: &serde_json::Value,
+        miner_hotkey: &[u8; 32],
+        proof: &[u8],
+        claimed_outputs: Option<&[Vec<i64>]>,
+    ) -> Result<Vec<Vec<i64>>, VerifyError> {
+        let columns = self
+            .pow_columns(inputs)
+            .map_err(|e| VerifyError::Relation(format!("request inputs: {e}")))?;
+        let ctx = request_context(&pow_nonce(inputs), miner_hotkey);
+        let outputs = self.circuit.verify(&columns, proof, &ctx)?;
+        if let Some(claimed) = claimed_outputs
+            && claimed != outputs.as_slice()
+        {
+            return Err(VerifyError::Output(
+                "claimed outputs differ from the proven ones".into(),
+            ));
+        }
+        Ok(outputs)
+    }
+
+    /// Whether this circuit proves a scoring function (and takes `inputs` JSON requests).
+    pub fn is_proof_of_weights(&self) -> bool {
+        !matches!(
+            self.metadata.input_generator,
+            InputGenerator::Uniform { .. }
+        )
+    }
+
+    fn pow_columns(&self, inputs: &serde_json::Value) -> Result<Vec<Vec<i64>>, CircuitError> {
+        match self.metadata.input_generator {
+            InputGenerator::Sn2Scoring { batch } => {
+                let parsed: omron_scoring::CircuitInputs =
+                    serde_json::from_value(inputs.clone())
+                        .map_err(|e| CircuitError::Input(format!("not SN2 scoring inputs: {e}")))?;
+                Ok(crate::pow::sn2::Sn2Inputs::new(&parsed, batch)?.columns)
+            }
+            InputGenerator::Uniform { .. } => Err(CircuitError::Input(format!(
+                "circuit '{}' is not a proof-of-weights circuit",
+                self.metadata.name
+            ))),
         }
     }
 
@@ -219,6 +301,13 @@ impl StoredCircuit {
         }
         Ok(proven.output)
     }
+}
+
+/// The nonce of a proof-of-weights request: the first 16 bytes of the SHA-256 of its inputs'
+/// JSON text (the inputs carry random nonce slots, so this does not repeat).
+fn pow_nonce(inputs: &serde_json::Value) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(inputs.to_string().as_bytes())[..16].to_vec()
 }
 
 /// Every circuit under a folder.

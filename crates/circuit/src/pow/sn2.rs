@@ -19,7 +19,8 @@
 //! are inputs outside the domain where the arithmetic above is exact (see [`Sn2Inputs`]).
 
 use omron_ir::{ExactFn, Graph, GraphBuilder, IrError, Op, SN2_CURVE_MAX_INPUT};
-use omron_scoring::{CircuitInputs, IncentiveParams};
+use omron_scoring::{CircuitInputs, IncentiveParams, PowItem};
+use rand::{Rng, RngCore};
 
 use crate::CircuitError;
 
@@ -145,6 +146,38 @@ pub fn sn2_graph(batch: usize) -> Result<Graph, IrError> {
     let miner_out = copy(&mut g, "miner_uid_out", col[10])?;
     let validator_out = copy(&mut g, "validator_uid_out", col[9])?;
     g.finish(&[new_score, block_out, miner_out, validator_out])
+}
+
+/// A benchmark batch as the reference's `generate()` draws it (§3.3a), in seconds before
+/// scaling: one minimum response time for the batch, a maximum up to 60 s above it (at least
+/// 1 s), response times between them, max score `1/256`, previous scores below it, random
+/// verification flags, proof sizes, uids, blocks and competition scores; then the 16 nonce
+/// slots are filled at random.
+pub fn benchmark_inputs(
+    batch: usize,
+    rng: &mut impl RngCore,
+) -> Result<CircuitInputs, CircuitError> {
+    let min = rng.r#gen::<f32>() * 60.0;
+    let max = min + (rng.r#gen::<f32>() * 60.0).max(1.0);
+    let max_score = 1.0 / 256.0f32;
+    let items: Vec<PowItem> = (0..batch)
+        .map(|_| PowItem {
+            maximum_score: max_score,
+            previous_score: rng.r#gen::<f32>() * max_score,
+            verified: rng.r#gen::<bool>(),
+            proof_size: rng.gen_range(0..=5000),
+            response_time: min + rng.r#gen::<f32>() * (max - min),
+            competition: rng.r#gen::<f32>(),
+            maximum_response_time: max,
+            minimum_response_time: min,
+            block_number: rng.gen_range(3_000_000..10_000_000),
+            validator_uid: rng.gen_range(0..256),
+            miner_uid: rng.gen_range(0..256),
+        })
+        .collect();
+    let nonce: [u16; 16] = std::array::from_fn(|_| rng.r#gen());
+    CircuitInputs::from_pow_items(&items, batch, &nonce)
+        .map_err(|e| CircuitError::Input(format!("benchmark batch: {e}")))
 }
 
 /// The inputs of one batch, checked against the circuit's constants and domain.

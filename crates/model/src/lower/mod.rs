@@ -69,6 +69,8 @@ struct Lowerer<'a> {
     /// Division nodes whose denominator is a `Sqrt` folded into them: node -> the Sqrt's input
     /// (lowered as a multiplication by an `Rsqrt` lookup).
     rsqrt_of: BTreeMap<usize, ValueId>,
+    /// Final `Mul` nodes of an erf-form GELU chain folded into one `Gelu` table: node -> x.
+    gelu_at: BTreeMap<usize, ValueId>,
 }
 
 /// Lowers every run-time node of `m` using activation scales `cal` (one per ONNX value) and,
@@ -91,8 +93,10 @@ pub(crate) fn lower(
         narrow_cache: vec![None; g.values.len()],
         absorbed: vec![false; g.nodes.len()],
         rsqrt_of: BTreeMap::new(),
+        gelu_at: BTreeMap::new(),
     };
     l.fuse_rsqrt();
+    l.fuse_gelu();
     let mut inputs = Vec::new();
     for def in &g.inputs {
         let scale = cal[def.value];
@@ -368,6 +372,9 @@ impl<'a> Lowerer<'a> {
         let Ok(op) = &node.op else {
             return Err(self.err(n, "unsupported op"));
         };
+        if let Some(&x) = self.gelu_at.get(&n) {
+            return self.gelu(n, x);
+        }
         match op {
             Op::Gemm {
                 alpha,
@@ -458,6 +465,97 @@ impl<'a> Lowerer<'a> {
                 self.rsqrt_of.insert(c, *v);
             }
         }
+    }
+
+    /// Finds `0.5 * x * (1 + erf(x / sqrt(2)))` (PyTorch's exact GELU: Div or Mul by the
+    /// constant, Erf, Add 1, Mul by x, Mul by 0.5, operands in either order) whose inner values
+    /// are used only by the chain, and folds it into one `Gelu` table at its last node.
+    fn fuse_gelu(&mut self) {
+        let m: &'a OnnxModel = self.m;
+        let g = &m.graph;
+        let runtime_ok =
+            |n: usize| matches!(m.analysis.status[n], NodeStatus::Runtime { quant: Ok(()) });
+        // The only consumer of value `v` (not a graph output), if any.
+        let sole = |v: ValueId| -> Option<usize> {
+            (!g.outputs.contains(&v) && m.analysis.consumers[v].len() == 1)
+                .then(|| m.analysis.consumers[v][0])
+                .filter(|&c| runtime_ok(c))
+        };
+        let scalar = |v: Option<ValueId>| -> Option<f64> {
+            let t = m.analysis.values[v?].constant.as_ref()?;
+            let f = t.to_f32();
+            (f.len() == 1).then(|| f[0] as f64)
+        };
+        let out0 = |n: usize| g.nodes[n].outputs.first().copied().flatten();
+        // The operand of binary node `n` that is not `v`, and whether `v` is the first.
+        let other = |n: usize, v: ValueId| -> Option<(Option<ValueId>, bool)> {
+            let ins = &g.nodes[n].inputs;
+            match (
+                ins.first().copied().flatten(),
+                ins.get(1).copied().flatten(),
+            ) {
+                (Some(a), b) if a == v && b != Some(v) => Some((b, true)),
+                (a, Some(b)) if b == v && a != Some(v) => Some((a, false)),
+                _ => None,
+            }
+        };
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * b.abs();
+        for (n_erf, node) in g.nodes.iter().enumerate() {
+            if !matches!(node.op, Ok(Op::Unary(Unary::Erf))) || !runtime_ok(n_erf) {
+                continue;
+            }
+            let chain = (|| {
+                let t1 = node.inputs.first().copied().flatten()?;
+                let n_scale = match g.values[t1].source {
+                    Source::Node(p) if runtime_ok(p) && sole(t1) == Some(n_erf) => p,
+                    _ => return None,
+                };
+                let x = g.nodes[n_scale].inputs.first().copied().flatten()?;
+                let k = scalar(g.nodes[n_scale].inputs.get(1).copied().flatten())?;
+                let ok = match g.nodes[n_scale].op {
+                    Ok(Op::Div) => close(k, std::f64::consts::SQRT_2),
+                    Ok(Op::Mul) => close(k, std::f64::consts::FRAC_1_SQRT_2),
+                    _ => false,
+                };
+                if !ok || m.analysis.values[x].constant.is_some() {
+                    return None;
+                }
+                let t2 = out0(n_erf)?;
+                let n_add = sole(t2)?;
+                let (one, _) = other(n_add, t2)?;
+                if !matches!(g.nodes[n_add].op, Ok(Op::Add)) || scalar(one) != Some(1.0) {
+                    return None;
+                }
+                let t3 = out0(n_add)?;
+                let n_mul = sole(t3)?;
+                let (xv, _) = other(n_mul, t3)?;
+                if !matches!(g.nodes[n_mul].op, Ok(Op::Mul)) || xv != Some(x) {
+                    return None;
+                }
+                let t4 = out0(n_mul)?;
+                let n_half = sole(t4)?;
+                let (half, _) = other(n_half, t4)?;
+                if !matches!(g.nodes[n_half].op, Ok(Op::Mul)) || scalar(half) != Some(0.5) {
+                    return None;
+                }
+                Some((x, [n_scale, n_erf, n_add, n_mul], n_half))
+            })();
+            if let Some((x, inner, last)) = chain {
+                for i in inner {
+                    self.absorbed[i] = true;
+                }
+                self.gelu_at.insert(last, x);
+            }
+        }
+    }
+
+    /// The folded GELU chain ending at node `n`: one table from `x`.
+    fn gelu(&mut self, n: usize, x: ValueId) -> Result<(), ModelError> {
+        let (label, out, out_name) = self.names(n)?;
+        let xq = self.narrow(x)?;
+        let y = self.lookup(&label, xq, LookupKind::Gelu, self.cal[out], &out_name)?;
+        self.set(out, y);
+        Ok(())
     }
 
     fn issue(&self, n: usize, e: Issue) -> ModelError {

@@ -580,6 +580,12 @@ fn v2_ops_lower_to_the_documented_ir() {
     assert_eq!(count(&l, "MatMul"), 6);
     assert_eq!(count(&l, "Sigmoid"), 6);
     assert_eq!(count(&l, "Tanh"), 12);
+    // The erf form of GELU is one table; Pow 2 and 3 are products, Pow 1.5 a table.
+    let g = ir_ops("pow_div_gelu");
+    assert_eq!(count(&g, "Gelu"), 1);
+    assert_eq!(count(&g, "Erf"), 0);
+    assert_eq!(count(&g, "Pow"), 1);
+    assert_eq!(count(&g, "Rsqrt"), 1);
     // Comparisons are 0/1 tables.
     let c = ir_ops("compare_where_clip");
     assert_eq!(count(&c, "Step"), 2);

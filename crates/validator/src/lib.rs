@@ -42,6 +42,6 @@ pub use config::ValidatorConfig;
 pub use error::NodeError;
 pub use metrics::ValidatorMetrics;
 pub use node::{NodeParts, Validator};
-pub use pow::{BatchProof, BatchProver, ProverError};
+pub use pow::{BatchProof, BatchProver, ProverError, StoredCircuitProver};
 pub use snapshot::{Snapshot, queryable_uids};
 pub use weight_window::WeightWindow;

@@ -43,3 +43,59 @@ pub trait BatchProver: Send + Sync {
     /// records the result in the archive entry's `verified`).
     fn verify(&self, inputs: &CircuitInputs, proof: &BatchProof) -> Result<(), ProverError>;
 }
+
+/// The SN2 scoring circuit from the circuit store as the batch prover: proves each batch with
+/// the validator's own hotkey bound into the proof (anyone can re-verify an archived proof with
+/// the same circuit, inputs and hotkey).
+pub struct StoredCircuitProver {
+    circuit: omron_circuit::StoredCircuit,
+    hotkey: [u8; 32],
+}
+
+impl StoredCircuitProver {
+    /// The first proof-of-weights circuit of `store` for batches of `batch` items, if any.
+    pub fn from_store(
+        store: &omron_circuit::CircuitStore,
+        batch: usize,
+        hotkey: [u8; 32],
+    ) -> Option<StoredCircuitProver> {
+        store
+            .iter()
+            .find(|c| {
+                c.metadata.input_generator == omron_circuit::InputGenerator::Sn2Scoring { batch }
+            })
+            .map(|c| StoredCircuitProver {
+                circuit: c.clone(),
+                hotkey,
+            })
+    }
+}
+
+impl BatchProver for StoredCircuitProver {
+    fn circuit_id(&self) -> String {
+        self.circuit.id()
+    }
+
+    fn prove(&self, inputs: &CircuitInputs) -> Result<BatchProof, ProverError> {
+        let (proof, public_outputs) = self
+            .circuit
+            .prove_pow(&inputs.to_json(), &self.hotkey)
+            .map_err(|e| ProverError(e.to_string()))?;
+        Ok(BatchProof {
+            proof,
+            public_outputs,
+        })
+    }
+
+    fn verify(&self, inputs: &CircuitInputs, proof: &BatchProof) -> Result<(), ProverError> {
+        self.circuit
+            .verify_pow(
+                &inputs.to_json(),
+                &self.hotkey,
+                &proof.proof,
+                Some(&proof.public_outputs),
+            )
+            .map(|_| ())
+            .map_err(|e| ProverError(e.to_string()))
+    }
+}

@@ -26,6 +26,18 @@ pub(crate) enum CircuitCommand {
         #[arg(long, value_name = "INPUT.json")]
         calibration: Option<PathBuf>,
     },
+    /// Build one of the hand-written circuits (validators' scoring functions).
+    Builtin {
+        /// Which circuit.
+        #[arg(value_enum)]
+        name: BuiltinCircuit,
+        /// Items per batch.
+        #[arg(long, default_value_t = 256)]
+        batch: usize,
+        /// Output folder (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Print a circuit's id, ops, sizes and scales.
     Inspect {
         /// The circuit folder.
@@ -33,8 +45,32 @@ pub(crate) enum CircuitCommand {
     },
 }
 
+/// The hand-written circuits `omron circuit builtin` can build.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum BuiltinCircuit {
+    /// The SN2 incentive function over a batch of score updates (proof of weights).
+    Sn2Pow,
+}
+
 pub(crate) fn run(cmd: CircuitCommand) -> anyhow::Result<Outcome> {
     match cmd {
+        CircuitCommand::Builtin { name, batch, out } => {
+            anyhow::ensure!(
+                (1..=1 << 16).contains(&batch),
+                "--batch must be between 1 and 65536"
+            );
+            let (label, graph) = match name {
+                BuiltinCircuit::Sn2Pow => (
+                    format!("sn2-pow-{batch}"),
+                    omron_circuit::pow::sn2::sn2_graph(batch)?,
+                ),
+            };
+            let circuit = Circuit::compile(&label, graph)?;
+            let info = CircuitDir::new(&out).save(&circuit, None, serde_json::Value::Null)?;
+            println!("circuit id: {}", info.id);
+            println!("written to: {}", out.display());
+            Ok(Outcome::Success)
+        }
         CircuitCommand::Compile {
             model,
             out,

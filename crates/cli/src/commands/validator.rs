@@ -8,13 +8,15 @@
 //! is the operator guide.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
 use omron_bittensor::wallet::expand_home;
+use omron_scoring::constants::SINGLE_POW_BATCH_SIZE as POW_BATCH;
 use omron_validator::store::Store;
-use omron_validator::{NodeParts, Validator, ValidatorConfig};
+use omron_validator::{BatchProver, NodeParts, StoredCircuitProver, Validator, ValidatorConfig};
 
 use crate::Outcome;
 use crate::args::subtensor::SubtensorArgs;
@@ -102,14 +104,16 @@ async fn run_async(args: ValidatorArgs) -> anyhow::Result<Outcome> {
         .await
         .with_context(|| format!("cannot reach the chain at {}", network.url()))?;
     let loaded = circuits.len();
-    // Proof of weights: the scoring circuit's prover is not wired in yet (see
-    // omron_validator::pow); the node logs that at startup.
+    // Proof of weights: every applied 256-item batch is proven with the SN2 scoring circuit,
+    // when the store ships one (the node logs at startup if it does not).
+    let prover = StoredCircuitProver::from_store(&circuits, POW_BATCH, *hotkey.public().as_bytes())
+        .map(|p| Arc::new(p) as Arc<dyn BatchProver>);
     let parts = NodeParts {
         chain,
         hotkey,
         circuits,
         store,
-        prover: None,
+        prover,
     };
     let mut validator = Validator::start(config, parts).await?;
     println!(

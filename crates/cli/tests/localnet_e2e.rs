@@ -8,9 +8,10 @@
 //! Robustness on a loaded 2-core machine:
 //! * the ranking comes from the localnet's delay ladder (honest miner `k` answers `k × 300 ms`
 //!   late, the slow one 900 ms), not from the machine's speed;
-//! * only the MLP circuit is served: its proofs take tens of milliseconds even in a debug
-//!   build, so their jitter stays well under the 300 ms step (the CNN's proof time swings by
-//!   several hundred milliseconds when five processes share two cores);
+//! * the only benchmark circuit is the MLP: its proofs take tens of milliseconds even in a
+//!   debug build, so their jitter stays well under the 300 ms step (the CNN's proof time swings
+//!   by several hundred milliseconds when five processes share two cores); the SN2 scoring
+//!   circuit is there too, so the validator proves its score batch as it does by default;
 //! * the run ends when the chain shows the outcome (a score update needs 256 responses, about
 //!   a minute here), not after a fixed time, with a generous cap;
 //! * assertions compare miners with each other, never with absolute times.
@@ -62,8 +63,14 @@ fn localnet_ranks_honest_slow_and_faulty_miners() {
     let dir = tempfile::tempdir().unwrap();
     let circuits = dir.path().join("circuits");
     std::fs::create_dir_all(&circuits).unwrap();
-    let mlp = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../circuits/mnist-mlp");
-    std::os::unix::fs::symlink(mlp.canonicalize().unwrap(), circuits.join("mnist-mlp")).unwrap();
+    // The MLP for the benchmark requests, and the SN2 scoring circuit with which the validator
+    // proves its score batches (proof of weights).
+    for name in ["mnist-mlp", "sn2-pow-256"] {
+        let src = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../circuits")
+            .join(name);
+        std::os::unix::fs::symlink(src.canonicalize().unwrap(), circuits.join(name)).unwrap();
+    }
     let summary_path = dir.path().join("summary.json");
     let state = dir.path().join("state");
 

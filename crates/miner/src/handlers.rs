@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use omron_bittensor::axon::{HandlerError, Request};
 use omron_bittensor::json::{self, JsonValue};
+
 use omron_bittensor::synapse::Synapse;
 use omron_circuit::{CircuitType, RequestInput};
 use omron_protocol::{
@@ -161,9 +162,11 @@ impl MinerService {
         }
     }
 
-    /// `ProofOfWeightsSynapse`: proves `inputs` (a [`RequestInput`]) with the proof-of-weights
+    /// `ProofOfWeightsSynapse`: proves `inputs` (the circuit's JSON inputs; for the SN2
+    /// scoring circuit the reference's 256- or 1024-item batch) with the proof-of-weights
     /// circuit named by `verification_key_hash`. Empty inputs come back unchanged, as
-    /// upstream; an unknown circuit or one of another type is an error answer.
+    /// upstream; an unknown circuit, one of another type or inputs it cannot take are an
+    /// error answer.
     pub async fn proof_of_weights(
         &self,
         req: Request<ProofOfWeightsSynapse>,
@@ -175,24 +178,16 @@ impl MinerService {
             self.count(ProofOfWeightsSynapse::NAME, Outcome::EmptyInput);
             return Ok(synapse);
         }
-        let request: RequestInput =
-            match json::from_value(JsonValue::Object(synapse.inputs.clone())) {
-                Ok(r) => r,
-                Err(e) => {
-                    self.count(ProofOfWeightsSynapse::NAME, Outcome::BadInput);
-                    return Err(HandlerError::new(format!(
-                        "inputs are not {{input_data, nonce}}: {e}"
-                    )));
-                }
-            };
+        let inputs = match serde_json::to_value(&synapse.inputs) {
+            Ok(v) => v,
+            Err(e) => {
+                self.count(ProofOfWeightsSynapse::NAME, Outcome::BadInput);
+                return Err(HandlerError::new(format!("inputs are not plain JSON: {e}")));
+            }
+        };
         let result = self
             .prover
-            .prove(
-                &circuit,
-                CircuitType::ProofOfWeights,
-                request,
-                wait_budget(req.timeout_secs),
-            )
+            .prove_pow(&circuit, inputs, wait_budget(req.timeout_secs))
             .await;
         self.dev_delay().await;
         match result {

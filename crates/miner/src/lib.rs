@@ -8,7 +8,7 @@
 //! | synapse | answer |
 //! |---|---|
 //! | `QueryZkProof` | `query_output` = `{"proof": <hex>, "public_signals": <JSON of the outputs>}`, or `"Empty query input"` / `"An error occurred"` as upstream |
-//! | `ProofOfWeightsSynapse` | `proof` and `public_signals`, when the named circuit is a proof-of-weights circuit of the store; an error otherwise |
+//! | `ProofOfWeightsSynapse` | `proof` (hex) and `public_signals` (JSON of the outputs), when `verification_key_hash` names a proof-of-weights circuit of the store (the SN2 scoring circuit takes the reference's batch inputs); an error otherwise |
 //! | `QueryForCapacities` | compute units per circuit ([`Capacities`], from `miner.config.toml`) |
 //! | `Competition` | `error`: competitions are not supported |
 //!
@@ -42,4 +42,4 @@ pub use config::{DevOptions, MinerConfig};
 pub use error::MinerError;
 pub use metrics::MinerMetrics;
 pub use node::{Miner, MinerHandle};
-pub use prover::{ProofService, ProveError, Proved};
+pub use prover::{ProofService, ProveError, Proved, ProvedPow};

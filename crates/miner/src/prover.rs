@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use omron_circuit::{CircuitStore, CircuitType, RequestInput};
+use omron_circuit::{CircuitError, CircuitStore, CircuitType, RequestInput, StoredCircuit};
 use tokio::sync::Semaphore;
 
 use crate::config::DevOptions;
@@ -21,6 +21,18 @@ pub struct Proved {
     pub proof: Vec<u8>,
     /// The dequantised outputs.
     pub outputs: Vec<f64>,
+    /// Time spent proving.
+    pub prove_time: Duration,
+}
+
+/// A finished proof-of-weights proof.
+#[derive(Debug, Clone)]
+pub struct ProvedPow {
+    /// The proof bytes (corrupted when the dev `faulty` option is on).
+    pub proof: Vec<u8>,
+    /// The circuit's public outputs (for the SN2 scoring circuit: the new scores and the
+    /// miner uids, scaled integers).
+    pub outputs: Vec<Vec<i64>>,
     /// Time spent proving.
     pub prove_time: Duration,
 }
@@ -110,8 +122,8 @@ impl ProofService {
         &self.store
     }
 
-    /// Proves `input` on circuit `id`, which must be of type `kind`, waiting at most
-    /// `max_wait` for a slot.
+    /// Proves `input` on proof-of-computation circuit `id`, waiting at most `max_wait` for a
+    /// slot.
     pub async fn prove(
         &self,
         id: &str,
@@ -119,6 +131,54 @@ impl ProofService {
         input: RequestInput,
         max_wait: Duration,
     ) -> Result<Proved, ProveError> {
+        let (proof, outputs, prove_time) = self
+            .run(id, kind, max_wait, move |c, hotkey| {
+                c.prove_request(&input, hotkey)
+            })
+            .await?;
+        Ok(Proved {
+            proof,
+            outputs,
+            prove_time,
+        })
+    }
+
+    /// Proves a proof-of-weights request (`inputs` as the circuit's JSON, e.g. the SN2 scoring
+    /// batch) on circuit `id`, waiting at most `max_wait` for a slot.
+    pub async fn prove_pow(
+        &self,
+        id: &str,
+        inputs: serde_json::Value,
+        max_wait: Duration,
+    ) -> Result<ProvedPow, ProveError> {
+        let (proof, outputs, prove_time) = self
+            .run(
+                id,
+                CircuitType::ProofOfWeights,
+                max_wait,
+                move |c, hotkey| c.prove_pow(&inputs, hotkey),
+            )
+            .await?;
+        Ok(ProvedPow {
+            proof,
+            outputs,
+            prove_time,
+        })
+    }
+
+    /// Checks the circuit, takes a slot, proves on a blocking thread, applies the dev
+    /// `faulty` behaviour and records the metrics.
+    async fn run<T, F>(
+        &self,
+        id: &str,
+        kind: CircuitType,
+        max_wait: Duration,
+        prove: F,
+    ) -> Result<(Vec<u8>, T, Duration), ProveError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&StoredCircuit, &[u8; 32]) -> Result<(Vec<u8>, T), CircuitError> + Send + 'static,
+    {
         let circuit = self
             .store
             .get(id)
@@ -142,7 +202,7 @@ impl ProofService {
         let result = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             match store.get(&id_owned) {
-                Some(c) => c.prove_request(&input, &hotkey).map_err(ProveError::from),
+                Some(c) => prove(c, &hotkey).map_err(ProveError::from),
                 None => Err(ProveError::UnknownCircuit { id: id_owned }),
             }
         })
@@ -155,11 +215,7 @@ impl ProofService {
         }
         self.metrics
             .observe_proof(id, prove_time.as_secs_f64(), proof.len());
-        Ok(Proved {
-            proof,
-            outputs,
-            prove_time,
-        })
+        Ok((proof, outputs, prove_time))
     }
 
     async fn wait_for_slot(

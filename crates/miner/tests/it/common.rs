@@ -9,7 +9,7 @@ use omron_bittensor::synapse::{Envelope, Synapse};
 use omron_chain::{
     Chain, ChainConfig, DevChain, EmbeddedChain, Hyperparameters, NetUid, RAO_PER_TAO,
 };
-use omron_circuit::{CircuitStore, RequestInput};
+use omron_circuit::{CircuitStore, CircuitType, RequestInput, StoredCircuit};
 use omron_keys::Keypair;
 use omron_miner::{Miner, MinerConfig, MinerHandle};
 use omron_protocol::{QueryInput, QueryZkProof};
@@ -111,10 +111,20 @@ pub(crate) fn validator() -> Dendrite {
     Dendrite::new(key("//Alice//validator")).unwrap()
 }
 
-/// A fresh benchmark request for circuit `index` of the store, as the validator sends it.
+/// The store's proof-of-computation circuits (the ones `QueryZkProof` asks for).
+pub(crate) fn benchmark_circuits() -> Vec<StoredCircuit> {
+    store()
+        .iter()
+        .filter(|c| c.metadata.circuit_type == CircuitType::ProofOfComputation)
+        .cloned()
+        .collect()
+}
+
+/// A fresh benchmark request for proof-of-computation circuit `index`, as the validator sends
+/// it.
 pub(crate) fn request(index: usize) -> (String, RequestInput, QueryZkProof) {
-    let store = store();
-    let circuit = store.iter().nth(index).unwrap();
+    let circuits = benchmark_circuits();
+    let circuit = &circuits[index];
     let input = circuit.generate_input(&mut rand::thread_rng());
     let public = omron_bittensor::json::to_value(&input).unwrap();
     let query = QueryZkProof::request(QueryInput::new(&circuit.id().parse().unwrap(), public));

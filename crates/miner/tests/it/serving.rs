@@ -48,7 +48,12 @@ async fn proofs_for_every_circuit_verify_against_the_validators_own_inputs() {
 
     let dendrite = validator();
     let t = target(0, &miner);
-    for index in 0..store().len() {
+    let benchmark = crate::common::benchmark_circuits();
+    assert!(
+        benchmark.len() >= 2,
+        "the repository ships at least two model circuits"
+    );
+    for index in 0..benchmark.len() {
         let (id, input, query) = request(index);
         let got = ask(&dendrite, &t, query).await;
         assert_eq!(got.base.dendrite.status_code, Some(200), "{:?}", got.base);
@@ -66,7 +71,7 @@ async fn proofs_for_every_circuit_verify_against_the_validators_own_inputs() {
         miner
             .metrics()
             .requests("QueryZkProof", omron_miner::metrics::Outcome::Ok),
-        store().len() as u64
+        benchmark.len() as u64
     );
     miner.shutdown().await;
 }
@@ -160,42 +165,62 @@ async fn reqwest_metrics(miner: &omron_miner::MinerHandle) -> Option<String> {
 }
 
 #[tokio::test]
-async fn proof_of_weights_circuits_are_proven() {
+async fn proof_of_weights_requests_are_proven_with_the_shipped_scoring_circuit() {
     let subnet = Subnet::new(1).await;
-    // A proof-of-weights circuit: the MLP re-labelled (the scoring circuit ships later).
-    let mut pow_circuit = store().iter().next().unwrap().clone();
-    pow_circuit.metadata.circuit_type = CircuitType::ProofOfWeights;
+    let miner = subnet.start(0, subnet.config()).await;
+    // The SN2 scoring circuit (a 256-item score batch), as shipped in circuits/.
+    let store = store();
+    let pow_circuit = store
+        .iter()
+        .find(|c| c.metadata.circuit_type == CircuitType::ProofOfWeights)
+        .expect("the repository ships a proof-of-weights circuit")
+        .clone();
     let id = pow_circuit.id();
-    let input = pow_circuit.generate_input(&mut rand::thread_rng());
-    let miner = Miner::start(
-        subnet.config(),
-        subnet.arc(),
-        key("//Alice//miner0"),
-        CircuitStore::from_circuits(vec![pow_circuit.clone()]),
-    )
-    .await
-    .unwrap();
-    let inputs = omron_bittensor::json::to_value(&input).unwrap();
+    let inputs = pow_circuit
+        .generate_pow_inputs(&mut rand::thread_rng())
+        .expect("a scoring batch");
+    let wire = omron_bittensor::json::parse(inputs.to_string().as_bytes()).unwrap();
     let pow = ProofOfWeightsSynapse::request(
         2,
         id.parse().unwrap(),
         ProofSystem::Zkml,
-        inputs.as_object().unwrap().clone(),
+        wire.as_object().unwrap().clone(),
     );
     let got = ask(&validator(), &target(0, &miner), pow).await;
     assert_eq!(got.base.dendrite.status_code, Some(200), "{:?}", got.base);
     let proof = hex::decode(&got.synapse.proof).unwrap();
-    let outputs: Vec<f64> = serde_json::from_str(&got.synapse.public_signals).unwrap();
+    let outputs: Vec<Vec<i64>> = serde_json::from_str(&got.synapse.public_signals).unwrap();
+    // Checked against the inputs the validator sent, bound to the miner's hotkey.
     pow_circuit
-        .verify_response(
-            &input,
+        .verify_pow(
+            &inputs,
             key("//Alice//miner0").public().as_bytes(),
             &proof,
             Some(&outputs),
         )
         .unwrap();
+    assert!(
+        pow_circuit
+            .verify_pow(
+                &inputs,
+                key("//Alice//miner9").public().as_bytes(),
+                &proof,
+                None
+            )
+            .is_err()
+    );
+    // Empty inputs come back unchanged, as upstream.
+    let empty = ProofOfWeightsSynapse::request(
+        2,
+        id.parse().unwrap(),
+        ProofSystem::Zkml,
+        omron_bittensor::json::JsonObject::new(),
+    );
+    let got = ask(&validator(), &target(0, &miner), empty).await;
+    assert_eq!(got.base.dendrite.status_code, Some(200));
+    assert!(got.synapse.proof.is_empty() && got.synapse.public_signals.is_empty());
     // A QueryZkProof for it is refused: it is not a proof-of-computation circuit.
-    let q = QueryZkProof::request(QueryInput::new(&id.parse().unwrap(), inputs));
+    let q = QueryZkProof::request(QueryInput::new(&id.parse().unwrap(), wire));
     let got = ask(&validator(), &target(0, &miner), q).await;
     assert_eq!(
         got.synapse.query_output.as_deref(),
@@ -209,7 +234,7 @@ async fn metrics_health_and_configured_capacities() {
     let subnet = Subnet::new(1).await;
     let mut config = subnet.config();
     config.prometheus = Some("127.0.0.1:0".parse().unwrap());
-    let only = store().iter().next().unwrap().id();
+    let only = crate::common::benchmark_circuits()[0].id();
     config.capacities = Capacities::from_toml(
         &format!("[miner]\n[[miner.circuits]]\nid = \"{only}\"\ncompute_units = 7\n"),
         "test",

@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Real Bittensor SDKs for the interop tests of omron-bittensor (exports OMRON_BT10_PYTHON and
+# Real Bittensor SDKs for the interop tests of omron-bittensor and of omron-cli's
+# nodes_multiprocess (the SDK querying `omron miner`) (exports OMRON_BT10_PYTHON and
 # OMRON_BT11_PYTHON).
 source scripts/bittensor-venvs.sh
 

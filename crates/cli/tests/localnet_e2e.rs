@@ -196,6 +196,12 @@ fn localnet_ranks_honest_slow_and_faulty_miners() {
     assert!(status.success(), "localnet failed ({status}):\n{text}");
     assert!(text.contains("── block"), "no live scoreboard:\n{text}");
     assert!(text.contains("summary written"), "{text}");
+    // Every node stopped cleanly on the localnet's SIGTERM.
+    let stderr = std::fs::read_to_string(dir.path().join("localnet.err")).unwrap_or_default();
+    assert!(
+        !stderr.contains("did not exit cleanly") && !stderr.contains("did not stop in time"),
+        "{stderr}"
+    );
     for log in ["validator", "miner0", "miner1", "miner2", "miner3"] {
         let path = state.join("logs").join(format!("{log}.log"));
         assert!(path.is_file(), "missing {}", path.display());

@@ -171,9 +171,16 @@ fn failed_status() -> ExitStatus {
     ExitStatus::from_raw(1)
 }
 
-/// On Linux, the child gets SIGTERM when the localnet process dies, even by SIGKILL, so no
-/// node outlives it.
+/// Each node gets its own process group, so a Ctrl-C at the terminal reaches only the
+/// localnet, which takes the final scoreboard while the nodes still run and then stops them
+/// in order. On Linux the node also gets SIGTERM when the localnet process dies, even by
+/// SIGKILL, so no node outlives it.
 fn die_with_parent(cmd: &mut Command) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
     #[cfg(target_os = "linux")]
     {
         use std::os::unix::process::CommandExt;

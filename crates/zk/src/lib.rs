@@ -10,6 +10,7 @@ mod error;
 pub mod field;
 pub mod fraction_sum;
 pub mod mle;
+mod par;
 pub mod pcs;
 pub mod sumcheck;
 mod transcript;

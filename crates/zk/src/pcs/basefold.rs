@@ -3,7 +3,8 @@
 //!
 //! **Commit.** The values `v` of `P` on `{0,1}^n` are read as the coefficients of the univariate
 //! `f(X) = sum_i v_i X^i` (degree `< 2^n`), which is evaluated on the subgroup of order
-//! `2^(n + log_blowup)` (a Reed-Solomon codeword of rate `2^-log_blowup`) and Merkle-committed.
+//! `2^(n + log_blowup)` (a Reed-Solomon codeword of rate `2^-log_blowup`, stored in bit-reversed
+//! order so every Merkle leaf is a contiguous coset) and Merkle-committed.
 //!
 //! **Open.** To prove claims `P(z_k) = y_k`, the verifier draws `γ` and the prover runs a
 //! sumcheck for `sum_b P(b) E(b) = sum_k γ^k y_k` with `E = sum_k γ^k eq(z_k, .)`. Round `j` binds
@@ -22,8 +23,9 @@
 //! most `2^n / |Fp2|` (proximity gaps for Reed-Solomon codes). See `docs/proof-system.md`.
 
 use crate::mle::{eq_eval, eq_table};
+use crate::par;
 use crate::pcs::merkle::{Digest, MerkleTree, hash_leaf, verify_opening};
-use crate::pcs::ntt::evaluate_on_subgroup;
+use crate::pcs::ntt::{evaluate_bitreversed, reverse_bits};
 use crate::{Ext, Fp, ProverChannel, VerifierChannel, VerifyError, mle::interpolate_at};
 
 /// Parameters of the commitment; both sides must use the same ones.
@@ -41,6 +43,9 @@ pub struct PcsParams {
     pub grinding_bits: u32,
 }
 
+/// Leaves hold at most `2^MAX_FOLD_BITS` values.
+pub const MAX_FOLD_BITS: u32 = 8;
+
 impl Default for PcsParams {
     fn default() -> PcsParams {
         // Rate 1/8: δ = 7/16 and each query gives log2(16/9) = 0.83 bits; 111 queries and 8
@@ -56,6 +61,27 @@ impl Default for PcsParams {
 }
 
 impl PcsParams {
+    /// Parameters for a committed polynomial of `2^n` values: rate 1/8 up to `2^16` values
+    /// (smallest proofs), then rate 1/4 up to `2^18` and rate 1/2 beyond (the prover's NTT and
+    /// hashing scale with the codeword, so large polynomials trade proof size for prover
+    /// time). Every choice keeps the query phase at 100 bits or more.
+    pub fn for_size(n: u32) -> PcsParams {
+        let base = PcsParams::default();
+        match n {
+            0..=16 => base,
+            17..=18 => PcsParams {
+                log_blowup: 2,
+                queries: 136,
+                ..base
+            },
+            _ => PcsParams {
+                log_blowup: 1,
+                queries: 222,
+                ..base
+            },
+        }
+    }
+
     /// Bits of security of the query phase in the unique-decoding regime:
     /// `-log2((1 - δ)^q) + g` with `δ = (1 - 2^-log_blowup) / 2`.
     pub fn query_security_bits(&self) -> f64 {
@@ -110,6 +136,7 @@ impl Claim {
 pub struct Committed {
     n: u32,
     values: Vec<Fp>,
+    /// The codeword, in bit-reversed order.
     codeword: Vec<Fp>,
     tree: MerkleTree,
 }
@@ -126,23 +153,34 @@ impl Committed {
     }
 }
 
-fn leaf_indices(size: usize, arity_bits: u32) -> (usize, usize) {
-    let leaves = size >> arity_bits;
-    (leaves, leaves) // (number of leaves, stride between the members of one leaf)
+/// Codewords are kept in bit-reversed order, so the coset a Merkle leaf holds (the `2^a` points
+/// that fold into one) is the contiguous chunk `[k 2^a, (k + 1) 2^a)`, and folding maps chunk `k`
+/// to index `k` of the next codeword.
+fn leaf_digests<T: Copy + Sync>(
+    codeword: &[T],
+    arity_bits: u32,
+    bytes: fn(T, &mut [u8]) -> usize,
+) -> Vec<Digest> {
+    let width = 1usize << arity_bits;
+    par::map_range(codeword.len() / width, |k| {
+        // A leaf holds at most 2^8 extension elements (4 KiB).
+        let mut buf = [0u8; 16 << 8];
+        let mut len = 0;
+        for &v in &codeword[k * width..(k + 1) * width] {
+            len += bytes(v, &mut buf[len..]);
+        }
+        hash_leaf(&buf[..len])
+    })
 }
 
-fn leaf_bytes_base(codeword: &[Fp], leaf: usize, arity_bits: u32) -> Vec<u8> {
-    let (_, stride) = leaf_indices(codeword.len(), arity_bits);
-    (0..1usize << arity_bits)
-        .flat_map(|j| codeword[leaf + j * stride].to_le_bytes())
-        .collect()
+fn fp_bytes(v: Fp, out: &mut [u8]) -> usize {
+    out[..8].copy_from_slice(&v.to_le_bytes());
+    8
 }
 
-fn leaf_bytes_ext(codeword: &[Ext], leaf: usize, arity_bits: u32) -> Vec<u8> {
-    let (_, stride) = leaf_indices(codeword.len(), arity_bits);
-    (0..1usize << arity_bits)
-        .flat_map(|j| codeword[leaf + j * stride].to_le_bytes())
-        .collect()
+fn ext_bytes(v: Ext, out: &mut [u8]) -> usize {
+    out[..16].copy_from_slice(&v.to_le_bytes());
+    16
 }
 
 /// Commits to `values` (length `2^n`) and sends the root.
@@ -152,14 +190,9 @@ pub fn commit(values: Vec<Fp>, params: &PcsParams, ch: &mut ProverChannel) -> Co
         "commit needs a power-of-two length"
     );
     let n = values.len().trailing_zeros();
-    let log_size = n + params.log_blowup;
-    let codeword = evaluate_on_subgroup(&values, log_size);
+    let codeword = evaluate_bitreversed(&values, n + params.log_blowup);
     let arity = params.schedule(n).first().copied().unwrap_or(0);
-    let (leaves, _) = leaf_indices(codeword.len(), arity);
-    let digests = (0..leaves)
-        .map(|k| hash_leaf(&leaf_bytes_base(&codeword, k, arity)))
-        .collect();
-    let tree = MerkleTree::new(digests);
+    let tree = MerkleTree::new(leaf_digests(&codeword, arity, fp_bytes));
     ch.send_digest(b"pcs-root", &tree.root());
     Committed {
         n,
@@ -174,54 +207,95 @@ pub fn receive_commitment(ch: &mut VerifierChannel<'_>) -> Result<Digest, Verify
     ch.recv_digest(b"pcs-root")
 }
 
-/// One variable of codeword folding on a subgroup of order `evals.len()` with generator `g`.
-fn fold_codeword(evals: &[Ext], g: Fp, alpha: Ext) -> Vec<Ext> {
-    let half = evals.len() / 2;
-    let g_inv = g.inverse().unwrap_or(Fp::ONE);
+/// Folds one leaf (a coset of `2^a` points, bit-reversed) by `alphas` (`a` challenges) to the
+/// single value of the folded function at the coset's image.
+///
+/// The leaf at index `k` of a codeword of `2^m` points (domain generator `g`) holds the points
+/// `y ζ^bitrev(r)` for `r < 2^a`, with base point `y = g^bitrev_(m-a)(k)` and `ζ = g^(2^(m-a))`.
+/// At fold level `j` the pair `(2s, 2s+1)` is `(x, -x)` with `x = (y ζ^bitrev_(a-j-1)(s))^(2^j)`;
+/// `y_inv` and `zeta_inv` are the inverses of `y` and `ζ`.
+fn fold_leaf(values: &mut [Ext], y_inv: Fp, zeta: &LeafTwiddles, alphas: &[Ext]) -> Ext {
     let inv2 = Fp::TWO.inverse().unwrap_or(Fp::ONE);
-    let mut x_inv = Fp::ONE;
-    let mut out = Vec::with_capacity(half);
-    for k in 0..half {
-        let (a, b) = (evals[k], evals[k + half]);
-        let s = a + b;
-        let d = (a - b) * x_inv;
-        out.push((s + alpha * (d - s)) * inv2);
-        x_inv *= g_inv;
-    }
-    out
-}
-
-/// Folds the `2^bits` values of one leaf (members `index + j * stride` of a domain with
-/// generator `g`) by the given challenges.
-/// `g_inv` is the inverse of the domain generator `g`.
-fn fold_leaf(
-    mut values: Vec<Ext>,
-    mut g_inv: Fp,
-    index: usize,
-    stride: usize,
-    alphas: &[Ext],
-) -> Ext {
-    let inv2 = Fp::TWO.inverse().unwrap_or(Fp::ONE);
-    for &alpha in alphas {
-        let half = values.len() / 2;
-        let mut x_inv = g_inv.pow(index as u64);
-        let step = g_inv.pow(stride as u64);
-        for j in 0..half {
-            let (a, b) = (values[j], values[j + half]);
-            let s = a + b;
-            let d = (a - b) * x_inv;
-            values[j] = (s + alpha * (d - s)) * inv2;
-            x_inv *= step;
+    let mut y_inv = y_inv;
+    let mut len = values.len();
+    for (j, &alpha) in alphas.iter().enumerate() {
+        let half = len / 2;
+        for s in 0..half {
+            let x_inv = y_inv * zeta.levels[j][s];
+            let (u, v) = (values[2 * s], values[2 * s + 1]);
+            let sum = u + v;
+            let diff = (u - v) * x_inv;
+            values[s] = (sum + alpha * (diff - sum)) * inv2;
         }
-        values.truncate(half);
-        g_inv = g_inv.square();
+        len = half;
+        y_inv = y_inv.square();
     }
     values[0]
 }
 
-fn build_eq_sum(claims: &[Claim], n: usize, gamma: Ext) -> (Vec<Ext>, Ext) {
+/// For a leaf of `2^a` points: at fold level `j`, `ζ^-(2^j bitrev_(a-j-1)(s))` for every pair `s`.
+struct LeafTwiddles {
+    levels: Vec<Vec<Fp>>,
+}
+
+impl LeafTwiddles {
+    fn new(zeta_inv: Fp, a: u32) -> LeafTwiddles {
+        let mut levels = Vec::with_capacity(a as usize);
+        let mut z = zeta_inv;
+        for j in 0..a {
+            let bits = a - j - 1;
+            levels.push(
+                (0..1usize << bits)
+                    .map(|s| z.pow(reverse_bits(s, bits) as u64))
+                    .collect(),
+            );
+            z = z.square();
+        }
+        LeafTwiddles { levels }
+    }
+}
+
+/// Folds a whole codeword of `2^m` points (bit-reversed) by `alphas`, leaf by leaf.
+fn fold_codeword<T: Copy + Into<Ext> + Sync>(codeword: &[T], m: u32, alphas: &[Ext]) -> Vec<Ext> {
+    let a = alphas.len() as u32;
+    let width = 1usize << a;
+    let leaves = codeword.len() / width;
+    let g_inv = Fp::two_adic_generator(m).inverse().unwrap_or(Fp::ONE);
+    let zeta_inv = g_inv.pow(1u64 << (m - a));
+    // y_inv for leaf k is g^-bitrev_(m-a)(k): a table of g^-i, read in bit-reversed order.
+    let powers = powers_table(g_inv, leaves);
+    let bits = m - a;
+    let twiddles = LeafTwiddles::new(zeta_inv, a);
+    par::map_range(leaves, |k| {
+        let mut chunk = [Ext::ZERO; 1 << 8];
+        for (slot, &v) in chunk.iter_mut().zip(&codeword[k * width..(k + 1) * width]) {
+            *slot = v.into();
+        }
+        fold_leaf(
+            &mut chunk[..width],
+            powers[reverse_bits(k, bits)],
+            &twiddles,
+            alphas,
+        )
+    })
+}
+
+/// `[1, g, g^2, ..., g^(n-1)]`.
+fn powers_table(g: Fp, n: usize) -> Vec<Fp> {
+    let chunk = n.div_ceil(64).max(1);
+    let mut out = vec![Fp::ZERO; n];
+    par::for_each_chunk(&mut out, chunk, |c, slots| {
+        let mut w = g.pow((c * chunk) as u64);
+        for slot in slots.iter_mut() {
+            *slot = w;
+            w *= g;
+        }
+    });
+    out
+}
+
+fn build_eq_sum(claims: &[Claim], n: usize, gamma: Ext) -> Vec<Ext> {
     let mut e = vec![Ext::ZERO; 1 << n];
-    let mut sum = Ext::ZERO;
     let mut coeff = Ext::ONE;
     for c in claims {
         let m = c.point.len();
@@ -230,10 +304,9 @@ fn build_eq_sum(claims: &[Claim], n: usize, gamma: Ext) -> (Vec<Ext>, Ext) {
         for (slot, t) in e[base..base + (1 << m)].iter_mut().zip(table) {
             *slot += coeff * t;
         }
-        sum += coeff * c.value;
         coeff *= gamma;
     }
-    (e, sum)
+    e
 }
 
 /// Proves the `claims` about a committed polynomial. The claimed values must already be bound
@@ -241,15 +314,16 @@ fn build_eq_sum(claims: &[Claim], n: usize, gamma: Ext) -> (Vec<Ext>, Ext) {
 pub fn open(committed: &Committed, claims: &[Claim], params: &PcsParams, ch: &mut ProverChannel) {
     let n = committed.n as usize;
     let gamma = ch.challenge_ext(b"pcs-gamma");
-    let (mut e, _) = build_eq_sum(claims, n, gamma);
+    let mut e = build_eq_sum(claims, n, gamma);
     let mut p: Vec<Ext> = committed.values.iter().map(|&v| v.into()).collect();
     let schedule = params.schedule(committed.n);
 
     let mut log_size = committed.n + params.log_blowup;
-    let mut oracle: Vec<Ext> = committed.codeword.iter().map(|&v| v.into()).collect();
+    let mut oracle: Option<Vec<Ext>> = None;
     let mut trees: Vec<MerkleTree> = Vec::new();
     let mut oracles: Vec<Vec<Ext>> = Vec::new();
     for (b, &bits) in schedule.iter().enumerate() {
+        let mut alphas = Vec::with_capacity(bits as usize);
         for _ in 0..bits {
             let half = p.len() / 2;
             let (mut h0, mut h2) = (Ext::ZERO, Ext::ZERO);
@@ -262,48 +336,46 @@ pub fn open(committed: &Committed, claims: &[Claim], params: &PcsParams, ch: &mu
             let alpha = ch.challenge_ext(b"pcs-alpha");
             crate::mle::fold_first(&mut p, alpha);
             crate::mle::fold_first(&mut e, alpha);
-            oracle = fold_codeword(&oracle, Fp::two_adic_generator(log_size), alpha);
-            log_size -= 1;
+            alphas.push(alpha);
         }
+        let folded = match &oracle {
+            None => fold_codeword(&committed.codeword, log_size, &alphas),
+            Some(o) => fold_codeword(o, log_size, &alphas),
+        };
+        log_size -= bits;
         if let Some(&next_bits) = schedule.get(b + 1) {
-            let (leaves, _) = leaf_indices(oracle.len(), next_bits);
-            let digests = (0..leaves)
-                .map(|k| hash_leaf(&leaf_bytes_ext(&oracle, k, next_bits)))
-                .collect();
-            let tree = MerkleTree::new(digests);
+            let tree = MerkleTree::new(leaf_digests(&folded, next_bits, ext_bytes));
             ch.send_digest(b"pcs-fold-root", &tree.root());
             trees.push(tree);
-            oracles.push(oracle.clone());
+            oracles.push(folded.clone());
         }
+        oracle = Some(folded);
     }
     ch.send_exts(b"pcs-final", &p);
     ch.grind(params.grinding_bits);
 
     let first_bits = schedule.first().copied().unwrap_or(0);
-    let (leaves0, _) = leaf_indices(committed.codeword.len(), first_bits);
+    let leaves0 = committed.codeword.len() >> first_bits;
     let queries: Vec<usize> = (0..params.queries)
         .map(|_| ch.challenge_bits(b"pcs-query", leaves0.trailing_zeros()) as usize)
         .collect();
 
     // Oracle 0 (base field).
     let mut positions = sorted_unique(&queries);
+    let width = 1usize << first_bits;
     for &k in &positions {
-        let (_, stride) = leaf_indices(committed.codeword.len(), first_bits);
-        for j in 0..1usize << first_bits {
-            ch.send_fp(b"pcs-leaf", committed.codeword[k + j * stride]);
+        for &v in &committed.codeword[k * width..(k + 1) * width] {
+            ch.send_fp(b"pcs-leaf", v);
         }
     }
     committed.tree.open(&positions, ch);
-    // Folded oracles (extension field).
+    // Folded oracles (extension field): the value of leaf k sits at index k.
     for (i, (tree, oracle)) in trees.iter().zip(&oracles).enumerate() {
         let bits = schedule[i + 1];
-        let (leaves, stride) = leaf_indices(oracle.len(), bits);
-        positions = sorted_unique(&positions.iter().map(|&k| k % leaves).collect::<Vec<_>>());
+        let width = 1usize << bits;
+        positions = sorted_unique(&positions.iter().map(|&k| k >> bits).collect::<Vec<_>>());
         for &k in &positions {
-            let values: Vec<Ext> = (0..1usize << bits)
-                .map(|j| oracle[k + j * stride])
-                .collect();
-            ch.send_exts(b"pcs-leaf", &values);
+            ch.send_exts(b"pcs-leaf", &oracle[k * width..(k + 1) * width]);
         }
         tree.open(&positions, ch);
     }
@@ -381,16 +453,16 @@ pub fn verify(
     }
 
     ch.check_grind(params.grinding_bits)?;
-    let log_size0 = n + params.log_blowup;
+    let mut log_size = n + params.log_blowup;
     let first_bits = schedule.first().copied().unwrap_or(0);
-    let leaves0 = 1usize << (log_size0 - first_bits);
+    let leaves0 = 1usize << (log_size - first_bits);
     let queries: Vec<usize> = (0..params.queries)
         .map(|_| ch.challenge_bits(b"pcs-query", leaves0.trailing_zeros()) as usize)
         .collect();
 
-    // Oracle 0: read leaves, check the Merkle opening, fold each to the next domain.
+    // Oracle 0: read leaves and check the Merkle opening.
     let mut positions = sorted_unique(&queries);
-    let mut leaf_values: Vec<Vec<Ext>> = Vec::with_capacity(positions.len());
+    let mut opened: Vec<Vec<Ext>> = Vec::with_capacity(positions.len());
     let mut digests = Vec::with_capacity(positions.len());
     for _ in &positions {
         let mut vals = Vec::with_capacity(1 << first_bits);
@@ -401,88 +473,75 @@ pub fn verify(
             vals.push(Ext::from(v));
         }
         digests.push(hash_leaf(&bytes));
-        leaf_values.push(vals);
+        opened.push(vals);
     }
     verify_opening(
         root,
-        log_size0 - first_bits,
+        log_size - first_bits,
         &positions,
         &digests,
         "codeword",
         ch,
     )?;
 
-    // folded[k] = value of the current folded function at index k of the current domain.
-    let mut log_size = log_size0;
+    // Fold each opened leaf; `folded` holds (index in the next codeword, value).
     let mut alpha_pos = 0;
-    let mut folded: Vec<(usize, Ext)> = Vec::with_capacity(positions.len());
-    {
-        let g_inv = Fp::two_adic_generator(log_size)
-            .inverse()
-            .unwrap_or(Fp::ONE);
-        let stride = 1usize << (log_size - first_bits);
-        let a = &alphas[alpha_pos..alpha_pos + first_bits as usize];
-        for (&k, vals) in positions.iter().zip(leaf_values) {
-            folded.push((k, fold_leaf(vals, g_inv, k, stride, a)));
-        }
-        alpha_pos += first_bits as usize;
-        log_size -= first_bits;
-    }
+    let mut bits = first_bits;
+    let mut folded = fold_opened(&positions, opened, log_size, &alphas[..bits as usize]);
+    alpha_pos += bits as usize;
+    log_size -= bits;
     for (i, root_i) in roots.iter().enumerate() {
-        let bits = schedule[i + 1];
-        let leaves = 1usize << (log_size - bits);
-        let next_positions =
-            sorted_unique(&positions.iter().map(|&k| k % leaves).collect::<Vec<_>>());
-        let mut opened: Vec<Vec<Ext>> = Vec::with_capacity(next_positions.len());
-        let mut digests = Vec::with_capacity(next_positions.len());
-        for _ in &next_positions {
-            let vals = ch.recv_exts(b"pcs-leaf", 1 << bits)?;
+        bits = schedule[i + 1];
+        let width = 1usize << bits;
+        let next: Vec<usize> =
+            sorted_unique(&folded.iter().map(|&(k, _)| k >> bits).collect::<Vec<_>>());
+        let mut leaves: Vec<Vec<Ext>> = Vec::with_capacity(next.len());
+        let mut digests = Vec::with_capacity(next.len());
+        for _ in &next {
+            let vals = ch.recv_exts(b"pcs-leaf", width)?;
             let bytes: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
             digests.push(hash_leaf(&bytes));
-            opened.push(vals);
+            leaves.push(vals);
         }
         verify_opening(
             root_i,
             log_size - bits,
-            &next_positions,
+            &next,
             &digests,
             "folded codeword",
             ch,
         )?;
-        // Consistency: each previous folded value sits in slot k / leaves of leaf k % leaves.
+        // Consistency: the folded value of index k sits in slot k mod width of leaf k >> bits.
         for (q, &(k, v)) in folded.iter().enumerate() {
-            let leaf = k % leaves;
-            let slot = k / leaves;
-            let at = next_positions
-                .binary_search(&leaf)
+            let at = next
+                .binary_search(&(k >> bits))
                 .map_err(|_| VerifyError::Opening {
                     query: q,
                     detail: "folded position not opened",
                 })?;
-            if opened[at][slot] != v {
+            if leaves[at][k & (width - 1)] != v {
                 return Err(VerifyError::Opening {
                     query: q,
                     detail: "fold mismatch",
                 });
             }
         }
-        let g_inv = Fp::two_adic_generator(log_size)
-            .inverse()
-            .unwrap_or(Fp::ONE);
-        let a = &alphas[alpha_pos..alpha_pos + bits as usize];
-        folded = next_positions
-            .iter()
-            .zip(opened)
-            .map(|(&k, vals)| (k, fold_leaf(vals, g_inv, k, leaves, a)))
-            .collect();
-        positions = next_positions;
+        folded = fold_opened(
+            &next,
+            leaves,
+            log_size,
+            &alphas[alpha_pos..alpha_pos + bits as usize],
+        );
+        positions = next;
         alpha_pos += bits as usize;
         log_size -= bits;
     }
-    // Last: compare against the clear message, read as the coefficients of the final function.
+    let _ = positions;
+    // Last: compare with the clear message, read as the coefficients of the final function, at
+    // the natural-order point of each bit-reversed index.
     let g = Fp::two_adic_generator(log_size);
     for (q, &(k, v)) in folded.iter().enumerate() {
-        let x = g.pow(k as u64);
+        let x = g.pow(reverse_bits(k, log_size) as u64);
         let want = final_msg
             .iter()
             .rev()
@@ -495,6 +554,28 @@ pub fn verify(
         }
     }
     Ok(())
+}
+
+/// Folds opened leaves (at leaf indices `positions` of a codeword of `2^log_size` points).
+fn fold_opened(
+    positions: &[usize],
+    leaves: Vec<Vec<Ext>>,
+    log_size: u32,
+    alphas: &[Ext],
+) -> Vec<(usize, Ext)> {
+    let a = alphas.len() as u32;
+    let g_inv = Fp::two_adic_generator(log_size)
+        .inverse()
+        .unwrap_or(Fp::ONE);
+    let twiddles = LeafTwiddles::new(g_inv.pow(1u64 << (log_size - a)), a);
+    positions
+        .iter()
+        .zip(leaves)
+        .map(|(&k, mut vals)| {
+            let y_inv = g_inv.pow(reverse_bits(k, log_size - a) as u64);
+            (k, fold_leaf(&mut vals, y_inv, &twiddles, alphas))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -589,7 +670,15 @@ mod tests {
     }
 
     #[test]
-    fn default_parameters_reach_100_bits() {
+    fn every_size_reaches_100_bits() {
         assert!(PcsParams::default().query_security_bits() >= 100.0);
+        for n in 0..26 {
+            let p = PcsParams::for_size(n);
+            assert!(
+                p.query_security_bits() >= 100.0,
+                "n = {n}: {}",
+                p.query_security_bits()
+            );
+        }
     }
 }

@@ -39,10 +39,9 @@ impl MerkleTree {
         let mut levels = vec![leaves];
         while levels[levels.len() - 1].len() > 1 {
             let prev = &levels[levels.len() - 1];
-            let next = prev
-                .chunks_exact(2)
-                .map(|c| hash_node(&c[0], &c[1]))
-                .collect();
+            let next = crate::par::map_range(prev.len() / 2, |i| {
+                hash_node(&prev[2 * i], &prev[2 * i + 1])
+            });
             levels.push(next);
         }
         MerkleTree { levels }

@@ -76,9 +76,11 @@ pub struct Circuit {
 }
 
 impl Circuit {
-    /// Compiles a graph with the default commitment parameters.
+    /// Compiles a graph with commitment parameters chosen for its size
+    /// ([`PcsParams::for_size`]).
     pub fn compile(name: &str, graph: Graph) -> Result<Circuit, CircuitError> {
-        Circuit::compile_with(name, graph, PcsParams::default())
+        let params = PcsParams::for_size(Plan::new(&graph)?.commit_vars);
+        Circuit::compile_with(name, graph, params)
     }
 
     /// Compiles a graph with explicit commitment parameters.

@@ -85,6 +85,27 @@ impl Layout {
         out
     }
 
+    /// Where an operand of shape `operand`, broadcast to this layout's shape (numpy rules), is
+    /// evaluated for a point `z` on this layout, and the factor its broadcast dimensions
+    /// contribute: an operand constant along dimension `d` ignores `z_d`, and summing over that
+    /// dimension's real indices gives `S_d(z_d) = sum_{i < dim} eq(z_d, i)`.
+    pub fn project(&self, operand: &[usize], z: &[Ext]) -> (Vec<Ext>, Ext) {
+        let ry = self.dims.len();
+        let ra = operand.len();
+        let mut point = Vec::new();
+        let mut factor = Ext::ONE;
+        for d in (0..ry).rev() {
+            let zd = self.dim_point(z, d);
+            let kept = d + ra >= ry && operand[d + ra - ry] == self.dims[d];
+            if kept {
+                point.extend_from_slice(zd);
+            } else {
+                factor *= prefix_indicator(zd, self.dims[d]);
+            }
+        }
+        (point, factor)
+    }
+
     /// The multilinear extension of the indicator of real (non-padding) positions.
     pub fn real_indicator(&self, point: &[Ext]) -> Ext {
         (0..self.dims.len())

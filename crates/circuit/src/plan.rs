@@ -124,6 +124,30 @@ impl TableSpec {
     }
 }
 
+/// A looked-up column: `sum_t coeff_t * t` (each term broadcast to the column's shape) plus a
+/// constant on real positions. Affine columns let a lookup range-check a value that is never
+/// committed itself, e.g. the remainder `x + c - d q` of a division by a constant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookupColumn {
+    /// The column's shape (its layout).
+    pub shape: Vec<usize>,
+    /// Terms `(tensor, coefficient)`.
+    pub terms: Vec<(TensorRef, i64)>,
+    /// Added to every real element.
+    pub constant: i64,
+}
+
+impl LookupColumn {
+    /// The column of one tensor.
+    pub fn tensor(t: TensorRef, shape: &[usize]) -> LookupColumn {
+        LookupColumn {
+            shape: shape.to_vec(),
+            terms: vec![(t, 1)],
+            constant: 0,
+        }
+    }
+}
+
 /// One lookup: every element of `input` (paired with `output` for function tables) is a row of
 /// table `table`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,8 +155,8 @@ pub struct LookupInstance {
     /// Index into [`Plan::tables`].
     pub table: usize,
     /// The looked-up column.
-    pub input: TensorRef,
-    /// The function value column, for function tables.
+    pub input: LookupColumn,
+    /// The function value column, for function tables (a committed or public tensor).
     pub output: Option<TensorRef>,
 }
 
@@ -148,11 +172,10 @@ pub struct Segment {
 /// The auxiliary tensors a node's relation commits to (all shaped like the node's output).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NodeAux {
-    /// Division remainder (`Rescale`, `DivRound`, `DivFloor`, `Div`).
+    /// Division remainder (`Div`, `IntDiv`; constant divisions range-check `x + c - d q` as an
+    /// affine lookup column instead).
     pub remainder: Option<TensorRef>,
-    /// `a - b` (`Max`, `Min`).
-    pub diff: Option<TensorRef>,
-    /// `relu(a - b)` (`Max`, `Min`).
+    /// `relu(a - b)` (`Max`, `Min`; `a - b` itself is an affine lookup column).
     pub relu: Option<TensorRef>,
     /// `b - 1 - remainder`, proving the remainder is below the denominator (`Div`).
     pub slack: Option<TensorRef>,
@@ -278,14 +301,8 @@ impl Plan {
                 Op::Rescale { .. } | Op::DivRound { .. } | Op::DivFloor { .. } => {
                     materialise(&mut tensors[node.output].role)
                 }
-                Op::Lookup(_) | Op::WideLookup { .. } => {
-                    materialise(&mut tensors[node.output].role);
-                    materialise(&mut tensors[node.inputs[0]].role);
-                }
-                Op::Div { .. } | Op::IntDiv { .. } => {
-                    materialise(&mut tensors[node.output].role);
-                    materialise(&mut tensors[node.inputs[0]].role);
-                    materialise(&mut tensors[node.inputs[1]].role);
+                Op::Lookup(_) | Op::WideLookup { .. } | Op::Div { .. } | Op::IntDiv { .. } => {
+                    materialise(&mut tensors[node.output].role)
                 }
                 Op::Conv(attrs) if attrs.group != 1 => {
                     return Err(CircuitError::Unsupported {
@@ -303,7 +320,7 @@ impl Plan {
 
         let mut tables: Vec<TableSpec> = Vec::new();
         let mut lookups: Vec<LookupInstance> = Vec::new();
-        let mut add_lookup = |spec: TableSpec, input: TensorRef, output: Option<TensorRef>| {
+        let mut add_lookup = |spec: TableSpec, input: LookupColumn, output: Option<TensorRef>| {
             let table = match tables.iter().position(|t| *t == spec) {
                 Some(i) => i,
                 None => {
@@ -329,39 +346,51 @@ impl Plan {
         };
         for (index, node) in graph.nodes.iter().enumerate() {
             let out = node.output;
-            if let Some(div) = const_division(&node.op)
-                && div.divisor > 1
-            {
-                let r = new_aux(&mut tensors, node, "remainder");
-                aux[index].remainder = Some(r);
-                let range = TableSpec::Range {
-                    lo: 0,
-                    hi: div.divisor as i64,
+            let shape = graph.tensors[out].shape.clone();
+            let column = |t: TensorRef| LookupColumn::tensor(t, &graph.tensors[t].shape);
+            if let Some(div) = const_division(&node.op) {
+                // The remainder x + c - d q, range-checked to [0, d): q is then round(x / d).
+                let remainder = LookupColumn {
+                    shape: shape.clone(),
+                    terms: vec![(node.inputs[0], 1), (out, -(div.divisor as i64))],
+                    constant: div.offset as i64,
                 };
-                add_lookup(range, r, None);
+                add_lookup(
+                    TableSpec::Range {
+                        lo: 0,
+                        hi: div.divisor as i64,
+                    },
+                    remainder,
+                    None,
+                );
             }
             match &node.op {
-                Op::Lookup(f) => add_lookup(TableSpec::Function(*f), node.inputs[0], Some(out)),
+                Op::Lookup(f) => {
+                    add_lookup(TableSpec::Function(*f), column(node.inputs[0]), Some(out))
+                }
                 Op::WideLookup { f, lo, hi } => add_lookup(
                     TableSpec::Exact {
                         f: *f,
                         lo: *lo,
                         hi: *hi,
                     },
-                    node.inputs[0],
+                    column(node.inputs[0]),
                     Some(out),
                 ),
                 Op::Max | Op::Min => {
-                    let d = new_aux(&mut tensors, node, "diff");
                     let r = new_aux(&mut tensors, node, "relu");
-                    aux[index].diff = Some(d);
                     aux[index].relu = Some(r);
+                    let diff = LookupColumn {
+                        shape: shape.clone(),
+                        terms: vec![(node.inputs[0], 1), (node.inputs[1], -1)],
+                        constant: 0,
+                    };
                     let relu = LookupFn {
                         kind: LookupKind::Relu,
                         in_scale: 0,
                         out_scale: 0,
                     };
-                    add_lookup(TableSpec::Function(relu), d, Some(r));
+                    add_lookup(TableSpec::Function(relu), diff, Some(r));
                 }
                 Op::Div { .. } | Op::IntDiv { .. } => {
                     let (den_bound, num_bound) = division_bounds(&node.op);
@@ -373,24 +402,21 @@ impl Plan {
                         lo: 0,
                         hi: den_bound,
                     };
-                    add_lookup(den, r, None);
-                    add_lookup(den, slack, None);
+                    add_lookup(den, LookupColumn::tensor(r, &shape), None);
+                    add_lookup(den, LookupColumn::tensor(slack, &shape), None);
                     add_lookup(
                         TableSpec::Range {
                             lo: 1,
                             hi: den_bound,
                         },
-                        node.inputs[1],
+                        column(node.inputs[1]),
                         None,
                     );
-                    add_lookup(
-                        TableSpec::Range {
-                            lo: -num_bound + 1,
-                            hi: num_bound,
-                        },
-                        node.inputs[0],
-                        None,
-                    );
+                    let num = TableSpec::Range {
+                        lo: -num_bound + 1,
+                        hi: num_bound,
+                    };
+                    add_lookup(num, column(node.inputs[0]), None);
                 }
                 _ => {}
             }
@@ -400,7 +426,7 @@ impl Plan {
                 && tensors[out].role == Role::Committed
                 && !((lo, hi) == (ACT_MIN, ACT_MAX + 1) && consumed_by_lookup[out])
             {
-                add_lookup(TableSpec::Range { lo, hi }, out, None);
+                add_lookup(TableSpec::Range { lo, hi }, column(out), None);
             }
         }
 

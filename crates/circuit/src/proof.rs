@@ -52,8 +52,13 @@ impl Circuit {
     pub fn prove(&self, inputs: &[Vec<i64>], context: &[u8]) -> Result<ProofOutput, CircuitError> {
         let graph = self.graph();
         let plan = self.plan();
+        let start = std::time::Instant::now();
+        let lap =
+            |step: &str| tracing::debug!(step, ms = start.elapsed().as_secs_f64() * 1e3, "prove");
         let trace: Trace = omron_ir::execute(graph, inputs)?;
+        lap("execute");
         let witness = Witness::new(plan, graph, &trace);
+        lap("witness");
         let outputs = trace.outputs(graph);
 
         let mut ch = ProverChannel::new(transcript(self, inputs, context));
@@ -69,6 +74,7 @@ impl Circuit {
             committed[seg.offset..seg.offset + values.len()].copy_from_slice(values);
         }
         let commitment = basefold::commit(committed, self.params(), &mut ch);
+        lap("commit");
 
         let mut p = Prover {
             plan,
@@ -79,6 +85,7 @@ impl Circuit {
             pending: vec![Vec::new(); plan.tensors.len()],
         };
         lookup::prove(&mut p)?;
+        lap("lookups");
         for (index, node) in graph.nodes.iter().enumerate().rev() {
             let out = node.output;
             let claims = match plan.role(out) {
@@ -92,8 +99,10 @@ impl Circuit {
             };
             prove_node(&mut p, index, claims);
         }
+        lap("relations");
         let claims = pcs_claims(plan, &p.pending);
         basefold::open(&commitment, &claims, self.params(), &mut p.ch);
+        lap("open");
         Ok(ProofOutput {
             proof: p.ch.finish(),
             outputs,
@@ -190,9 +199,17 @@ impl Circuit {
     }
 }
 
-/// Lookup outputs are pinned down by the lookup argument; no relation reduces their claims.
+/// Lookup outputs and quotients of constant divisions are pinned down by the lookup argument
+/// (the latter through their remainder column); no relation reduces their claims.
 fn settled_by_lookup(op: &Op) -> bool {
-    matches!(op, Op::Lookup(_) | Op::WideLookup { .. })
+    matches!(
+        op,
+        Op::Lookup(_)
+            | Op::WideLookup { .. }
+            | Op::Rescale { .. }
+            | Op::DivRound { .. }
+            | Op::DivFloor { .. }
+    )
 }
 
 /// The node producing each tensor, if any.

@@ -3,7 +3,7 @@
 use omron_ir::{Graph, Op, Trace, broadcast_index_map};
 use omron_zk::Fp;
 
-use crate::plan::{Plan, Role, TensorRef, const_division};
+use crate::plan::{Plan, Role, TensorRef};
 
 /// Values of every non-constant tensor of a plan.
 #[derive(Debug)]
@@ -36,19 +36,9 @@ impl Witness {
                     .collect()
             };
             let y = trace.get(graph, node.output);
-            if let (Some(div), Some(r)) = (const_division(&node.op), aux.remainder) {
-                let x = trace.get(graph, node.inputs[0]);
-                let (d, c) = (div.divisor as i128, div.offset as i128);
-                rows[r] = x
-                    .iter()
-                    .zip(y)
-                    .map(|(&x, &q)| (x as i128 + c - d * q as i128) as i64)
-                    .collect();
-            }
-            if let (Some(d), Some(r)) = (aux.diff, aux.relu) {
+            if let Some(r) = aux.relu {
                 let (a, b) = (operand(0), operand(1));
-                rows[d] = a.iter().zip(&b).map(|(x, y)| x - y).collect();
-                rows[r] = rows[d].iter().map(|v| (*v).max(0)).collect();
+                rows[r] = a.iter().zip(&b).map(|(x, y)| (x - y).max(0)).collect();
             }
             let shift = match node.op {
                 Op::Div { shift } => Some(shift),

@@ -18,6 +18,16 @@ fn shipped_circuits_prove_and_verify_requests() {
     let miner = [7u8; 32];
     for c in store.iter() {
         assert_eq!(store.get(&c.id()).unwrap().id(), c.id());
+        if c.is_proof_of_weights() {
+            let inputs = c.generate_pow_inputs(&mut rng).unwrap();
+            let (proof, outputs) = c.prove_pow(&inputs, &miner).unwrap();
+            assert_eq!(
+                c.verify_pow(&inputs, &miner, &proof, Some(&outputs))
+                    .unwrap(),
+                outputs
+            );
+            continue;
+        }
         let input = c.generate_input(&mut rng);
         let again = c.generate_input(&mut rng);
         assert_ne!(input.nonce, again.nonce, "nonces never repeat");

@@ -8,7 +8,7 @@
 //! `sum_i eq(z, i) A(i) B(i)` over the output, ending in claims on both operands.
 
 use omron_ir::{Op, broadcast_index_map};
-use omron_zk::mle::{eq_eval, eq_table, prefix_indicator};
+use omron_zk::mle::{eq_eval, eq_table};
 use omron_zk::{Ext, Fp, VerifyError, sumcheck};
 
 use super::{batching_prover, batching_verifier};
@@ -23,19 +23,7 @@ pub(crate) struct Projection {
 }
 
 pub(crate) fn project(operand: &[usize], y: &Layout, z: &[Ext]) -> Projection {
-    let ry = y.dims.len();
-    let ra = operand.len();
-    let mut point = Vec::new();
-    let mut factor = Ext::ONE;
-    for d in (0..ry).rev() {
-        let zd = y.dim_point(z, d);
-        let kept = d + ra >= ry && operand[d + ra - ry] == y.dims[d];
-        if kept {
-            point.extend_from_slice(zd);
-        } else {
-            factor *= prefix_indicator(zd, y.dims[d]);
-        }
-    }
+    let (point, factor) = y.project(operand, z);
     Projection { point, factor }
 }
 
@@ -191,8 +179,8 @@ mod tests {
         // [3, 1] broadcasts over the first and last dims of [2, 3, 4].
         let pr = project(&[3, 1], &y, &z);
         assert_eq!(pr.point, y.dim_point(&z, 1).to_vec());
-        let want =
-            prefix_indicator(y.dim_point(&z, 0), 2) * prefix_indicator(y.dim_point(&z, 2), 4);
+        let s = omron_zk::mle::prefix_indicator;
+        let want = s(y.dim_point(&z, 0), 2) * s(y.dim_point(&z, 2), 4);
         assert_eq!(pr.factor, want);
         let full = project(&[2, 3, 4], &y, &z);
         assert_eq!(full.point, z);

@@ -16,12 +16,14 @@ use omron_zk::{Ext, Fp, VerifyError, field::batch_inverse, fraction_sum};
 
 use crate::CircuitError;
 use crate::context::{Prover, Verifier};
-use crate::plan::Plan;
+use crate::layout::Layout;
+use crate::plan::{LookupColumn, Plan, Role};
+use omron_ir::broadcast_index_map;
 
 fn table_totals(plan: &Plan) -> Vec<u64> {
     let mut totals = vec![0u64; plan.tables.len()];
     for inst in &plan.lookups {
-        totals[inst.table] += plan.layout(inst.input).numel() as u64;
+        totals[inst.table] += Layout::new(&inst.input.shape).numel() as u64;
     }
     totals
 }
@@ -31,16 +33,41 @@ fn leaf(alpha: Ext, beta: Ext, x: i64, y: Option<i64>) -> Ext {
     alpha - w
 }
 
+/// The row-major values of a lookup column.
+fn column_values(p: &Prover<'_>, col: &LookupColumn) -> Vec<i64> {
+    let n = Layout::new(&col.shape).numel();
+    let mut acc = vec![col.constant as i128; n];
+    for &(t, coeff) in &col.terms {
+        let rows: &[i64] = match p.plan.role(t) {
+            Role::Const => p.graph.tensors[t].const_data().unwrap_or(&[]),
+            _ => p.witness.rows(t),
+        };
+        let map = broadcast_index_map(&p.plan.layout(t).dims, &col.shape);
+        for (a, j) in acc.iter_mut().zip(map) {
+            *a += coeff as i128 * rows[j] as i128;
+        }
+    }
+    acc.into_iter().map(|v| v as i64).collect()
+}
+
 pub(crate) fn prove(p: &mut Prover<'_>) -> Result<(), CircuitError> {
     let plan = p.plan;
+    let columns: Vec<Vec<i64>> = plan
+        .lookups
+        .iter()
+        .map(|inst| column_values(p, &inst.input))
+        .collect();
     let mut counts: Vec<BTreeMap<u64, u64>> = vec![BTreeMap::new(); plan.tables.len()];
-    for inst in &plan.lookups {
+    for (inst, xs) in plan.lookups.iter().zip(&columns) {
         let spec = &plan.tables[inst.table];
-        for &x in p.witness.rows(inst.input) {
+        for &x in xs {
             let row = spec.row_of(x).ok_or_else(|| {
                 CircuitError::Malformed(format!(
-                    "value {x} of '{}' is not in table {}",
-                    plan.tensors[inst.input].name,
+                    "value {x} of a lookup column over {} is not in table {}",
+                    inst.input
+                        .terms
+                        .first()
+                        .map_or("constants", |&(t, _)| plan.tensors[t].name.as_str()),
                     spec.name()
                 ))
             })?;
@@ -58,18 +85,20 @@ pub(crate) fn prove(p: &mut Prover<'_>) -> Result<(), CircuitError> {
     }
     let alpha = p.ch.challenge_ext(b"lookup-alpha");
     let beta = p.ch.challenge_ext(b"lookup-beta");
-    for inst in &plan.lookups {
-        let layout = plan.layout(inst.input);
+    for (inst, xs) in plan.lookups.iter().zip(&columns) {
+        let layout = Layout::new(&inst.input.shape);
         let mut num = vec![Ext::ZERO; layout.padded_len()];
         let mut den = vec![Ext::ONE; layout.padded_len()];
-        let xs = p.witness.rows(inst.input);
         let ys = inst.output.map(|o| p.witness.rows(o));
         for (e, pos) in layout.positions().into_iter().enumerate() {
             num[pos] = Ext::ONE;
             den[pos] = leaf(alpha, beta, xs[e], ys.map(|y| y[e]));
         }
         let fs = fraction_sum::prove(num, den, &mut p.ch);
-        p.claim(inst.input, fs.point.clone());
+        for &(t, _) in &inst.input.terms {
+            let (point, _) = layout.project(&plan.layout(t).dims, &fs.point);
+            p.claim(t, point);
+        }
         if let Some(o) = inst.output {
             p.claim(o, fs.point);
         }
@@ -124,14 +153,18 @@ pub(crate) fn verify(v: &mut Verifier<'_>) -> Result<(), VerifyError> {
     let beta = v.ch.challenge_ext(b"lookup-beta");
     let mut witness_side = vec![Ext::ZERO; plan.tables.len()];
     for inst in &plan.lookups {
-        let layout = plan.layout(inst.input).clone();
+        let layout = Layout::new(&inst.input.shape);
         let fs = fraction_sum::verify(layout.num_vars(), &mut v.ch)?;
-        let x = v.claim(inst.input, fs.point.clone())?;
+        let s = layout.real_indicator(&fs.point);
+        let mut x = s * Fp::from_i64(inst.input.constant);
+        for &(t, coeff) in &inst.input.terms {
+            let (point, factor) = layout.project(&plan.layout(t).dims, &fs.point);
+            x += v.claim(t, point)? * factor * Fp::from_i64(coeff);
+        }
         let y = match inst.output {
             Some(o) => v.claim(o, fs.point.clone())?,
             None => Ext::ZERO,
         };
-        let s = layout.real_indicator(&fs.point);
         let want_q = alpha * s - x - beta * y + (Ext::ONE - s);
         if fs.leaf_p != s || fs.leaf_q != want_q {
             return Err(VerifyError::Lookup {

@@ -3,7 +3,6 @@
 
 pub(crate) mod conv;
 pub(crate) mod div;
-pub(crate) mod divconst;
 pub(crate) mod elementwise;
 pub(crate) mod lookup;
 pub(crate) mod matmul;
@@ -21,7 +20,7 @@ use crate::context::{Claim, Prover, Verifier};
 /// auxiliary tensors of their own).
 pub(crate) fn prove_node(p: &mut Prover<'_>, index: usize, claims: Vec<Claim>) {
     let op = &p.graph.nodes[index].op;
-    let has_aux_checks = matches!(op, Op::Max | Op::Min | Op::Div { .. } | Op::IntDiv { .. });
+    let has_aux_checks = matches!(op, Op::Div { .. } | Op::IntDiv { .. });
     if claims.is_empty() && !has_aux_checks {
         return;
     }
@@ -29,9 +28,6 @@ pub(crate) fn prove_node(p: &mut Prover<'_>, index: usize, claims: Vec<Claim>) {
         Op::MatMul => matmul::prove(p, index, claims),
         Op::Conv(_) => conv::prove(p, index, claims),
         Op::Add | Op::Sub | Op::Mul => elementwise::prove(p, index, claims),
-        Op::Rescale { .. } | Op::DivRound { .. } | Op::DivFloor { .. } => {
-            divconst::prove(p, index, claims)
-        }
         Op::Div { .. } | Op::IntDiv { .. } => div::prove(p, index, claims),
         Op::Max | Op::Min => maxmin::prove(p, index, claims),
         Op::Reshape { .. } | Op::Transpose { .. } => wiring::prove(p, index, claims),
@@ -41,8 +37,12 @@ pub(crate) fn prove_node(p: &mut Prover<'_>, index: usize, claims: Vec<Claim>) {
         | Op::Gather { .. }
         | Op::ReduceSum { .. }
         | Op::SumPool { .. } => selection::prove(p, index, claims),
-        // Settled by the lookup argument.
-        Op::Lookup(_) | Op::WideLookup { .. } => {}
+        // Settled by the lookup argument (divisions by constants: the remainder column).
+        Op::Lookup(_)
+        | Op::WideLookup { .. }
+        | Op::Rescale { .. }
+        | Op::DivRound { .. }
+        | Op::DivFloor { .. } => {}
     }
 }
 
@@ -53,7 +53,7 @@ pub(crate) fn verify_node(
     claims: Vec<Claim>,
 ) -> Result<(), VerifyError> {
     let op = &v.graph.nodes[index].op;
-    let has_aux_checks = matches!(op, Op::Max | Op::Min | Op::Div { .. } | Op::IntDiv { .. });
+    let has_aux_checks = matches!(op, Op::Div { .. } | Op::IntDiv { .. });
     if claims.is_empty() && !has_aux_checks {
         return Ok(());
     }
@@ -61,9 +61,6 @@ pub(crate) fn verify_node(
         Op::MatMul => matmul::verify(v, index, claims),
         Op::Conv(_) => conv::verify(v, index, claims),
         Op::Add | Op::Sub | Op::Mul => elementwise::verify(v, index, claims),
-        Op::Rescale { .. } | Op::DivRound { .. } | Op::DivFloor { .. } => {
-            divconst::verify(v, index, claims)
-        }
         Op::Div { .. } | Op::IntDiv { .. } => div::verify(v, index, claims),
         Op::Max | Op::Min => maxmin::verify(v, index, claims),
         Op::Reshape { .. } | Op::Transpose { .. } => wiring::verify(v, index, claims),
@@ -73,7 +70,11 @@ pub(crate) fn verify_node(
         | Op::Gather { .. }
         | Op::ReduceSum { .. }
         | Op::SumPool { .. } => selection::verify(v, index, claims),
-        Op::Lookup(_) | Op::WideLookup { .. } => Ok(()),
+        Op::Lookup(_)
+        | Op::WideLookup { .. }
+        | Op::Rescale { .. }
+        | Op::DivRound { .. }
+        | Op::DivFloor { .. } => Ok(()),
     }
 }
 

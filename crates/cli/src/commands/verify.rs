@@ -45,8 +45,8 @@ pub(crate) struct VerifyArgs {
 fn context_of(args: &VerifyArgs) -> anyhow::Result<Vec<u8>> {
     match (&args.nonce, &args.miner_hotkey) {
         (Some(nonce), Some(hotkey)) => {
-            let nonce = hex::decode(nonce.trim_start_matches("0x"))
-                .context("--nonce must be hex")?;
+            let nonce =
+                hex::decode(nonce.trim_start_matches("0x")).context("--nonce must be hex")?;
             let hotkey: omron_keys::AccountId = hotkey
                 .parse()
                 .map_err(|e| anyhow::anyhow!("--miner-hotkey {hotkey}: {e}"))?;

@@ -473,7 +473,10 @@ fn corrupted_hand_built_models_never_panic() {
     // Random byte changes in models that use every supported op (attributes, shapes, pads,
     // axes, constants): whatever loads goes through float, quantisation and the integer run.
     let mut s = 0x0123_4567_89ab_cdefu64;
-    for (name, b, shapes) in crate::ops::cases().into_iter().chain(crate::ops_v2::cases()) {
+    for (name, b, shapes) in crate::ops::cases()
+        .into_iter()
+        .chain(crate::ops_v2::cases())
+    {
         let bytes = b.bytes();
         let x: Vec<Vec<f32>> = shapes
             .iter()

@@ -1,8 +1,11 @@
 //! The Fiat-Shamir transcript and the prover/verifier channels built on it.
 //!
-//! The transcript is a chain of keyed BLAKE3 hashes: the 32-byte state keys the hash of each new
-//! message (with a tag, the label and the length of every part, so no two message sequences
-//! collide), and challenges are squeezed from the state. The channels tie the transcript to the
+//! The transcript is a chain of keyed BLAKE3 hashes: messages are framed (a tag, the label and
+//! the length of every part, so no two message sequences collide) and buffered, and the 32-byte
+//! state keys one hash of everything absorbed since the last challenge when the next challenge
+//! is squeezed. Buffering costs nothing in soundness (the framing makes the buffered bytes an
+//! injective encoding of the message sequence) and saves a hash per message, which matters for
+//! the many small messages of a proof (lookup multiplicities, outputs). The channels tie the transcript to the
 //! proof bytes: [`ProverChannel::send_ext`] appends the element to the proof *and* absorbs it, and
 //! [`VerifierChannel::recv_ext`] reads *and* absorbs it, so a message cannot be sent without being
 //! bound into every later challenge. The verifier reads exactly the number of elements its
@@ -20,13 +23,16 @@ const TAG_POW: u8 = 4;
 #[derive(Clone, Debug)]
 pub struct Transcript {
     state: [u8; 32],
+    /// Framed messages absorbed since the state last moved.
+    pending: Vec<u8>,
 }
 
 impl Transcript {
     /// A transcript for the protocol named `domain`.
     pub fn new(domain: &[u8]) -> Transcript {
         let mut t = Transcript {
-            state: *blake3::hash(b"omron-rs transcript v1").as_bytes(),
+            state: *blake3::hash(b"omron-rs transcript v2").as_bytes(),
+            pending: Vec::new(),
         };
         t.absorb(b"domain", domain);
         t
@@ -34,17 +40,26 @@ impl Transcript {
 
     /// Binds `data` (labelled) into the state.
     pub fn absorb(&mut self, label: &[u8], data: &[u8]) {
-        let mut h = blake3::Hasher::new_keyed(&self.state);
-        h.update(&[TAG_ABSORB]);
-        h.update(&(label.len() as u64).to_le_bytes());
-        h.update(label);
-        h.update(&(data.len() as u64).to_le_bytes());
-        h.update(data);
-        self.state = *h.finalize().as_bytes();
+        self.pending.push(TAG_ABSORB);
+        self.pending
+            .extend_from_slice(&(label.len() as u64).to_le_bytes());
+        self.pending.extend_from_slice(label);
+        self.pending
+            .extend_from_slice(&(data.len() as u64).to_le_bytes());
+        self.pending.extend_from_slice(data);
+    }
+
+    /// Moves the state over the buffered messages.
+    fn flush(&mut self) {
+        if !self.pending.is_empty() {
+            self.state = *blake3::keyed_hash(&self.state, &self.pending).as_bytes();
+            self.pending.clear();
+        }
     }
 
     /// 32 pseudo-random bytes, after which the state has moved on.
     pub fn squeeze(&mut self, label: &[u8]) -> [u8; 32] {
+        self.flush();
         let mut h = blake3::Hasher::new_keyed(&self.state);
         h.update(&[TAG_SQUEEZE]);
         h.update(&(label.len() as u64).to_le_bytes());
@@ -158,6 +173,7 @@ impl ProverChannel {
 
     /// Finds and sends a nonce whose hash with the state has `bits` leading zeros.
     pub fn grind(&mut self, bits: u32) {
+        self.transcript.flush();
         let nonce = (0u64..)
             .find(|&n| self.transcript.pow_ok(n, bits))
             .unwrap_or(0);
@@ -345,6 +361,7 @@ impl<'a> VerifierChannel<'a> {
         let b = self.take("proof-of-work nonce", 8)?;
         let mut arr = [0u8; 8];
         arr.copy_from_slice(b);
+        self.transcript.flush();
         if !self.transcript.pow_ok(u64::from_le_bytes(arr), bits) {
             return Err(VerifyError::ProofOfWork { bits });
         }

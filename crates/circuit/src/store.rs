@@ -43,6 +43,18 @@ pub enum InputGenerator {
         /// Items per batch.
         batch: usize,
     },
+    /// SN27 (Compute subnet) miner-scoring batches (the reference's `generate()`, §3.3c), for
+    /// the SN27 proof-of-weights circuit of that batch size.
+    Sn27Scoring {
+        /// Miners per batch.
+        batch: usize,
+    },
+    /// SN48 tiered-weights batches (uniform scores, §3.3d), for the SN48 proof-of-weights
+    /// circuit of that batch size.
+    Sn48Scoring {
+        /// Scores per batch.
+        batch: usize,
+    },
 }
 
 /// A circuit's `metadata.json`.
@@ -175,7 +187,9 @@ impl StoredCircuit {
                         .map(|_| low + (high - low) * rng.r#gen::<f64>())
                         .collect(),
                     // Proof-of-weights circuits take `generate_pow_inputs` instead.
-                    InputGenerator::Sn2Scoring { .. } => Vec::new(),
+                    InputGenerator::Sn2Scoring { .. }
+                    | InputGenerator::Sn27Scoring { .. }
+                    | InputGenerator::Sn48Scoring { .. } => Vec::new(),
                 }
             })
             .collect();
@@ -191,12 +205,18 @@ impl StoredCircuit {
     /// with the 16 nonce slots filled at random) as the request's `inputs` JSON; `None` for
     /// other circuits.
     pub fn generate_pow_inputs(&self, rng: &mut impl RngCore) -> Option<serde_json::Value> {
-        let InputGenerator::Sn2Scoring { batch } = self.metadata.input_generator else {
-            return None;
-        };
-        crate::pow::sn2::benchmark_inputs(batch, rng)
-            .ok()
-            .map(|i| i.to_json())
+        match self.metadata.input_generator {
+            InputGenerator::Sn2Scoring { batch } => crate::pow::sn2::benchmark_inputs(batch, rng)
+                .ok()
+                .map(|i| i.to_json()),
+            InputGenerator::Sn27Scoring { batch } => {
+                Some(crate::pow::sn27::benchmark_batch(batch, rng).to_json())
+            }
+            InputGenerator::Sn48Scoring { batch } => {
+                Some(crate::pow::sn48::benchmark_batch(batch, rng).to_json())
+            }
+            InputGenerator::Uniform { .. } => None,
+        }
     }
 
     /// Proves a proof-of-weights request (its `inputs` JSON) as the miner with
@@ -251,6 +271,12 @@ impl StoredCircuit {
                     serde_json::from_value(inputs.clone())
                         .map_err(|e| CircuitError::Input(format!("not SN2 scoring inputs: {e}")))?;
                 Ok(crate::pow::sn2::Sn2Inputs::new(&parsed, batch)?.columns)
+            }
+            InputGenerator::Sn27Scoring { batch } => {
+                crate::pow::sn27::Sn27Batch::from_json(inputs, batch)?.columns(batch)
+            }
+            InputGenerator::Sn48Scoring { batch } => {
+                crate::pow::sn48::Sn48Batch::from_json(inputs, batch)?.columns(batch)
             }
             InputGenerator::Uniform { .. } => Err(CircuitError::Input(format!(
                 "circuit '{}' is not a proof-of-weights circuit",

@@ -46,10 +46,16 @@ pub(crate) enum CircuitCommand {
 }
 
 /// The hand-written circuits `omron circuit builtin` can build.
+// The variant names are the command-line values (`sn2-pow`, `sn27-pow`, `sn48-pow`).
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub(crate) enum BuiltinCircuit {
     /// The SN2 incentive function over a batch of score updates (proof of weights).
     Sn2Pow,
+    /// The SN27 (Compute subnet) miner scoring over a batch of miners (proof of weights).
+    Sn27Pow,
+    /// The SN48 tiered weights over a batch of scores (proof of weights).
+    Sn48Pow,
 }
 
 pub(crate) fn run(cmd: CircuitCommand) -> anyhow::Result<Outcome> {
@@ -63,6 +69,14 @@ pub(crate) fn run(cmd: CircuitCommand) -> anyhow::Result<Outcome> {
                 BuiltinCircuit::Sn2Pow => (
                     format!("sn2-pow-{batch}"),
                     omron_circuit::pow::sn2::sn2_graph(batch)?,
+                ),
+                BuiltinCircuit::Sn27Pow => (
+                    format!("sn27-pow-{batch}"),
+                    omron_circuit::pow::sn27::sn27_graph(batch)?,
+                ),
+                BuiltinCircuit::Sn48Pow => (
+                    format!("sn48-pow-{batch}"),
+                    omron_circuit::pow::sn48::sn48_graph(batch)?,
                 ),
             };
             let circuit = Circuit::compile(&label, graph)?;

@@ -264,7 +264,9 @@ impl StoredCircuit {
         )
     }
 
-    fn pow_columns(&self, inputs: &serde_json::Value) -> Result<Vec<Vec<i64>>, CircuitError> {
+    /// The graph inputs of a proof-of-weights request (its `inputs` JSON), checked against the
+    /// circuit's constants and domain.
+    pub fn pow_columns(&self, inputs: &serde_json::Value) -> Result<Vec<Vec<i64>>, CircuitError> {
         match self.metadata.input_generator {
             InputGenerator::Sn2Scoring { batch } => {
                 let parsed: omron_scoring::CircuitInputs =

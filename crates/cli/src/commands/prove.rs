@@ -1,11 +1,14 @@
 //! `omron prove`: run a circuit's model on an input and prove the result.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use omron_circuit::{CircuitDir, InputData, OutputData};
+use omron_circuit::{
+    Circuit, CircuitDir, CircuitMetadata, CircuitType, InputData, METADATA_FILE, OutputData,
+    StoredCircuit,
+};
 
 use crate::Outcome;
 
@@ -15,7 +18,8 @@ pub(crate) struct ProveArgs {
     /// The circuit folder (from `omron circuit compile`).
     #[arg(long, value_name = "DIR")]
     circuit: PathBuf,
-    /// The input, as `{"input_data": [[...]]}`.
+    /// The input, as `{"input_data": [[...]]}`; for a proof-of-weights circuit, the request's
+    /// `inputs` JSON (e.g. the reference's scoring batch).
     #[arg(long, value_name = "INPUT.json")]
     input: PathBuf,
     /// Where to write the proof.
@@ -36,13 +40,47 @@ pub(crate) fn read_input(path: &PathBuf) -> anyhow::Result<InputData> {
     InputData::from_json(&text).with_context(|| format!("{}", path.display()))
 }
 
+/// The circuit's inputs from `path`: for a proof-of-weights circuit (its folder's
+/// `metadata.json` says so) the request's `inputs` JSON, e.g. the reference's scoring batch;
+/// otherwise `{"input_data": [[...]]}`, quantised.
+pub(crate) fn circuit_inputs(
+    dir: &Path,
+    circuit: &Circuit,
+    path: &PathBuf,
+) -> anyhow::Result<Vec<Vec<i64>>> {
+    let meta = dir.join(METADATA_FILE);
+    let pow = match std::fs::read_to_string(&meta) {
+        Ok(text) => {
+            serde_json::from_str::<CircuitMetadata>(&text)
+                .with_context(|| format!("{}", meta.display()))?
+                .circuit_type
+                == CircuitType::ProofOfWeights
+        }
+        Err(_) => false,
+    };
+    // Only a proof-of-weights folder is loaded again, for its input checks.
+    if pow {
+        let stored = StoredCircuit::load(dir)?;
+        if stored.is_proof_of_weights() {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let value: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{}: not JSON", path.display()))?;
+            return stored
+                .pow_columns(&value)
+                .with_context(|| format!("{}", path.display()));
+        }
+    }
+    Ok(read_input(path)?.quantise(circuit)?)
+}
+
 pub(crate) fn parse_context(hex_text: &str) -> anyhow::Result<Vec<u8>> {
     hex::decode(hex_text.trim_start_matches("0x")).context("--context must be hex")
 }
 
 pub(crate) fn run(args: ProveArgs) -> anyhow::Result<Outcome> {
     let (circuit, _) = CircuitDir::new(&args.circuit).load()?;
-    let inputs = read_input(&args.input)?.quantise(&circuit)?;
+    let inputs = circuit_inputs(&args.circuit, &circuit, &args.input)?;
     let context = parse_context(&args.context)?;
     let start = Instant::now();
     let proof = circuit.prove(&inputs, &context)?;

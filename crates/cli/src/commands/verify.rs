@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::Args;
 use omron_circuit::{CircuitDir, MAX_PROOF_BYTES, OutputData};
 
-use super::prove::{parse_context, read_input};
+use super::prove::{circuit_inputs, parse_context};
 use crate::Outcome;
 
 /// Arguments of `omron verify`.
@@ -19,7 +19,8 @@ pub(crate) struct VerifyArgs {
     /// The circuit folder.
     #[arg(long, value_name = "DIR")]
     circuit: PathBuf,
-    /// The input the proof must be for.
+    /// The input the proof must be for (for a proof-of-weights circuit, the request's `inputs`
+    /// JSON).
     #[arg(long, value_name = "INPUT.json")]
     input: PathBuf,
     /// The proof file.
@@ -58,7 +59,7 @@ fn context_of(args: &VerifyArgs) -> anyhow::Result<Vec<u8>> {
 
 fn check(args: &VerifyArgs) -> anyhow::Result<f64> {
     let (circuit, _) = CircuitDir::new(&args.circuit).load()?;
-    let inputs = read_input(&args.input)?.quantise(&circuit)?;
+    let inputs = circuit_inputs(&args.circuit, &circuit, &args.input)?;
     let context = context_of(args)?;
     let len = std::fs::metadata(&args.proof)
         .with_context(|| format!("cannot read {}", args.proof.display()))?

@@ -265,3 +265,33 @@ fn unsupported_ops_are_listed_and_compile_fails() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(!text(&out).contains("panicked"), "{}", text(&out));
 }
+
+#[test]
+fn bench_prints_a_row_per_model_and_circuit_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let circuit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../circuits/mnist-mlp");
+    let out = omron(
+        &[
+            "bench",
+            "--reps",
+            "1",
+            bench_model("mlp_small").to_str().unwrap(),
+            circuit.to_str().unwrap(),
+            "--json",
+            "rows.json",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let rows: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("rows.json")).unwrap()).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0]["model"], "mlp_small");
+    assert_eq!(rows[0]["argmax_agrees"], true);
+    assert_eq!(rows[1]["model"], "mnist-mlp");
+    assert!(rows[1]["argmax_agrees"].is_null());
+    for row in rows {
+        assert!(row["proof_bytes"].as_u64().unwrap() > 0, "{row}");
+    }
+}

@@ -1,5 +1,9 @@
 //! `omron bench`: compile, prove and verify models and print a table of times, proof sizes,
 //! peak memory and accuracy. Defaults to the bundled benchmark models (`bench/models/`).
+//!
+//! A folder may also be a shipped circuit (`circuits/NAME`, with `metadata.json`): it is then
+//! loaded instead of compiled and proven on a request drawn by its own input generator, the
+//! way a validator would query a miner (proof-of-weights circuits included).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -13,7 +17,8 @@ use crate::{Outcome, alloc};
 /// Arguments of `omron bench`.
 #[derive(Debug, Args)]
 pub(crate) struct BenchArgs {
-    /// Model folders, each with `network.onnx` (or `model.onnx`) and `input.json`.
+    /// Model folders, each with `network.onnx` (or `model.onnx`) and `input.json`, or circuit
+    /// folders with `metadata.json` (e.g. `circuits/*`).
     #[arg(value_name = "MODEL_DIR")]
     models: Vec<PathBuf>,
     /// Proofs and verifications per model; the table shows medians.
@@ -29,13 +34,15 @@ pub(crate) struct BenchArgs {
 pub(crate) struct BenchRow {
     model: String,
     params: usize,
+    /// Compile time for a model folder, load time for a circuit folder.
     compile_ms: f64,
     prove_ms: f64,
     verify_ms: f64,
     proof_bytes: usize,
     prove_peak_bytes: usize,
-    max_abs_error: f64,
-    argmax_agrees: bool,
+    /// Against the float model on `input.json` (model folders only).
+    max_abs_error: Option<f64>,
+    argmax_agrees: Option<bool>,
 }
 
 fn default_models() -> Vec<PathBuf> {
@@ -105,8 +112,57 @@ pub(crate) fn bench_model(dir: &Path, reps: u32) -> anyhow::Result<BenchRow> {
         verify_ms: median(verify_ms),
         proof_bytes,
         prove_peak_bytes: peak,
-        max_abs_error: compiled.accuracy.max_abs_error,
-        argmax_agrees: compiled.accuracy.argmax_agrees,
+        max_abs_error: Some(compiled.accuracy.max_abs_error),
+        argmax_agrees: Some(compiled.accuracy.argmax_agrees),
+    })
+}
+
+/// Benchmarks a shipped circuit on requests from its own input generator.
+pub(crate) fn bench_stored(dir: &Path, reps: u32) -> anyhow::Result<BenchRow> {
+    use rand::SeedableRng;
+    const MINER: [u8; 32] = [7; 32];
+    let start = Instant::now();
+    let stored = omron_circuit::StoredCircuit::load(dir)?;
+    let load_ms = start.elapsed().as_secs_f64() * 1e3;
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+    let pow_inputs = stored.generate_pow_inputs(&mut rng);
+    let request = stored.generate_input(&mut rng);
+    let (mut prove_ms, mut verify_ms) = (Vec::new(), Vec::new());
+    let mut proof_bytes = 0;
+    let mut peak = 0;
+    for _ in 0..reps {
+        let base = alloc::reset_peak();
+        let t = Instant::now();
+        let proof = match &pow_inputs {
+            Some(inputs) => stored.prove_pow(inputs, &MINER)?.0,
+            None => stored.prove_request(&request, &MINER)?.0,
+        };
+        prove_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        peak = peak.max(alloc::peak().saturating_sub(base));
+        proof_bytes = proof.len();
+        let t = Instant::now();
+        match &pow_inputs {
+            Some(inputs) => stored.verify_pow(inputs, &MINER, &proof, None).map(drop),
+            None => stored
+                .verify_response(&request, &MINER, &proof, None)
+                .map(drop),
+        }
+        .context("the proof did not verify")?;
+        verify_ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let name = dir
+        .file_name()
+        .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into());
+    Ok(BenchRow {
+        model: name,
+        params: stored.circuit.graph().param_count(),
+        compile_ms: load_ms,
+        prove_ms: median(prove_ms),
+        verify_ms: median(verify_ms),
+        proof_bytes,
+        prove_peak_bytes: peak,
+        max_abs_error: None,
+        argmax_agrees: None,
     })
 }
 
@@ -118,8 +174,8 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
     };
     let mut rows = Vec::with_capacity(models.len());
     println!(
-        "{:<14} {:>8} {:>11} {:>9} {:>10} {:>9} {:>9} {:>11} {:>7}",
-        "model",
+        "{:<16} {:>8} {:>11} {:>9} {:>10} {:>9} {:>9} {:>11} {:>7}",
+        "model / circuit",
         "params",
         "compile ms",
         "prove ms",
@@ -130,10 +186,14 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
         "argmax"
     );
     for dir in &models {
-        let row = bench_model(dir, args.reps)
-            .with_context(|| format!("benchmarking {}", dir.display()))?;
+        let row = if dir.join(omron_circuit::METADATA_FILE).is_file() {
+            bench_stored(dir, args.reps)
+        } else {
+            bench_model(dir, args.reps)
+        };
+        let row = row.with_context(|| format!("benchmarking {}", dir.display()))?;
         println!(
-            "{:<14} {:>8} {:>11.1} {:>9.1} {:>10.2} {:>9.1} {:>9.1} {:>11.2e} {:>7}",
+            "{:<16} {:>8} {:>11.1} {:>9.1} {:>10.2} {:>9.1} {:>9.1} {:>11} {:>7}",
             row.model,
             row.params,
             row.compile_ms,
@@ -141,11 +201,12 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
             row.verify_ms,
             row.proof_bytes as f64 / 1024.0,
             row.prove_peak_bytes as f64 / (1024.0 * 1024.0),
-            row.max_abs_error,
-            if row.argmax_agrees {
-                "agrees"
-            } else {
-                "DIFFERS"
+            row.max_abs_error
+                .map_or_else(|| "-".to_string(), |e| format!("{e:.2e}")),
+            match row.argmax_agrees {
+                Some(true) => "agrees",
+                Some(false) => "DIFFERS",
+                None => "-",
             }
         );
         rows.push(row);

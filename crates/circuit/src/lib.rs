@@ -28,5 +28,5 @@ pub use plan::{LookupInstance, Plan, Role, Segment, TableSpec, TensorPlan, Tenso
 pub use proof::{MAX_PROOF_BYTES, PROOF_MAGIC, ProofOutput};
 pub use store::{
     CircuitMetadata, CircuitStore, CircuitType, InputGenerator, METADATA_FILE, RequestInput,
-    StoredCircuit, request_context,
+    StoredCircuit, pow_nonce, request_context,
 };

@@ -332,8 +332,9 @@ impl StoredCircuit {
 }
 
 /// The nonce of a proof-of-weights request: the first 16 bytes of the SHA-256 of its inputs'
-/// JSON text (the inputs carry random nonce slots, so this does not repeat).
-fn pow_nonce(inputs: &serde_json::Value) -> Vec<u8> {
+/// JSON text (the inputs carry random nonce slots, so this does not repeat). With the prover's
+/// hotkey it gives the proof's [`request_context`].
+pub fn pow_nonce(inputs: &serde_json::Value) -> Vec<u8> {
     use sha2::Digest;
     sha2::Sha256::digest(inputs.to_string().as_bytes())[..16].to_vec()
 }

@@ -295,3 +295,71 @@ fn bench_prints_a_row_per_model_and_circuit_folder() {
         assert!(row["proof_bytes"].as_u64().unwrap() > 0, "{row}");
     }
 }
+
+/// A validator's archived score-batch proof (made with its hotkey, as `StoredCircuitProver`
+/// does) is checked by anyone with `omron verify --miner-hotkey`, the nonce coming from the
+/// batch itself; another hotkey or another batch is rejected.
+#[test]
+fn verify_checks_a_validators_batch_proof_by_its_hotkey() {
+    use rand::SeedableRng;
+    let dir = tempfile::tempdir().unwrap();
+    let circuit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../circuits/sn2-pow-256");
+    let stored = omron_circuit::StoredCircuit::load(&circuit).unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let batch = stored.generate_pow_inputs(&mut rng).unwrap();
+    let validator = omron_keys::Keypair::from_uri("//Alice").unwrap().public();
+    let (proof, _) = stored.prove_pow(&batch, validator.as_bytes()).unwrap();
+    std::fs::write(dir.path().join("batch.json"), batch.to_string()).unwrap();
+    std::fs::write(dir.path().join("proof.bin"), &proof).unwrap();
+    let verify = |input: &str, hotkey: &str| {
+        omron(
+            &[
+                "verify",
+                "--circuit",
+                circuit.to_str().unwrap(),
+                "--input",
+                input,
+                "--proof",
+                "proof.bin",
+                "--miner-hotkey",
+                hotkey,
+            ],
+            dir.path(),
+        )
+    };
+    let ok = verify("batch.json", &validator.to_ss58());
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("verified"));
+
+    let bob = omron_keys::Keypair::from_uri("//Bob").unwrap().public();
+    let other_key = verify("batch.json", &bob.to_ss58());
+    assert_eq!(other_key.status.code(), Some(1), "{}", text(&other_key));
+
+    let other = stored.generate_pow_inputs(&mut rng).unwrap();
+    std::fs::write(dir.path().join("other.json"), other.to_string()).unwrap();
+    let other_batch = verify("other.json", &validator.to_ss58());
+    assert_eq!(other_batch.status.code(), Some(1), "{}", text(&other_batch));
+
+    // Without --nonce, --miner-hotkey is refused for a model circuit.
+    let mlp = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../circuits/mnist-mlp");
+    let out = omron(
+        &[
+            "verify",
+            "--circuit",
+            mlp.to_str().unwrap(),
+            "--input",
+            "batch.json",
+            "--proof",
+            "proof.bin",
+            "--miner-hotkey",
+            &validator.to_ss58(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("only for proof-of-weights"),
+        "{}",
+        text(&out)
+    );
+}

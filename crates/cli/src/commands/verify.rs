@@ -30,37 +30,57 @@ pub(crate) struct VerifyArgs {
     #[arg(long = "output-json", value_name = "OUT.json")]
     output_json: Option<PathBuf>,
     /// The context the proof was bound to, as hex.
-    #[arg(long, value_name = "HEX", default_value = "", conflicts_with = "nonce")]
+    #[arg(long, value_name = "HEX", default_value = "", conflicts_with_all = ["nonce", "miner_hotkey"])]
     context: String,
     /// For a subnet request: the request's nonce (hex, as in `RequestInput.nonce`); with
     /// --miner-hotkey it builds the request context instead of --context.
     #[arg(long, value_name = "HEX", requires = "miner_hotkey")]
     nonce: Option<String>,
     /// For a subnet request: the ss58 hotkey of the miner that proved it.
-    #[arg(long = "miner-hotkey", value_name = "SS58", requires = "nonce")]
+    /// For a proof-of-weights circuit, `--nonce` may be left out: the request's nonce is derived
+    /// from the batch JSON (`--input`), and the hotkey is the prover's (a validator's, for its
+    /// own score batches).
+    #[arg(long = "miner-hotkey", value_name = "SS58")]
     miner_hotkey: Option<String>,
 }
 
 /// The proof context: `--context`, or the subnet request context of `--nonce` and
 /// `--miner-hotkey`.
 fn context_of(args: &VerifyArgs) -> anyhow::Result<Vec<u8>> {
-    match (&args.nonce, &args.miner_hotkey) {
-        (Some(nonce), Some(hotkey)) => {
-            let nonce =
-                hex::decode(nonce.trim_start_matches("0x")).context("--nonce must be hex")?;
-            let hotkey: omron_keys::AccountId = hotkey
-                .parse()
-                .map_err(|e| anyhow::anyhow!("--miner-hotkey {hotkey}: {e}"))?;
-            Ok(omron_circuit::request_context(&nonce, hotkey.as_bytes()))
+    let Some(hotkey) = &args.miner_hotkey else {
+        return parse_context(&args.context);
+    };
+    let hotkey: omron_keys::AccountId = hotkey
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--miner-hotkey {hotkey}: {e}"))?;
+    let nonce = match &args.nonce {
+        Some(nonce) => {
+            hex::decode(nonce.trim_start_matches("0x")).context("--nonce must be hex")?
         }
-        _ => parse_context(&args.context),
-    }
+        None => {
+            let stored = omron_circuit::StoredCircuit::load(&args.circuit).context(
+                "--miner-hotkey without --nonce needs a proof-of-weights circuit folder",
+            )?;
+            if !stored.is_proof_of_weights() {
+                anyhow::bail!(
+                    "--miner-hotkey without --nonce is only for proof-of-weights circuits; \
+                     give the request's --nonce"
+                );
+            }
+            let text = std::fs::read_to_string(&args.input)
+                .with_context(|| format!("cannot read {}", args.input.display()))?;
+            let value: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{}: not JSON", args.input.display()))?;
+            omron_circuit::pow_nonce(&value)
+        }
+    };
+    Ok(omron_circuit::request_context(&nonce, hotkey.as_bytes()))
 }
 
 fn check(args: &VerifyArgs) -> anyhow::Result<f64> {
     let (circuit, _) = CircuitDir::new(&args.circuit).load()?;
-    let inputs = circuit_inputs(&args.circuit, &circuit, &args.input)?;
     let context = context_of(args)?;
+    let inputs = circuit_inputs(&args.circuit, &circuit, &args.input)?;
     let len = std::fs::metadata(&args.proof)
         .with_context(|| format!("cannot read {}", args.proof.display()))?
         .len();

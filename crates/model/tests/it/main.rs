@@ -13,5 +13,6 @@ mod golden_v2;
 mod ops;
 mod ops_v2;
 mod ort;
+mod prove_v2;
 mod refusals;
 mod shared_models;

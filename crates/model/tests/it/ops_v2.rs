@@ -461,7 +461,7 @@ pub(crate) fn cases() -> Vec<(&'static str, Builder, Vec<Vec<usize>>)> {
     v
 }
 
-fn inputs_for(shapes: &[Vec<usize>]) -> Vec<Vec<f32>> {
+pub(crate) fn inputs_for(shapes: &[Vec<usize>]) -> Vec<Vec<f32>> {
     shapes
         .iter()
         .enumerate()

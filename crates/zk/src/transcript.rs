@@ -171,6 +171,25 @@ impl ProverChannel {
         self.transcript.absorb(label, &self.bytes[start..]);
     }
 
+    /// Sends unsigned integers (LEB128 each) as one message: the block is absorbed once,
+    /// which matters for long lists of small numbers (lookup multiplicities).
+    pub fn send_varints(&mut self, label: &[u8], values: &[u64]) {
+        let start = self.bytes.len();
+        for &value in values {
+            let mut v = value;
+            loop {
+                let byte = (v & 0x7f) as u8;
+                v >>= 7;
+                if v == 0 {
+                    self.bytes.push(byte);
+                    break;
+                }
+                self.bytes.push(byte | 0x80);
+            }
+        }
+        self.transcript.absorb(label, &self.bytes[start..]);
+    }
+
     /// Finds and sends a nonce whose hash with the state has `bits` leading zeros.
     pub fn grind(&mut self, bits: u32) {
         self.transcript.flush();
@@ -317,10 +336,47 @@ impl<'a> VerifierChannel<'a> {
         Ok(d)
     }
 
+    /// Receives `n` unsigned integers sent with [`ProverChannel::send_varints`], each minimally
+    /// encoded and `<= max`; the block is absorbed once.
+    pub fn recv_varints(
+        &mut self,
+        label: &'static [u8],
+        n: usize,
+        max: u64,
+    ) -> Result<Vec<u64>, VerifyError> {
+        let what = label_str(label);
+        let start = self.pos;
+        // Each integer takes at least one byte: a count beyond the remaining bytes is an error
+        // before anything is allocated for it.
+        let remaining = self.bytes.len() - self.pos;
+        if n > remaining {
+            return Err(VerifyError::Truncated {
+                what,
+                needed: n,
+                remaining,
+            });
+        }
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            out.push(self.read_varint(what, max)?);
+        }
+        let msg = &self.bytes[start..self.pos];
+        self.transcript.absorb(label, msg);
+        Ok(out)
+    }
+
     /// Receives an unsigned LEB128 integer, which must be minimally encoded and `<= max`.
     pub fn recv_varint(&mut self, label: &'static [u8], max: u64) -> Result<u64, VerifyError> {
         let what = label_str(label);
         let start = self.pos;
+        let v = self.read_varint(what, max)?;
+        let msg = &self.bytes[start..self.pos];
+        self.transcript.absorb(label, msg);
+        Ok(v)
+    }
+
+    /// Reads one LEB128 integer without absorbing it.
+    fn read_varint(&mut self, what: &'static str, max: u64) -> Result<u64, VerifyError> {
         let mut v: u64 = 0;
         for i in 0..10 {
             let byte = self.take(what, 1)?[0];
@@ -345,8 +401,6 @@ impl<'a> VerifierChannel<'a> {
                         detail: format!("{v} exceeds the maximum {max}"),
                     });
                 }
-                let msg = &self.bytes[start..self.pos];
-                self.transcript.absorb(label, msg);
                 return Ok(v);
             }
         }
@@ -427,6 +481,25 @@ mod tests {
         assert_eq!(v.challenge_bits(b"i", 10), c2);
         assert!(c2 < 1024);
         v.finish().unwrap();
+    }
+
+    #[test]
+    fn a_block_of_integers_is_one_message() {
+        let values = [0u64, 1, 127, 128, 300, u64::MAX >> 2];
+        let (mut p, t) = pair();
+        p.send_varints(b"block", &values);
+        let c = p.challenge_ext(b"c");
+        let proof = p.finish();
+
+        let mut v = VerifierChannel::new(t.clone(), &proof, 1 << 20).unwrap();
+        assert_eq!(v.recv_varints(b"block", 6, u64::MAX).unwrap(), values);
+        assert_eq!(v.challenge_ext(b"c"), c);
+        v.finish().unwrap();
+        // A value above the bound, or more values than bytes, is an error.
+        let mut v = VerifierChannel::new(t.clone(), &proof, 1 << 20).unwrap();
+        assert!(v.recv_varints(b"block", 6, 1000).is_err());
+        let mut v = VerifierChannel::new(t, &proof, 1 << 20).unwrap();
+        assert!(v.recv_varints(b"block", proof.len() + 1, u64::MAX).is_err());
     }
 
     #[test]

@@ -76,12 +76,15 @@ pub(crate) fn prove(p: &mut Prover<'_>) -> Result<(), CircuitError> {
     }
     for table in &counts {
         p.ch.send_varint(b"lookup-nnz", table.len() as u64);
+        // (row delta, count) pairs, one message: absorbed once, not once per number.
+        let mut pairs = Vec::with_capacity(2 * table.len());
         let mut prev = 0;
         for (i, (&row, &count)) in table.iter().enumerate() {
-            p.ch.send_varint(b"lookup-row", if i == 0 { row } else { row - prev });
-            p.ch.send_varint(b"lookup-count", count);
+            pairs.push(if i == 0 { row } else { row - prev });
+            pairs.push(count);
             prev = row;
         }
+        p.ch.send_varints(b"lookup-multiplicities", &pairs);
     }
     let alpha = p.ch.challenge_ext(b"lookup-alpha");
     let beta = p.ch.challenge_ext(b"lookup-beta");
@@ -113,10 +116,21 @@ pub(crate) fn verify(v: &mut Verifier<'_>) -> Result<(), VerifyError> {
     for (spec, &total) in plan.tables.iter().zip(&totals) {
         let rows = spec.rows();
         let nnz = v.ch.recv_varint(b"lookup-nnz", rows.min(total))?;
+        let pairs = v.ch.recv_varints(
+            b"lookup-multiplicities",
+            2 * nnz as usize,
+            (rows - 1).max(total),
+        )?;
         let mut entries = Vec::with_capacity(nnz as usize);
         let (mut row, mut sum) = (0u64, 0u64);
-        for i in 0..nnz {
-            let delta = v.ch.recv_varint(b"lookup-row", rows - 1)?;
+        for (i, pair) in pairs.chunks_exact(2).enumerate() {
+            let (delta, count) = (pair[0], pair[1]);
+            if delta > rows - 1 {
+                return Err(VerifyError::InvalidInteger {
+                    what: "lookup-row",
+                    detail: format!("row step {delta} outside a table of {rows}"),
+                });
+            }
             if i > 0 && delta == 0 {
                 return Err(VerifyError::InvalidInteger {
                     what: "lookup-row",
@@ -134,7 +148,12 @@ pub(crate) fn verify(v: &mut Verifier<'_>) -> Result<(), VerifyError> {
                     detail: format!("row {row} outside a table of {rows}"),
                 });
             }
-            let count = v.ch.recv_varint(b"lookup-count", total)?;
+            if count > total {
+                return Err(VerifyError::InvalidInteger {
+                    what: "lookup-count",
+                    detail: format!("{count} exceeds the {total} lookups"),
+                });
+            }
             if count == 0 {
                 return Err(VerifyError::InvalidInteger {
                     what: "lookup-count",

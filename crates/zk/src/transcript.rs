@@ -157,18 +157,8 @@ impl ProverChannel {
     }
 
     /// Sends an unsigned integer (LEB128).
-    pub fn send_varint(&mut self, label: &[u8], mut v: u64) {
-        let start = self.bytes.len();
-        loop {
-            let byte = (v & 0x7f) as u8;
-            v >>= 7;
-            if v == 0 {
-                self.bytes.push(byte);
-                break;
-            }
-            self.bytes.push(byte | 0x80);
-        }
-        self.transcript.absorb(label, &self.bytes[start..]);
+    pub fn send_varint(&mut self, label: &[u8], v: u64) {
+        self.send_varints(label, &[v]);
     }
 
     /// Sends unsigned integers (LEB128 each) as one message: the block is absorbed once,

@@ -77,6 +77,41 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// Medians of `reps` proofs and verifications, the last proof's size and the prover's peak
+/// heap growth.
+struct Timed {
+    prove_ms: f64,
+    verify_ms: f64,
+    proof_bytes: usize,
+    peak_bytes: usize,
+}
+
+fn time_reps(
+    reps: u32,
+    mut prove: impl FnMut() -> anyhow::Result<Vec<u8>>,
+    mut verify: impl FnMut(&[u8]) -> anyhow::Result<()>,
+) -> anyhow::Result<Timed> {
+    let (mut prove_ms, mut verify_ms) = (Vec::new(), Vec::new());
+    let (mut proof_bytes, mut peak_bytes) = (0, 0);
+    for _ in 0..reps {
+        let base = alloc::reset_peak();
+        let t = Instant::now();
+        let proof = prove()?;
+        prove_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        peak_bytes = peak_bytes.max(alloc::peak().saturating_sub(base));
+        proof_bytes = proof.len();
+        let t = Instant::now();
+        verify(&proof).context("the proof did not verify")?;
+        verify_ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    Ok(Timed {
+        prove_ms: median(prove_ms),
+        verify_ms: median(verify_ms),
+        proof_bytes,
+        peak_bytes,
+    })
+}
+
 pub(crate) fn bench_model(dir: &Path, reps: u32) -> anyhow::Result<BenchRow> {
     let model = model_file(dir)?;
     let input_path = dir.join("input.json");
@@ -85,22 +120,14 @@ pub(crate) fn bench_model(dir: &Path, reps: u32) -> anyhow::Result<BenchRow> {
     let compile_ms = start.elapsed().as_secs_f64() * 1e3;
     let circuit = &compiled.circuit;
     let inputs = super::prove::read_input(&input_path)?.quantise(circuit)?;
-    let (mut prove_ms, mut verify_ms) = (Vec::new(), Vec::new());
-    let mut proof_bytes = 0;
-    let mut peak = 0;
-    for _ in 0..reps {
-        let base = alloc::reset_peak();
-        let t = Instant::now();
-        let proof = circuit.prove(&inputs, b"")?;
-        prove_ms.push(t.elapsed().as_secs_f64() * 1e3);
-        peak = peak.max(alloc::peak().saturating_sub(base));
-        proof_bytes = proof.proof.len();
-        let t = Instant::now();
-        circuit
-            .verify(&inputs, &proof.proof, b"")
-            .context("the proof did not verify")?;
-        verify_ms.push(t.elapsed().as_secs_f64() * 1e3);
-    }
+    let timed = time_reps(
+        reps,
+        || Ok(circuit.prove(&inputs, b"")?.proof),
+        |proof| {
+            circuit.verify(&inputs, proof, b"")?;
+            Ok(())
+        },
+    )?;
     let name = dir
         .file_name()
         .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into());
@@ -108,10 +135,10 @@ pub(crate) fn bench_model(dir: &Path, reps: u32) -> anyhow::Result<BenchRow> {
         model: name,
         params: circuit.graph().param_count(),
         compile_ms,
-        prove_ms: median(prove_ms),
-        verify_ms: median(verify_ms),
-        proof_bytes,
-        prove_peak_bytes: peak,
+        prove_ms: timed.prove_ms,
+        verify_ms: timed.verify_ms,
+        proof_bytes: timed.proof_bytes,
+        prove_peak_bytes: timed.peak_bytes,
         max_abs_error: Some(compiled.accuracy.max_abs_error),
         argmax_agrees: Some(compiled.accuracy.argmax_agrees),
     })
@@ -127,29 +154,24 @@ pub(crate) fn bench_stored(dir: &Path, reps: u32) -> anyhow::Result<BenchRow> {
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
     let pow_inputs = stored.generate_pow_inputs(&mut rng);
     let request = stored.generate_input(&mut rng);
-    let (mut prove_ms, mut verify_ms) = (Vec::new(), Vec::new());
-    let mut proof_bytes = 0;
-    let mut peak = 0;
-    for _ in 0..reps {
-        let base = alloc::reset_peak();
-        let t = Instant::now();
-        let proof = match &pow_inputs {
-            Some(inputs) => stored.prove_pow(inputs, &MINER)?.0,
-            None => stored.prove_request(&request, &MINER)?.0,
-        };
-        prove_ms.push(t.elapsed().as_secs_f64() * 1e3);
-        peak = peak.max(alloc::peak().saturating_sub(base));
-        proof_bytes = proof.len();
-        let t = Instant::now();
-        match &pow_inputs {
-            Some(inputs) => stored.verify_pow(inputs, &MINER, &proof, None).map(drop),
-            None => stored
-                .verify_response(&request, &MINER, &proof, None)
-                .map(drop),
-        }
-        .context("the proof did not verify")?;
-        verify_ms.push(t.elapsed().as_secs_f64() * 1e3);
-    }
+    let timed = time_reps(
+        reps,
+        || {
+            Ok(match &pow_inputs {
+                Some(inputs) => stored.prove_pow(inputs, &MINER)?.0,
+                None => stored.prove_request(&request, &MINER)?.0,
+            })
+        },
+        |proof| {
+            match &pow_inputs {
+                Some(inputs) => stored.verify_pow(inputs, &MINER, proof, None).map(drop),
+                None => stored
+                    .verify_response(&request, &MINER, proof, None)
+                    .map(drop),
+            }?;
+            Ok(())
+        },
+    )?;
     let name = dir
         .file_name()
         .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into());
@@ -157,10 +179,10 @@ pub(crate) fn bench_stored(dir: &Path, reps: u32) -> anyhow::Result<BenchRow> {
         model: name,
         params: stored.circuit.graph().param_count(),
         compile_ms: load_ms,
-        prove_ms: median(prove_ms),
-        verify_ms: median(verify_ms),
-        proof_bytes,
-        prove_peak_bytes: peak,
+        prove_ms: timed.prove_ms,
+        verify_ms: timed.verify_ms,
+        proof_bytes: timed.proof_bytes,
+        prove_peak_bytes: timed.peak_bytes,
         max_abs_error: None,
         argmax_agrees: None,
     })

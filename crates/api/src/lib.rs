@@ -12,10 +12,12 @@
 //! * [`receipt`]: the validator's signed receipt and its check;
 //! * [`canonical`]: the canonical JSON form that request, input and output hashes are taken of;
 //! * [`tls`]: the certificate fingerprint that is committed on chain and pinned by clients;
-//! * [`client`]: a WebSocket client that pins the certificate and signs the headers.
+//! * [`client`]: a WebSocket client that pins the certificate and signs the headers;
+//! * [`verify`]: checking an answer or a receipt with the circuit's files, trusting nothing
+//!   the validator says.
 //!
-//! Depends only on `omron-keys`: verifying the proof itself is the circuit layer's business
-//! (`omron-circuit`), which a client links separately.
+//! Depends on `omron-keys` (signatures) and `omron-circuit` (proof verification); nothing of
+//! the nodes, so an app links it without the validator.
 
 pub mod auth;
 pub mod canonical;
@@ -23,10 +25,12 @@ pub mod client;
 pub mod receipt;
 pub mod rpc;
 pub mod tls;
+pub mod verify;
 
 pub use auth::{AuthError, AuthHeaders};
 pub use client::{ApiClient, ClientError, Pin};
 pub use receipt::{Receipt, ReceiptError, UnsignedReceipt};
+pub use verify::{AnswerError, AppRequest, VerifiedAnswer, check_answer, verify_receipt};
 pub use rpc::{
     CircuitInfo, ErrorObject, InferenceResult, ProofContext, ProofOfComputationParams,
     ProofOfWeightsParams, RpcRequest, RpcResponse,

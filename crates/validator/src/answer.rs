@@ -1,4 +1,4 @@
-//! Reading a miner's answer to a `QueryZkProof` (reference §4.5): the proof bytes and the
+//! Reading a miner's answer to a `QueryZkProof` (reference §4.5) or a `ProofOfWeightsSynapse`: the proof bytes and the
 //! outputs it claims, or why there is nothing to verify.
 //!
 //! The wire format (fixed between our miner and validator): `query_output` is the JSON text
@@ -7,10 +7,19 @@
 //! signals that are not a float array) is an answer that cannot verify.
 
 use omron_bittensor::synapse::Envelope;
-use omron_protocol::{QueryOutput, QueryZkProof};
+use omron_protocol::{ProofOfWeightsSynapse, QueryOutput, QueryZkProof};
 
 /// Longest miner text quoted in logs and errors.
 const QUOTE_CHARS: usize = 120;
+
+/// The outputs a miner claims its proof proves.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claimed {
+    /// A model's outputs (dequantised floats), from `QueryZkProof`.
+    Floats(Vec<f64>),
+    /// A scoring circuit's integer output columns, from `ProofOfWeightsSynapse`.
+    Columns(Vec<Vec<i64>>),
+}
 
 /// What came back.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,8 +28,8 @@ pub enum Answer {
     Proof {
         /// The proof bytes.
         proof: Vec<u8>,
-        /// The claimed outputs.
-        outputs: Vec<f64>,
+        /// The outputs the miner claims.
+        claimed: Claimed,
     },
     /// An answer arrived but holds no readable proof.
     Malformed {
@@ -76,7 +85,10 @@ pub fn read_answer(envelope: &Envelope<QueryZkProof>) -> Answer {
                 }
             };
             match serde_json::from_str::<Vec<f64>>(&out.public_signals) {
-                Ok(outputs) => Answer::Proof { proof, outputs },
+                Ok(outputs) => Answer::Proof {
+                    proof,
+                    claimed: Claimed::Floats(outputs),
+                },
                 Err(e) => Answer::Malformed {
                     reason: format!(
                         "public_signals {} is not a list of numbers: {e}",
@@ -85,6 +97,45 @@ pub fn read_answer(envelope: &Envelope<QueryZkProof>) -> Answer {
                 },
             }
         }
+    }
+}
+
+/// Reads a miner's answer to a `ProofOfWeightsSynapse`: `proof` is the hex of the proof bytes
+/// and `public_signals` the JSON of the integer output columns.
+pub fn read_pow_answer(envelope: &Envelope<ProofOfWeightsSynapse>) -> Answer {
+    let dendrite = &envelope.base.dendrite;
+    if dendrite.status_code != Some(200) {
+        return Answer::NoAnswer {
+            status: dendrite.status_code,
+            message: dendrite.status_message.clone().unwrap_or_default(),
+        };
+    }
+    let s = &envelope.synapse;
+    let hex_text = s.proof.strip_prefix("0x").unwrap_or(&s.proof);
+    let proof = match hex::decode(hex_text) {
+        Ok(p) if !p.is_empty() => p,
+        Ok(_) => {
+            return Answer::Malformed {
+                reason: "the proof is empty".into(),
+            };
+        }
+        Err(e) => {
+            return Answer::Malformed {
+                reason: format!("the proof is not hex: {e}"),
+            };
+        }
+    };
+    match serde_json::from_str::<Vec<Vec<i64>>>(&s.public_signals) {
+        Ok(columns) => Answer::Proof {
+            proof,
+            claimed: Claimed::Columns(columns),
+        },
+        Err(e) => Answer::Malformed {
+            reason: format!(
+                "public_signals {} is not a list of integer columns: {e}",
+                quote(&s.public_signals)
+            ),
+        },
     }
 }
 
@@ -114,7 +165,7 @@ mod tests {
             read_answer(&envelope(Some(200), Some(&text))),
             Answer::Proof {
                 proof: vec![0, 255, 16],
-                outputs: vec![0.5, -1.25]
+                claimed: Claimed::Floats(vec![0.5, -1.25])
             }
         );
     }

@@ -183,7 +183,16 @@ pub(crate) fn metrics_router(shared: Arc<Shared>) -> Router {
 }
 
 /// Serves `router` until `stop` turns true.
-pub(crate) async fn serve(listener: TcpListener, router: Router, mut stop: watch::Receiver<bool>) {
+pub(crate) async fn serve(listener: TcpListener, router: Router, stop: watch::Receiver<bool>) {
+    serve_on(listener, router, stop).await;
+}
+
+/// Serves `router` on any listener (TCP, or TLS for the external API) until `stop` turns true.
+pub(crate) async fn serve_on<L>(listener: L, router: Router, mut stop: watch::Receiver<bool>)
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     let shutdown = async move {
         while !*stop.borrow_and_update() {
             if stop.changed().await.is_err() {

@@ -78,6 +78,13 @@ pub fn admit(store: &mut Store, input: &RequestInput) -> Result<Option<InputHash
     }
 }
 
+/// Remembers the hash of any input JSON (an external request's); `false` when it was seen
+/// before.
+pub fn admit_value(store: &mut Store, input: &serde_json::Value) -> Result<bool, StoreError> {
+    let hash = input_hash(input);
+    Ok(matches!(store.insert_hash(&hash)?, HashInsert::Inserted { .. }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use omron_scoring::constants::{MAX_CONCURRENT_REQUESTS, WEIGHTS_VERSION};
 
+use crate::external::ExternalApiConfig;
+
 /// Everything the node needs to know besides its keys, chain, circuits and store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidatorConfig {
@@ -27,11 +29,14 @@ pub struct ValidatorConfig {
     pub metrics_addr: Option<SocketAddr>,
     /// How long shutdown waits for requests in flight before abandoning them.
     pub shutdown_grace: Duration,
+    /// The external API for apps; `None` turns it off (`--ignore-external-requests`).
+    pub external: Option<ExternalApiConfig>,
 }
 
 impl ValidatorConfig {
     /// The defaults for a subnet: 16 requests in flight, the reference's weights version,
-    /// a 5-minute sync interval, the API on 127.0.0.1:8000 and no metrics exporter.
+    /// a 5-minute sync interval, the API on 127.0.0.1:8000, no metrics exporter and no external
+    /// API (the CLI turns it on by default; see [`ExternalApiConfig::new`]).
     pub fn new(netuid: u16) -> Self {
         Self {
             netuid,
@@ -43,6 +48,7 @@ impl ValidatorConfig {
             api_addr: Some(SocketAddr::from(([127, 0, 0, 1], 8000))),
             metrics_addr: None,
             shutdown_grace: Duration::from_secs(10),
+            external: None,
         }
     }
 }

@@ -12,6 +12,7 @@
 //!   batches (§5.1–5.6), in one store transaction;
 //! * [`weight_window`]: when weights may be set (§5.8), scaled to the subnet's tempo;
 //! * [`pow`]: the [`BatchProver`] seam through which score batches get proven;
+//! * [`external`]: the external API for apps (TLS WebSocket JSON-RPC, signed receipts);
 //! * [`metrics`]: the Prometheus metrics; [`api`]: `/health`, `/scoreboard`, `/metrics`, the
 //!   dashboard;
 //! * [`store`]: the persistent SQLite state (scores, windows, hash guard, PoW queue, proof
@@ -28,6 +29,7 @@ pub mod api;
 pub mod benchmark;
 pub mod config;
 mod error;
+pub mod external;
 pub mod metrics;
 pub mod node;
 pub mod pool;
@@ -39,6 +41,7 @@ pub mod weight_window;
 
 pub use api::{Health, MinerRow, Scoreboard};
 pub use config::ValidatorConfig;
+pub use external::ExternalApiConfig;
 pub use error::NodeError;
 pub use metrics::ValidatorMetrics;
 pub use node::{NodeParts, Validator};

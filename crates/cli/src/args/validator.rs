@@ -208,3 +208,125 @@ mod tests {
         assert_eq!(n.sync_interval_secs, 2.5);
     }
 }
+
+/// The external API for apps (`wss://HOST:PORT/rpc`), with the original subnet's flag names.
+#[derive(Debug, Clone, Args, PartialEq)]
+#[command(next_help_heading = "External API")]
+pub(crate) struct ExternalApiArgs {
+    /// Turn the external API off (it is on by default; `--ignore-external-requests true|false`
+    /// as the original takes it also works).
+    #[arg(long = "ignore-external-requests", value_name = "BOOL", num_args = 0..=1,
+        default_value_t = false, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub(crate) ignore: bool,
+    /// Address the external API binds.
+    #[arg(long = "external-api-host", value_name = "IP",
+        default_value_t = IpAddr::V4(Ipv4Addr::UNSPECIFIED))]
+    pub(crate) host: IpAddr,
+    /// Port of the external API (0: any free port, printed at startup).
+    #[arg(long = "external-api-port", value_name = "PORT", default_value_t = 8443)]
+    pub(crate) port: u16,
+    /// Folder of cert.pem and key.pem (default: <state>/cert; a self-signed pair is generated
+    /// there on first start).
+    #[arg(long = "certificate-path", value_name = "DIR")]
+    pub(crate) certificate_path: Option<PathBuf>,
+    /// Extra names (IP or DNS) for a generated certificate, comma separated.
+    #[arg(long = "external-api-certificate-names", value_name = "NAMES", value_delimiter = ',')]
+    pub(crate) certificate_names: Vec<String>,
+    /// Accept requests without checking their signature. LOCAL DEVELOPMENT ONLY.
+    #[arg(long = "do-not-verify-external-signatures")]
+    pub(crate) do_not_verify: bool,
+    /// Keys (ss58) always allowed, comma separated; others need a validator permit on the
+    /// subnet named by their x-netuid header.
+    #[arg(long = "whitelisted-public-keys", value_name = "SS58,...", value_delimiter = ',')]
+    pub(crate) whitelist: Vec<String>,
+    /// Largest request message, bytes.
+    #[arg(long = "external-api-max-message-bytes", value_name = "BYTES", default_value_t = 1 << 20)]
+    pub(crate) max_message_bytes: usize,
+    /// Requests per minute per key.
+    #[arg(long = "external-api-rate-limit", value_name = "PER_MINUTE", default_value_t = 60)]
+    pub(crate) rate_limit: u32,
+    /// Requests in flight per key.
+    #[arg(long = "external-api-max-in-flight", value_name = "N", default_value_t = 4)]
+    pub(crate) max_in_flight: usize,
+    /// Requests waiting for a miner at most; beyond, callers are told the validator is busy.
+    #[arg(long = "external-api-queue", value_name = "N", default_value_t = 64)]
+    pub(crate) queue: usize,
+    /// Miners asked per request at most (the first, then retries).
+    #[arg(long = "external-api-max-attempts", value_name = "N", default_value_t = 3)]
+    pub(crate) max_attempts: u32,
+    /// Open connections at most.
+    #[arg(long = "external-api-max-connections", value_name = "N", default_value_t = 256)]
+    pub(crate) max_connections: usize,
+    /// Do not commit the certificate's fingerprint on chain at start.
+    #[arg(long = "no-commit-certificate")]
+    pub(crate) no_commit: bool,
+}
+
+impl Default for ExternalApiArgs {
+    fn default() -> Self {
+        Self {
+            ignore: false,
+            host: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            port: 8443,
+            certificate_path: None,
+            certificate_names: Vec::new(),
+            do_not_verify: false,
+            whitelist: Vec::new(),
+            max_message_bytes: 1 << 20,
+            rate_limit: 60,
+            max_in_flight: 4,
+            queue: 64,
+            max_attempts: 3,
+            max_connections: 256,
+            no_commit: false,
+        }
+    }
+}
+
+impl ExternalApiArgs {
+    /// The node's settings, or `None` when the API is off.
+    pub(crate) fn config(
+        &self,
+        state_dir: &std::path::Path,
+    ) -> anyhow::Result<Option<omron_validator::ExternalApiConfig>> {
+        if self.ignore {
+            return Ok(None);
+        }
+        let mut whitelist = Vec::new();
+        for k in self.whitelist.iter().map(|k| k.trim()).filter(|k| !k.is_empty()) {
+            whitelist.push(
+                omron_keys::AccountId::from_ss58(k)
+                    .map_err(|e| anyhow::anyhow!("--whitelisted-public-keys: '{k}': {e}"))?,
+            );
+        }
+        for (flag, n) in [
+            ("--external-api-max-message-bytes", self.max_message_bytes),
+            ("--external-api-rate-limit", self.rate_limit as usize),
+            ("--external-api-max-in-flight", self.max_in_flight),
+            ("--external-api-queue", self.queue),
+            ("--external-api-max-attempts", self.max_attempts as usize),
+            ("--external-api-max-connections", self.max_connections),
+        ] {
+            if n == 0 {
+                anyhow::bail!("{flag} must be at least 1");
+            }
+        }
+        let mut c = omron_validator::ExternalApiConfig::new(
+            self.certificate_path
+                .clone()
+                .unwrap_or_else(|| state_dir.join("cert")),
+        );
+        c.addr = SocketAddr::new(self.host, self.port);
+        c.certificate_names = self.certificate_names.clone();
+        c.verify_signatures = !self.do_not_verify;
+        c.whitelist = whitelist;
+        c.max_message_bytes = self.max_message_bytes;
+        c.rate_limit_per_minute = self.rate_limit;
+        c.max_in_flight_per_key = self.max_in_flight;
+        c.queue_capacity = self.queue;
+        c.max_attempts = self.max_attempts;
+        c.max_connections = self.max_connections;
+        c.commit_certificate = !self.no_commit;
+        Ok(Some(c))
+    }
+}

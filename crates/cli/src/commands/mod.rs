@@ -8,5 +8,6 @@ pub(crate) mod miner;
 pub(crate) mod prove;
 pub(crate) mod query;
 pub(crate) mod validator;
+pub(crate) mod validator_tools;
 pub(crate) mod verify;
 pub(crate) mod wallet;

@@ -20,15 +20,20 @@ use omron_validator::{BatchProver, NodeParts, StoredCircuitProver, Validator, Va
 
 use crate::Outcome;
 use crate::args::subtensor::SubtensorArgs;
-use crate::args::validator::{ApiArgs, ValidatorNodeArgs, ValidatorPrometheusArgs};
+use crate::args::validator::{
+    ApiArgs, ExternalApiArgs, ValidatorNodeArgs, ValidatorPrometheusArgs,
+};
 use crate::args::wallet::WalletArgs;
 
 /// The state database's file name inside `--state`.
 pub(crate) const STATE_FILE: &str = "validator.sqlite";
 
-/// `omron validator` flags.
+/// `omron validator` flags (the node), or one of its tools (`cert`, `export`).
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub(crate) struct ValidatorArgs {
+    #[command(subcommand)]
+    pub(crate) tool: Option<super::validator_tools::ValidatorTool>,
     /// The subnet to validate.
     #[arg(long = "netuid", value_name = "NETUID", default_value_t = 2)]
     pub(crate) netuid: u16,
@@ -36,6 +41,8 @@ pub(crate) struct ValidatorArgs {
     pub(crate) node: ValidatorNodeArgs,
     #[command(flatten)]
     pub(crate) api: ApiArgs,
+    #[command(flatten)]
+    pub(crate) external: ExternalApiArgs,
     #[command(flatten)]
     pub(crate) prometheus: ValidatorPrometheusArgs,
     #[command(flatten)]
@@ -60,21 +67,34 @@ impl ValidatorArgs {
         config.set_weights = !self.node.no_weights;
         config.api_addr = Some(self.api.addr());
         config.metrics_addr = self.prometheus.addr();
+        config.external = self.external.config(&self.state_dir())?;
         Ok(config)
     }
 
     /// The state folder: the flag, else one per wallet, hotkey and subnet.
-    fn state_dir(&self) -> PathBuf {
-        self.node.state.clone().unwrap_or_else(|| {
-            expand_home("~/.bittensor/omron-rs/validator")
-                .join(&self.wallet.name)
-                .join(&self.wallet.hotkey)
-                .join(format!("netuid{}", self.netuid))
-        })
+    pub(crate) fn state_dir(&self) -> PathBuf {
+        default_state_dir(self.node.state.as_deref(), &self.wallet, self.netuid)
     }
 }
 
+/// The state folder: `state` if given, else one per wallet, hotkey and subnet.
+pub(crate) fn default_state_dir(
+    state: Option<&std::path::Path>,
+    wallet: &WalletArgs,
+    netuid: u16,
+) -> PathBuf {
+    state.map(PathBuf::from).unwrap_or_else(|| {
+        expand_home("~/.bittensor/omron-rs/validator")
+            .join(&wallet.name)
+            .join(&wallet.hotkey)
+            .join(format!("netuid{netuid}"))
+    })
+}
+
 pub(crate) fn run(args: ValidatorArgs) -> anyhow::Result<Outcome> {
+    if let Some(tool) = args.tool {
+        return super::validator_tools::run(tool);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -127,6 +147,12 @@ async fn run_async(args: ValidatorArgs) -> anyhow::Result<Outcome> {
         println!(
             "omron validator: api http://{api} (GET /health, /scoreboard, / for the dashboard)"
         );
+    }
+    match (validator.external_addr(), validator.certificate_fingerprint()) {
+        (Some(addr), Some(fp)) => println!(
+            "omron validator: external API wss://{addr}/rpc (certificate sha256 {fp}; GET /circuits, /health)"
+        ),
+        _ => println!("omron validator: external API off (--ignore-external-requests)"),
     }
     match validator.metrics_addr() {
         Some(m) => println!("omron validator: metrics http://{m}/metrics"),

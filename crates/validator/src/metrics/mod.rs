@@ -122,6 +122,19 @@ pub struct ValidatorMetrics {
     /// `omron_validator_last_weight_update_timestamp_seconds`: Unix time of the last accepted
     /// weight transaction.
     last_weight_update: GaugeVec,
+    /// `omron_validator_external_requests_total{method,result}`: external API requests ended
+    /// (`verified`, `failed`, `busy`, `refused`: bad parameters or a bound).
+    external_requests: CounterVec,
+    /// `omron_validator_external_latency_seconds{method}`: arrival to answer of external
+    /// requests that reached the queue.
+    external_latency: HistogramVec,
+    /// `omron_validator_external_queue_depth`: external requests waiting for a miner.
+    external_queue: GaugeVec,
+    /// `omron_validator_external_retries_total`: external requests sent again to another
+    /// miner after a failed attempt.
+    external_retries: CounterVec,
+    /// `omron_validator_external_connections`: open WebSocket connections.
+    external_connections: GaugeVec,
 }
 
 impl Default for ValidatorMetrics {
@@ -208,7 +221,61 @@ impl ValidatorMetrics {
                 "Unix time of the last weight transaction the chain accepted.",
                 &[],
             ),
+            external_requests: CounterVec::new(
+                "omron_validator_external_requests_total",
+                "External API requests ended, by method and result (verified, failed, busy, refused).",
+                &["method", "result"],
+            ),
+            external_latency: HistogramVec::new(
+                "omron_validator_external_latency_seconds",
+                "Arrival to answer of queued external API requests.",
+                &["method"],
+                TIME_BUCKETS,
+            ),
+            external_queue: GaugeVec::new(
+                "omron_validator_external_queue_depth",
+                "External API requests waiting for a miner.",
+                &[],
+            ),
+            external_retries: CounterVec::new(
+                "omron_validator_external_retries_total",
+                "External API requests sent again to another miner after a failed attempt.",
+                &[],
+            ),
+            external_connections: GaugeVec::new(
+                "omron_validator_external_connections",
+                "Open external API WebSocket connections.",
+                &[],
+            ),
         }
+    }
+
+    /// Records an ended external request (`result`: verified, failed, busy, refused).
+    pub fn external_request(&self, method: &str, result: &str, latency: Option<f64>) {
+        self.external_requests.inc(&[method, result]);
+        if let Some(l) = latency {
+            self.external_latency.observe(&[method], l);
+        }
+    }
+
+    /// External requests ended with `result`.
+    pub fn external_requests(&self, method: &str, result: &str) -> u64 {
+        self.external_requests.get(&[method, result])
+    }
+
+    /// Sets the external queue depth.
+    pub fn set_external_queue(&self, n: usize) {
+        self.external_queue.set(&[], n as f64);
+    }
+
+    /// Counts a retry of an external request.
+    pub fn external_retry(&self) {
+        self.external_retries.inc(&[]);
+    }
+
+    /// Sets the number of open external connections.
+    pub fn set_external_connections(&self, n: usize) {
+        self.external_connections.set(&[], n as f64);
     }
 
     /// Records a finished request.
@@ -324,6 +391,11 @@ impl ValidatorMetrics {
         self.weights_set.encode(&mut out);
         self.weights_failed.encode(&mut out);
         self.last_weight_update.encode(&mut out);
+        self.external_requests.encode(&mut out);
+        self.external_latency.encode(&mut out);
+        self.external_queue.encode(&mut out);
+        self.external_retries.encode(&mut out);
+        self.external_connections.encode(&mut out);
         out
     }
 }

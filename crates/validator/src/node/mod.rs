@@ -17,11 +17,11 @@
 //! running on without persistence would lose what a restart must keep.
 
 mod prover;
-mod requests;
+pub(crate) mod requests;
 mod sync;
 mod weights;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -37,6 +37,7 @@ use crate::api::{self, Scoreboard};
 use crate::benchmark::BenchmarkCircuits;
 use crate::config::ValidatorConfig;
 use crate::error::NodeError;
+use crate::external::{self, ExternalState};
 use crate::metrics::ValidatorMetrics;
 use crate::pow::BatchProver;
 use crate::snapshot::Snapshot;
@@ -81,6 +82,14 @@ pub(crate) struct Shared {
     pub(crate) pow_jobs: Option<mpsc::Sender<prover::PowJob>>,
     fatal: mpsc::UnboundedSender<NodeError>,
     pub(crate) stop: watch::Receiver<bool>,
+    /// Every circuit of the store (the external API serves them all).
+    pub(crate) all_circuits: Vec<Arc<omron_circuit::StoredCircuit>>,
+    /// The external API's state, when it is on.
+    pub(crate) external: Option<Arc<ExternalState>>,
+    /// Uids with a request in flight (benchmark or external).
+    busy: Mutex<BTreeSet<u16>>,
+    /// Verified responses per circuit: (count, sum of response times in seconds).
+    circuit_times: Mutex<HashMap<String, (u64, f64)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -131,6 +140,24 @@ impl Shared {
         Ok(d)
     }
 
+    /// The uids with a request in flight (held while the guard lives).
+    pub(crate) fn busy_uids(&self) -> MutexGuard<'_, BTreeSet<u16>> {
+        lock(&self.busy)
+    }
+
+    /// Records a verified response's time for its circuit (`GET /circuits`).
+    pub(crate) fn record_circuit_time(&self, circuit: &str, seconds: f64) {
+        let mut t = lock(&self.circuit_times);
+        let e = t.entry(circuit.to_owned()).or_insert((0, 0.0));
+        e.0 += 1;
+        e.1 += seconds;
+    }
+
+    /// Verified responses per circuit: (count, sum of seconds).
+    pub(crate) fn circuit_times(&self) -> HashMap<String, (u64, f64)> {
+        lock(&self.circuit_times).clone()
+    }
+
     /// Whether shutdown was asked for.
     pub(crate) fn stopping(&self) -> bool {
         *self.stop.borrow()
@@ -142,6 +169,7 @@ impl Shared {
 pub struct Validator {
     shared: Arc<Shared>,
     api_addr: Option<SocketAddr>,
+    external_addr: Option<SocketAddr>,
     metrics_addr: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     tasks: Vec<(&'static str, JoinHandle<()>)>,
@@ -223,6 +251,21 @@ impl Validator {
             }
             None => (None, None),
         };
+        let all_circuits: Vec<Arc<omron_circuit::StoredCircuit>> =
+            parts.circuits.iter().cloned().map(Arc::new).collect();
+        let (external_state, external_rx, external_tls) = match &config.external {
+            Some(ext) => {
+                let cert = external::cert::load_or_generate(
+                    &ext.certificate_dir,
+                    &ext.certificate_names,
+                )?;
+                let fingerprint = cert.fingerprint.clone();
+                let tls = external::cert::server_config(cert)?;
+                let (state, rx) = ExternalState::new(ext.clone(), fingerprint);
+                (Some(Arc::new(state)), Some(rx), Some(tls))
+            }
+            None => (None, None, None),
+        };
         let (snapshot_tx, _) = watch::channel(Arc::new(snapshot));
         let (block_tx, _) = watch::channel(block);
         let shared = Arc::new(Shared {
@@ -239,6 +282,10 @@ impl Validator {
             pow_jobs: pow_tx,
             fatal: fatal_tx,
             stop: stop_rx,
+            all_circuits,
+            external: external_state.clone(),
+            busy: Mutex::new(BTreeSet::new()),
+            circuit_times: Mutex::new(HashMap::new()),
         });
 
         // Bind before spawning anything, so a busy port fails the start cleanly.
@@ -250,14 +297,32 @@ impl Validator {
             Some(addr) => Some(bind("metrics", addr).await?),
             None => None,
         };
+        let external_listener = match &config.external {
+            Some(ext) => Some(bind("external API", ext.addr).await?),
+            None => None,
+        };
         let local =
             |l: &Option<tokio::net::TcpListener>| l.as_ref().and_then(|l| l.local_addr().ok());
         let api_addr = local(&api_listener);
         let metrics_addr = local(&metrics_listener);
+        let external_addr = local(&external_listener);
+        if let Some(ext) = &external_state {
+            if !ext.config.verify_signatures {
+                tracing::warn!(
+                    "!!! --do-not-verify-external-signatures: the external API accepts ANY caller without a signature. For local development only; never on a public network. !!!"
+                );
+            }
+            if ext.config.commit_certificate {
+                external::commit_certificate(&shared, &ext.fingerprint).await;
+            }
+        }
 
         let mut tasks: Vec<(&'static str, JoinHandle<()>)> = vec![
             ("sync", tokio::spawn(sync::run(shared.clone()))),
-            ("requests", tokio::spawn(requests::run(shared.clone()))),
+            (
+                "requests",
+                tokio::spawn(requests::run(shared.clone(), external_rx)),
+            ),
         ];
         if config.set_weights {
             tasks.push(("weights", tokio::spawn(weights::run(shared.clone()))));
@@ -278,6 +343,25 @@ impl Validator {
             ));
             tracing::info!(addr = ?api_addr, "API listening");
         }
+        if let (Some(listener), Some(tls), Some(ext)) =
+            (external_listener, external_tls, external_state)
+        {
+            let tls_listener = external::listener::TlsListener::new(listener, tls)
+                .map_err(|e| NodeError::Task(format!("external API listener: {e}")))?;
+            let router = external::ws::router(external::ws::ApiState {
+                shared: shared.clone(),
+                external: ext.clone(),
+            });
+            tasks.push((
+                "external-api",
+                tokio::spawn(api::serve_on(tls_listener, router, shared.stop.clone())),
+            ));
+            tracing::info!(
+                addr = ?external_addr,
+                certificate_sha256 = %ext.fingerprint,
+                "external API listening (wss, JSON-RPC at /rpc)"
+            );
+        }
         if let Some(listener) = metrics_listener {
             tasks.push((
                 "metrics",
@@ -292,6 +376,7 @@ impl Validator {
         Ok(Self {
             shared,
             api_addr,
+            external_addr,
             metrics_addr,
             stop: stop_tx,
             tasks,
@@ -312,6 +397,16 @@ impl Validator {
     /// Where the API listens (with the port the OS picked for port 0).
     pub fn api_addr(&self) -> Option<SocketAddr> {
         self.api_addr
+    }
+
+    /// Where the external API listens.
+    pub fn external_addr(&self) -> Option<SocketAddr> {
+        self.external_addr
+    }
+
+    /// The SHA-256 of the external API's certificate (what clients pin).
+    pub fn certificate_fingerprint(&self) -> Option<String> {
+        self.shared.external.as_ref().map(|e| e.fingerprint.clone())
     }
 
     /// Where the Prometheus exporter listens.

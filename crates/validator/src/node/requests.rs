@@ -7,16 +7,20 @@ use std::time::{Duration, Instant};
 
 use omron_bittensor::dendrite::AxonTarget;
 use omron_circuit::StoredCircuit;
-use omron_protocol::{CircuitId, QueryInput, QueryZkProof};
+use omron_protocol::{
+    CircuitId, ProofOfWeightsSynapse, ProofSystem, QueryInput, QueryZkProof,
+};
 use omron_scoring::constants::POW_NONCE_SLOTS;
 use rand::Rng;
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::Shared;
 use super::prover::PowJob;
-use crate::answer::{Answer, read_answer};
+use crate::answer::{Answer, Claimed, read_answer, read_pow_answer};
 use crate::benchmark::{admit, input_json};
 use crate::error::NodeError;
+use crate::external::Job;
 use crate::metrics::{RequestStatus, VerificationResult};
 use crate::pool::RoundTracker;
 use crate::scorer::{ScoreUpdate, ScoredAnswer, ScoringContext, score_response};
@@ -25,43 +29,89 @@ use crate::scorer::{ScoreUpdate, ScoredAnswer, ScoringContext, score_response};
 const IDLE: Duration = Duration::from_secs(1);
 
 /// Runs the pool until shutdown, then gives requests in flight `shutdown_grace` to end.
-pub(super) async fn run(shared: Arc<Shared>) {
+///
+/// At most `concurrency` requests are in flight. External requests (from `external`, the
+/// external API's queue) take a free slot before any benchmark request does; each benchmark
+/// uid is asked once per round, and never while an external request is asking it.
+pub(super) async fn run(shared: Arc<Shared>, mut external: Option<mpsc::Receiver<Job>>) {
     let mut rounds = RoundTracker::new();
-    let mut tasks: JoinSet<u16> = JoinSet::new();
-    let mut ids: HashMap<tokio::task::Id, u16> = HashMap::new();
+    // A task's uid for benchmark requests, `None` for external ones.
+    let mut tasks: JoinSet<Option<u16>> = JoinSet::new();
+    let mut ids: HashMap<tokio::task::Id, Option<u16>> = HashMap::new();
     let mut snapshots = shared.snapshot.subscribe();
     let mut stop = shared.stop.clone();
     let concurrency = shared.config.concurrency;
+    let max_attempts = shared
+        .external
+        .as_ref()
+        .map_or(1, |e| e.config.max_attempts.max(1));
     loop {
         if shared.stopping() {
             break;
+        }
+        // External requests first.
+        while tasks.len() < concurrency {
+            let Some(job) = external.as_mut().and_then(|rx| rx.try_recv().ok()) else {
+                break;
+            };
+            let handle = tasks.spawn(external_request(shared.clone(), max_attempts, job));
+            ids.insert(handle.id(), None);
+        }
+        if let Some(ext) = &shared.external {
+            shared.metrics.set_external_queue(ext.queued());
         }
         let queryable = snapshots.borrow_and_update().queryable.clone();
         if rounds.maybe_start_new_round(&queryable) {
             tracing::debug!(rounds = rounds.rounds_completed(), "request round complete");
         }
-        for uid in rounds.take(&queryable, concurrency) {
+        let free = concurrency.saturating_sub(tasks.len());
+        let available: Vec<u16> = {
+            let busy = shared.busy_uids();
+            queryable
+                .iter()
+                .copied()
+                .filter(|u| !busy.contains(u))
+                .collect()
+        };
+        for uid in rounds.take(&available, rounds.in_flight() + free) {
+            shared.busy_uids().insert(uid);
             let handle = tasks.spawn(request(shared.clone(), uid));
-            ids.insert(handle.id(), uid);
+            ids.insert(handle.id(), Some(uid));
         }
         shared.metrics.set_active_requests(tasks.len());
+        let slot_free = tasks.len() < concurrency;
         tokio::select! {
             Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
                 let (id, uid) = match done {
-                    Ok((id, uid)) => (id, Some(uid)),
+                    Ok((id, uid)) => (id, uid),
                     Err(e) => {
                         tracing::error!(error = %e, "request task failed");
                         (e.id(), None)
                     }
                 };
-                if let Some(uid) = ids.remove(&id).or(uid) {
+                if let Some(uid) = ids.remove(&id).flatten().or(uid) {
+                    shared.busy_uids().remove(&uid);
                     rounds.finish(uid);
                 }
+            }
+            Some(job) = recv(&mut external), if slot_free => {
+                let handle = tasks.spawn(external_request(shared.clone(), max_attempts, job));
+                ids.insert(handle.id(), None);
             }
             _ = snapshots.changed() => {}
             _ = tokio::time::sleep(IDLE), if tasks.is_empty() => {}
             // An error means the node's handle is gone: stop as well.
             changed = stop.changed() => if changed.is_err() { break },
+        }
+    }
+    // Queued external requests get their answer now rather than at their deadline.
+    if let Some(rx) = external.as_mut() {
+        rx.close();
+        while let Ok(job) = rx.try_recv() {
+            let _ = job.reply.send(Err(omron_api::rpc::ErrorObject::new(
+                omron_api::rpc::codes::SHUTTING_DOWN,
+                "validator shutting down: request not sent to a miner",
+            )));
         }
     }
     let in_flight = tasks.len();
@@ -83,36 +133,55 @@ pub(super) async fn run(shared: Arc<Shared>) {
     shared.metrics.set_active_requests(0);
 }
 
+/// The next external job, or never when the API is off.
+async fn recv(external: &mut Option<mpsc::Receiver<Job>>) -> Option<Job> {
+    match external {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn external_request(shared: Arc<Shared>, max_attempts: u32, job: Job) -> Option<u16> {
+    crate::external::route::serve(shared, max_attempts, job).await;
+    None
+}
+
 /// One request to `uid`; returns the uid so the pool can close it.
-async fn request(shared: Arc<Shared>, uid: u16) -> u16 {
+async fn request(shared: Arc<Shared>, uid: u16) -> Option<u16> {
     if let Err(e) = request_inner(&shared, uid).await {
         match e {
             NodeError::Store(_) | NodeError::Task(_) => shared.fail(e),
             other => tracing::warn!(uid, error = %other, "request not sent"),
         }
     }
-    uid
+    Some(uid)
 }
 
 /// The outcome of verification.
-struct Checked {
-    status: RequestStatus,
-    verified: bool,
-    proof_bytes: u64,
-    detail: String,
+pub(crate) struct Checked {
+    pub(crate) status: RequestStatus,
+    pub(crate) verified: bool,
+    pub(crate) proof_bytes: u64,
+    pub(crate) detail: String,
+    /// The proof and its proven output, when it verified.
+    pub(crate) proven: Option<(Vec<u8>, serde_json::Value)>,
+}
+
+/// What a miner is asked to prove.
+#[derive(Debug, Clone)]
+pub(crate) enum Ask {
+    /// A model input (`QueryZkProof`).
+    Computation(omron_circuit::RequestInput),
+    /// A scoring batch (`ProofOfWeightsSynapse`).
+    Weights(serde_json::Value),
+}
+
+/// One answered (or unanswered) request, verified and scored.
+pub(crate) struct Asked {
+    pub(crate) checked: Checked,
 }
 
 async fn request_inner(shared: &Arc<Shared>, uid: u16) -> Result<(), NodeError> {
-    let snapshot = shared.snapshot();
-    let Some(neuron) = snapshot.neuron(uid) else {
-        return Ok(());
-    };
-    let miner_hotkey = neuron.hotkey;
-    let miner_ss58 = miner_hotkey.to_ss58();
-    let Some(addr) = neuron.axon.socket_addr() else {
-        tracing::debug!(uid, "no dialable axon");
-        return Ok(());
-    };
     let (circuit, input) = {
         // ThreadRng: a CSPRNG seeded from the OS; the nonce in each input comes from it.
         let mut rng = rand::thread_rng();
@@ -130,41 +199,77 @@ async fn request_inner(shared: &Arc<Shared>, uid: u16) -> Result<(), NodeError> 
         tracing::warn!(uid, circuit = %circuit_id, "generated input already sent before; request dropped");
         return Ok(());
     }
+    let timeout = Duration::from_secs(circuit.timeout_secs());
+    ask_and_score(shared, uid, &circuit, &Ask::Computation(input), timeout).await?;
+    Ok(())
+}
+
+/// Asks `uid` to prove `ask` with `circuit`, verifies the answer against the validator's own
+/// input, and scores it like any response. `None` when the uid has no dialable axon (nothing
+/// was sent, nothing scored).
+pub(crate) async fn ask_and_score(
+    shared: &Arc<Shared>,
+    uid: u16,
+    circuit: &Arc<StoredCircuit>,
+    ask: &Ask,
+    timeout: Duration,
+) -> Result<Option<Asked>, NodeError> {
+    let snapshot = shared.snapshot();
+    let Some(neuron) = snapshot.neuron(uid) else {
+        return Ok(None);
+    };
+    let miner_hotkey = neuron.hotkey;
+    let miner_ss58 = miner_hotkey.to_ss58();
+    let Some(addr) = neuron.axon.socket_addr() else {
+        tracing::debug!(uid, "no dialable axon");
+        return Ok(None);
+    };
+    let circuit_id = circuit.id();
     let cid: CircuitId = circuit_id.parse().map_err(|e| NodeError::InvalidConfig {
         what: "circuit id",
         reason: format!("{circuit_id}: {e}"),
     })?;
-    let public_inputs = omron_bittensor::json::to_value(&input_json(&input)).map_err(|e| {
-        NodeError::InvalidConfig {
-            what: "request input",
-            reason: e.to_string(),
-        }
-    })?;
-    let synapse = QueryZkProof::request(QueryInput::new(&cid, public_inputs));
-    let timeout = circuit.timeout_secs() as f64;
     let target = AxonTarget {
         ip: addr.ip().to_string(),
         port: addr.port(),
         hotkey: miner_hotkey,
     };
     let dendrite = shared.dendrite(uid)?;
-    let envelope = dendrite
-        .query(&target, synapse, Duration::from_secs_f64(timeout))
-        .await;
-    let response_time = envelope
-        .base
-        .dendrite
-        .process_time
+    let bad_input = |e: String| NodeError::InvalidConfig {
+        what: "request input",
+        reason: e,
+    };
+    let (process_time, answer) = match ask {
+        Ask::Computation(input) => {
+            let public_inputs =
+                omron_bittensor::json::to_value(&input_json(input)).map_err(|e| bad_input(e.to_string()))?;
+            let synapse = QueryZkProof::request(QueryInput::new(&cid, public_inputs));
+            let envelope = dendrite.query(&target, synapse, timeout).await;
+            (envelope.base.dendrite.process_time, read_answer(&envelope))
+        }
+        Ask::Weights(inputs) => {
+            let object = match omron_bittensor::json::to_value(inputs).map_err(|e| bad_input(e.to_string()))? {
+                omron_bittensor::json::JsonValue::Object(o) => o,
+                _ => return Err(bad_input("a scoring batch must be a JSON object".into())),
+            };
+            let synapse = ProofOfWeightsSynapse::request(
+                circuit.metadata.netuid.unwrap_or(shared.config.netuid),
+                cid,
+                ProofSystem::default(),
+                object,
+            );
+            let envelope = dendrite.query(&target, synapse, timeout).await;
+            (envelope.base.dendrite.process_time, read_pow_answer(&envelope))
+        }
+    };
+    let timeout_secs = timeout.as_secs_f64();
+    let response_time = process_time
         .filter(|t| t.is_finite() && *t >= 0.0)
-        .unwrap_or(timeout);
-    let checked = check(
-        shared,
-        &circuit,
-        read_answer(&envelope),
-        input,
-        miner_hotkey,
-    )
-    .await?;
+        .unwrap_or(timeout_secs);
+    let checked = check(shared, circuit, answer, ask.clone(), miner_hotkey).await?;
+    if checked.verified {
+        shared.record_circuit_time(&circuit_id, response_time);
+    }
 
     let current = shared.snapshot();
     let ctx = ScoringContext {
@@ -177,7 +282,7 @@ async fn request_inner(shared: &Arc<Shared>, uid: u16) -> Result<(), NodeError> 
         uid,
         hotkey: miner_ss58.clone(),
         circuit_id: circuit_id.clone(),
-        circuit_timeout: timeout,
+        circuit_timeout: circuit.timeout_secs() as f64,
         verified: checked.verified,
         response_time,
         proof_bytes: checked.proof_bytes,
@@ -204,7 +309,7 @@ async fn request_inner(shared: &Arc<Shared>, uid: u16) -> Result<(), NodeError> 
         "response scored"
     );
     publish(shared, uid, &update, block);
-    Ok(())
+    Ok(Some(Asked { checked }))
 }
 
 /// Verifies an answer against the input the validator sent and the metagraph's hotkey.
@@ -212,7 +317,7 @@ async fn check(
     shared: &Arc<Shared>,
     circuit: &Arc<StoredCircuit>,
     answer: Answer,
-    input: omron_circuit::RequestInput,
+    ask: Ask,
     miner_hotkey: omron_keys::AccountId,
 ) -> Result<Checked, NodeError> {
     let circuit_id = circuit.id();
@@ -222,6 +327,7 @@ async fn check(
             verified: false,
             proof_bytes: 0,
             detail: format!("no answer (status {status:?}: {message})"),
+            proven: None,
         }),
         Answer::Malformed { reason } => {
             shared
@@ -232,26 +338,40 @@ async fn check(
                 verified: false,
                 proof_bytes: 0,
                 detail: reason,
+                proven: None,
             })
         }
-        Answer::Proof { proof, outputs } => {
+        Answer::Proof { proof, claimed } => {
             let bytes = proof.len();
             let circuit = circuit.clone();
             let started = Instant::now();
             let result = tokio::task::spawn_blocking(move || {
-                circuit.verify_response(&input, miner_hotkey.as_bytes(), &proof, Some(&outputs))
+                let hotkey = miner_hotkey.as_bytes();
+                match (ask, claimed) {
+                    (Ask::Computation(input), Claimed::Floats(out)) => circuit
+                        .verify_response(&input, hotkey, &proof, Some(&out))
+                        .map(|o| serde_json::json!(o)),
+                    (Ask::Weights(inputs), Claimed::Columns(out)) => circuit
+                        .verify_pow(&inputs, hotkey, &proof, Some(&out))
+                        .map(|o| serde_json::json!(o)),
+                    _ => Err(omron_circuit::VerifyError::Output(
+                        "the answer's outputs are not of the kind asked".into(),
+                    )),
+                }
+                .map(|out| (proof, out))
             })
             .await
             .map_err(|e| NodeError::Task(format!("verification: {e}")))?;
             let took = started.elapsed().as_secs_f64();
-            let (result_kind, verified, detail) = match result {
-                Ok(_) => (VerificationResult::Valid, true, "proof verified".to_owned()),
+            let (result_kind, detail, proven) = match result {
+                Ok(p) => (VerificationResult::Valid, "proof verified".to_owned(), Some(p)),
                 Err(e) => (
                     VerificationResult::Invalid,
-                    false,
                     format!("proof rejected: {e}"),
+                    None,
                 ),
             };
+            let verified = proven.is_some();
             shared
                 .metrics
                 .verified(&circuit_id, result_kind, Some(bytes), Some(took));
@@ -264,6 +384,7 @@ async fn check(
                 verified,
                 proof_bytes: bytes as u64,
                 detail,
+                proven,
             })
         }
     }

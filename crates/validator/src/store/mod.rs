@@ -26,6 +26,7 @@ mod archive;
 mod commits;
 mod error;
 mod evaluation;
+mod external;
 mod hash_guard;
 mod miner_stats;
 mod pow_queue;
@@ -40,6 +41,7 @@ use rusqlite::{Connection, Transaction};
 
 pub use archive::{ArchivedProof, NewArchivedProof};
 pub use commits::PendingCommit;
+pub use external::{ExternalRecord, MAX_EXTERNAL_RECORDS, ProvenRecord, StoredExternalRecord};
 pub use error::{Result, StoreError};
 pub use hash_guard::HashInsert;
 pub use miner_stats::{MinerStats, ResponseRecord};
@@ -125,6 +127,16 @@ impl Store {
     /// The schema version of the open database.
     pub fn schema_version(&self) -> Result<u32> {
         schema::read_version(&self.conn)
+    }
+
+    /// The newest `limit` external requests, newest first.
+    pub fn recent_external(&self, limit: usize) -> Result<Vec<StoredExternalRecord>> {
+        external::recent(&self.conn, limit)
+    }
+
+    /// Every external request answered at or after `block`, oldest first.
+    pub fn external_since_block(&self, block: u64) -> Result<Vec<StoredExternalRecord>> {
+        external::since_block(&self.conn, block)
     }
 
     /// The limits in force.

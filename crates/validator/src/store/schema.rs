@@ -120,6 +120,18 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         reveal_epoch INTEGER NOT NULL
     );
     "#,
+    // Version 3: requests from apps through the external API, one JSON record each.
+    r#"
+    CREATE TABLE external_requests (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        request_hash  TEXT    NOT NULL,
+        block         INTEGER NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        status        TEXT    NOT NULL,
+        record        TEXT    NOT NULL
+    );
+    CREATE INDEX external_requests_block ON external_requests (block);
+    "#,
 ];
 
 /// Reads the recorded version (0 for a new database).

@@ -45,6 +45,11 @@ enum Command {
     Wallet(commands::wallet::WalletCommand),
     /// Send one signed request to an axon and print the answer.
     Query(commands::query::QueryArgs),
+    /// Ask a validator's external API for a proven inference and verify the answer here.
+    Request(Box<commands::request::RequestArgs>),
+    /// Check a validator's signed receipts with the circuit's files.
+    #[command(subcommand)]
+    Receipt(commands::receipt::ReceiptCommand),
     /// Run a validator: query miners for proofs, verify them, score them and set weights.
     Validator(Box<commands::validator::ValidatorArgs>),
     /// Run a miner: serve proofs to the subnet's validators.
@@ -73,6 +78,8 @@ fn main() {
         Command::Chain(cmd) => commands::chain::run(cmd),
         Command::Wallet(cmd) => commands::wallet::run(cmd),
         Command::Query(args) => commands::query::run(args),
+        Command::Request(args) => commands::request::run(*args),
+        Command::Receipt(cmd) => commands::receipt::run(cmd),
         Command::Validator(args) => commands::validator::run(*args),
         Command::Miner(args) => commands::miner::run(*args),
         Command::Localnet(args) => commands::localnet::run(args),

@@ -82,7 +82,10 @@ pub fn admit(store: &mut Store, input: &RequestInput) -> Result<Option<InputHash
 /// before.
 pub fn admit_value(store: &mut Store, input: &serde_json::Value) -> Result<bool, StoreError> {
     let hash = input_hash(input);
-    Ok(matches!(store.insert_hash(&hash)?, HashInsert::Inserted { .. }))
+    Ok(matches!(
+        store.insert_hash(&hash)?,
+        HashInsert::Inserted { .. }
+    ))
 }
 
 #[cfg(test)]

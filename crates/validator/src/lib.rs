@@ -41,8 +41,8 @@ pub mod weight_window;
 
 pub use api::{Health, MinerRow, Scoreboard};
 pub use config::ValidatorConfig;
-pub use external::ExternalApiConfig;
 pub use error::NodeError;
+pub use external::ExternalApiConfig;
 pub use metrics::ValidatorMetrics;
 pub use node::{NodeParts, Validator};
 pub use pow::{BatchProof, BatchProver, ProverError, StoredCircuitProver};

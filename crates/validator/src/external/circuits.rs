@@ -26,7 +26,10 @@ pub(crate) fn resolve<'a>(
     let matches = if by_id.is_empty() {
         circuits
             .iter()
-            .filter(|c| c.metadata.name.eq_ignore_ascii_case(wanted.trim()) || c.circuit.name() == wanted.trim())
+            .filter(|c| {
+                c.metadata.name.eq_ignore_ascii_case(wanted.trim())
+                    || c.circuit.name() == wanted.trim()
+            })
             .collect()
     } else {
         by_id
@@ -60,12 +63,21 @@ pub(crate) fn resolve_weights<'a>(
         .collect();
     // Several batch sizes of one subnet: the smallest proves fastest; a larger batch than it
     // takes is refused with the circuit's own message.
-    candidates.sort_by_key(|c| c.circuit.graph().tensors.iter().map(|t| t.numel()).sum::<usize>());
+    candidates.sort_by_key(|c| {
+        c.circuit
+            .graph()
+            .tensors
+            .iter()
+            .map(|t| t.numel())
+            .sum::<usize>()
+    });
     candidates.first().copied().ok_or_else(|| {
         ErrorObject::new(
             codes::INVALID_PARAMS,
             match weights_version {
-                Some(v) => format!("no proof-of-weights circuit for netuid {netuid} with weights_version {v}"),
+                Some(v) => format!(
+                    "no proof-of-weights circuit for netuid {netuid} with weights_version {v}"
+                ),
                 None => format!("no proof-of-weights circuit for netuid {netuid}"),
             },
         )
@@ -75,13 +87,19 @@ pub(crate) fn resolve_weights<'a>(
 fn invalid(circuit: &StoredCircuit, reason: impl std::fmt::Display) -> ErrorObject {
     ErrorObject::new(
         codes::INVALID_PARAMS,
-        format!("input does not fit circuit '{}': {reason}", circuit.metadata.name),
+        format!(
+            "input does not fit circuit '{}': {reason}",
+            circuit.metadata.name
+        ),
     )
 }
 
 /// Checks a proof-of-computation input against the circuit; draws the nonce when the app gave
 /// none.
-pub(crate) fn computation_input(circuit: &StoredCircuit, input: &Value) -> Result<JobInput, ErrorObject> {
+pub(crate) fn computation_input(
+    circuit: &StoredCircuit,
+    input: &Value,
+) -> Result<JobInput, ErrorObject> {
     if circuit.is_proof_of_weights() {
         return Err(ErrorObject::new(
             codes::INVALID_PARAMS,
@@ -96,7 +114,11 @@ pub(crate) fn computation_input(circuit: &StoredCircuit, input: &Value) -> Resul
     if input_data.len() != graph.inputs.len() {
         return Err(invalid(
             circuit,
-            format!("{} input tensors given, the model takes {}", input_data.len(), graph.inputs.len()),
+            format!(
+                "{} input tensors given, the model takes {}",
+                input_data.len(),
+                graph.inputs.len()
+            ),
         ));
     }
     for (i, (data, &t)) in input_data.iter().zip(&graph.inputs).enumerate() {
@@ -104,11 +126,18 @@ pub(crate) fn computation_input(circuit: &StoredCircuit, input: &Value) -> Resul
         if data.len() != want {
             return Err(invalid(
                 circuit,
-                format!("input {i} has {} numbers, the model takes {want} (shape {:?})", data.len(), graph.tensors[t].shape),
+                format!(
+                    "input {i} has {} numbers, the model takes {want} (shape {:?})",
+                    data.len(),
+                    graph.tensors[t].shape
+                ),
             ));
         }
         if let Some(j) = data.iter().position(|x| !x.is_finite()) {
-            return Err(invalid(circuit, format!("input {i}[{j}] is not a finite number")));
+            return Err(invalid(
+                circuit,
+                format!("input {i}[{j}] is not a finite number"),
+            ));
         }
     }
     let nonce = match nonce {
@@ -125,7 +154,10 @@ pub(crate) fn computation_input(circuit: &StoredCircuit, input: &Value) -> Resul
 }
 
 /// Checks a scoring batch against the circuit's input rules.
-pub(crate) fn weights_input(circuit: &StoredCircuit, evaluation_data: &Value) -> Result<JobInput, ErrorObject> {
+pub(crate) fn weights_input(
+    circuit: &StoredCircuit,
+    evaluation_data: &Value,
+) -> Result<JobInput, ErrorObject> {
     circuit
         .pow_columns(evaluation_data)
         .map_err(|e| invalid(circuit, e))?;
@@ -142,10 +174,16 @@ pub fn input_schema(circuit: &StoredCircuit) -> Value {
         let sample = circuit.generate_pow_inputs(&mut rng).unwrap_or(Value::Null);
         let mut schema = schema_of(&sample);
         if let Value::Object(m) = &mut schema {
-            m.insert("$schema".into(), json!("https://json-schema.org/draft/2020-12/schema"));
+            m.insert(
+                "$schema".into(),
+                json!("https://json-schema.org/draft/2020-12/schema"),
+            );
             m.insert(
                 "description".into(),
-                json!(format!("omron.proof_of_weights evaluation_data for {}", circuit.metadata.name)),
+                json!(format!(
+                    "omron.proof_of_weights evaluation_data for {}",
+                    circuit.metadata.name
+                )),
             );
         }
         return schema;
@@ -231,8 +269,14 @@ pub fn circuit_info(circuit: &StoredCircuit, measured: Option<(u64, f64)>) -> Ci
         weights_version: m.weights_version,
         timeout: circuit.timeout_secs(),
         input_schema: input_schema(circuit),
-        output_shapes: graph.outputs.iter().map(|&t| graph.tensors[t].shape.clone()).collect(),
-        measured_prove_ms: measured.filter(|(n, _)| *n > 0).map(|(n, sum)| sum * 1000.0 / n as f64),
+        output_shapes: graph
+            .outputs
+            .iter()
+            .map(|&t| graph.tensors[t].shape.clone())
+            .collect(),
+        measured_prove_ms: measured
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, sum)| sum * 1000.0 / n as f64),
         verified_proofs: measured.map_or(0, |(n, _)| n),
     }
 }

@@ -61,7 +61,10 @@ impl KeyLimits {
         // Forget idle keys now and then so the map stays as large as the active callers.
         if keys.len() > 10_000 {
             keys.retain(|_, s| {
-                s.in_flight > 0 || s.recent.back().is_some_and(|t| now.duration_since(*t) < WINDOW)
+                s.in_flight > 0
+                    || s.recent
+                        .back()
+                        .is_some_and(|t| now.duration_since(*t) < WINDOW)
             });
         }
         let state = keys.entry(key).or_default();
@@ -111,7 +114,10 @@ mod tests {
         let t0 = Instant::now();
         let g1 = limits.admit(a, t0).unwrap();
         let g2 = limits.admit(a, t0).unwrap();
-        assert_eq!(limits.admit(a, t0).unwrap_err().code, codes::TOO_MANY_IN_FLIGHT);
+        assert_eq!(
+            limits.admit(a, t0).unwrap_err().code,
+            codes::TOO_MANY_IN_FLIGHT
+        );
         let _other = limits.admit(b, t0).unwrap();
         drop(g1);
         let g3 = limits.admit(a, t0).unwrap();

@@ -87,9 +87,7 @@ impl ExternalApiConfig {
 #[derive(Debug, Clone)]
 pub(crate) enum JobInput {
     /// A model input (`input_data`) and the nonce the proof will be bound to.
-    Computation {
-        input: omron_circuit::RequestInput,
-    },
+    Computation { input: omron_circuit::RequestInput },
     /// A scoring batch.
     Weights { evaluation_data: Value },
 }
@@ -130,7 +128,8 @@ impl ExternalState {
         fingerprint: String,
     ) -> (Self, mpsc::Receiver<Job>) {
         let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
-        let limits = limits::KeyLimits::new(config.rate_limit_per_minute, config.max_in_flight_per_key);
+        let limits =
+            limits::KeyLimits::new(config.rate_limit_per_minute, config.max_in_flight_per_key);
         (
             Self {
                 config,

@@ -35,7 +35,11 @@ fn claim_miner(shared: &Shared, tried: &BTreeSet<u16>) -> Option<u16> {
         .filter(|u| !tried.contains(u))
         .collect();
     let mut busy = shared.busy_uids();
-    let idle: Vec<u16> = candidates.iter().copied().filter(|u| !busy.contains(u)).collect();
+    let idle: Vec<u16> = candidates
+        .iter()
+        .copied()
+        .filter(|u| !busy.contains(u))
+        .collect();
     let pool = if idle.is_empty() { candidates } else { idle };
     let weights: Vec<f64> = pool
         .iter()
@@ -89,7 +93,9 @@ pub(crate) async fn serve(shared: Arc<Shared>, max_attempts: u32, job: Job) {
         }
         tried.insert(uid);
         let timeout = Duration::from_secs(circuit.timeout_secs()).min(left);
-        let asked = ask_and_score(&shared, uid, &circuit, &ask, timeout).await;
+        let lane = shared.claim_lane(uid);
+        let asked = ask_and_score(&shared, uid, lane, &circuit, &ask, timeout).await;
+        shared.release_lane(uid, lane);
         shared.busy_uids().remove(&uid);
         match asked {
             Ok(Some(a)) => match a.checked.proven {
@@ -182,7 +188,10 @@ pub(crate) async fn serve(shared: Arc<Shared>, max_attempts: u32, job: Job) {
                 miner_hotkey,
             });
             serde_json::to_value(&result).map_err(|e| {
-                ErrorObject::new(codes::INTERNAL_ERROR, format!("cannot encode the answer: {e}"))
+                ErrorObject::new(
+                    codes::INTERNAL_ERROR,
+                    format!("cannot encode the answer: {e}"),
+                )
             })
         }
         None => {
@@ -192,8 +201,10 @@ pub(crate) async fn serve(shared: Arc<Shared>, max_attempts: u32, job: Job) {
                 failures.join("; ")
             };
             record.error = Some(reason.clone());
-            Err(ErrorObject::new(codes::REQUEST_FAILED, "Request processing failed")
-                .with_data(json!({ "attempts": tried.len(), "reason": reason })))
+            Err(
+                ErrorObject::new(codes::REQUEST_FAILED, "Request processing failed")
+                    .with_data(json!({ "attempts": tried.len(), "reason": reason })),
+            )
         }
     };
     let result_label = if answer.is_ok() { "verified" } else { "failed" };

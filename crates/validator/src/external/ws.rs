@@ -78,18 +78,26 @@ fn refuse(status: StatusCode, message: String) -> Response {
 }
 
 async fn upgrade(State(s): State<ApiState>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
-    let netuid = match headers.get(auth::NETUID).map(|v| v.to_str().map(str::parse::<u16>)) {
+    let netuid = match headers
+        .get(auth::NETUID)
+        .map(|v| v.to_str().map(str::parse::<u16>))
+    {
         None => None,
         Some(Ok(Ok(n))) => Some(n),
         Some(_) => {
-            return refuse(StatusCode::BAD_REQUEST, format!("malformed header {}: expected a netuid", auth::NETUID));
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                format!("malformed header {}: expected a netuid", auth::NETUID),
+            );
         }
     };
     let origin = match authorize(&s, &headers, netuid).await {
         Ok(k) => k,
         Err(e) => {
             tracing::info!(error = %e, "external API connection refused");
-            s.shared.metrics.external_request("connect", "refused", None);
+            s.shared
+                .metrics
+                .external_request("connect", "refused", None);
             return refuse(StatusCode::UNAUTHORIZED, e.to_string());
         }
     };
@@ -113,8 +121,17 @@ async fn upgrade(State(s): State<ApiState>, headers: HeaderMap, ws: WebSocketUpg
 }
 
 /// Checks the signature headers and that the key may use the API.
-async fn authorize(s: &ApiState, headers: &HeaderMap, netuid: Option<u16>) -> Result<AccountId, AuthError> {
-    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+async fn authorize(
+    s: &ApiState,
+    headers: &HeaderMap,
+    netuid: Option<u16>,
+) -> Result<AccountId, AuthError> {
+    let get = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
     if !s.external.config.verify_signatures {
         // Development only (said loudly at start): any caller, named by its header if any.
         return Ok(get(auth::ORIGIN)
@@ -204,7 +221,10 @@ async fn connection(s: ApiState, socket: WebSocket, origin: AccountId, netuid: O
             Some(Ok(Message::Binary(_))) => {
                 let resp = RpcResponse::err(
                     Value::Null,
-                    ErrorObject::new(codes::INVALID_REQUEST, "binary frames are not JSON-RPC: send text"),
+                    ErrorObject::new(
+                        codes::INVALID_REQUEST,
+                        "binary frames are not JSON-RPC: send text",
+                    ),
                 );
                 let _ = out_tx.send(Message::Text(encode(&resp).into())).await;
                 continue;
@@ -241,7 +261,10 @@ async fn handle(s: &ApiState, origin: AccountId, netuid: Option<u16>, text: &str
     let value: Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(e) => {
-            return RpcResponse::err(Value::Null, ErrorObject::new(codes::PARSE_ERROR, format!("not JSON: {e}")));
+            return RpcResponse::err(
+                Value::Null,
+                ErrorObject::new(codes::PARSE_ERROR, format!("not JSON: {e}")),
+            );
         }
     };
     let id = value.get("id").cloned().unwrap_or(Value::Null);
@@ -250,11 +273,20 @@ async fn handle(s: &ApiState, origin: AccountId, netuid: Option<u16>, text: &str
         Ok(r) => {
             return RpcResponse::err(
                 id,
-                ErrorObject::new(codes::INVALID_REQUEST, format!("jsonrpc must be \"2.0\", not {:?}", r.jsonrpc)),
+                ErrorObject::new(
+                    codes::INVALID_REQUEST,
+                    format!("jsonrpc must be \"2.0\", not {:?}", r.jsonrpc),
+                ),
             );
         }
         Err(e) => {
-            return RpcResponse::err(id, ErrorObject::new(codes::INVALID_REQUEST, format!("not a JSON-RPC request: {e}")));
+            return RpcResponse::err(
+                id,
+                ErrorObject::new(
+                    codes::INVALID_REQUEST,
+                    format!("not a JSON-RPC request: {e}"),
+                ),
+            );
         }
     };
     let method = req.method.clone();
@@ -267,7 +299,9 @@ async fn handle(s: &ApiState, origin: AccountId, netuid: Option<u16>, text: &str
                 _ => "refused",
             };
             if label == "refused" {
-                s.shared.metrics.external_request(metric_method(&method), label, None);
+                s.shared
+                    .metrics
+                    .external_request(metric_method(&method), label, None);
             }
             RpcResponse::err(id, e)
         }
@@ -283,11 +317,17 @@ fn metric_method(method: &str) -> &'static str {
 }
 
 fn params<T: serde::de::DeserializeOwned>(method: &str, v: Value) -> Result<T, ErrorObject> {
-    serde_json::from_value(v).map_err(|e| ErrorObject::new(codes::INVALID_PARAMS, format!("{method} params: {e}")))
+    serde_json::from_value(v)
+        .map_err(|e| ErrorObject::new(codes::INVALID_PARAMS, format!("{method} params: {e}")))
 }
 
 /// Checks, queues and waits for one request.
-async fn serve(s: &ApiState, origin: AccountId, netuid: Option<u16>, req: RpcRequest) -> Result<Value, ErrorObject> {
+async fn serve(
+    s: &ApiState,
+    origin: AccountId,
+    netuid: Option<u16>,
+    req: RpcRequest,
+) -> Result<Value, ErrorObject> {
     let circuits = &s.shared.all_circuits;
     let (method, circuit, input, hash_source) = match req.method.as_str() {
         rpc::PROOF_OF_COMPUTATION => {
@@ -300,7 +340,10 @@ async fn serve(s: &ApiState, origin: AccountId, netuid: Option<u16>, req: RpcReq
         rpc::PROOF_OF_WEIGHTS => {
             let p: ProofOfWeightsParams = params(&req.method, req.params)?;
             let netuid = netuid.ok_or_else(|| {
-                ErrorObject::new(codes::INVALID_PARAMS, "omron.proof_of_weights needs the x-netuid header naming the subnet")
+                ErrorObject::new(
+                    codes::INVALID_PARAMS,
+                    "omron.proof_of_weights needs the x-netuid header naming the subnet",
+                )
             })?;
             let circuit = circuits::resolve_weights(circuits, netuid, p.weights_version)?.clone();
             let input = circuits::weights_input(&circuit, &p.evaluation_data)?;
@@ -310,7 +353,11 @@ async fn serve(s: &ApiState, origin: AccountId, netuid: Option<u16>, req: RpcReq
         other => {
             return Err(ErrorObject::new(
                 codes::METHOD_NOT_FOUND,
-                format!("unknown method '{other}' (methods: {}, {})", rpc::PROOF_OF_COMPUTATION, rpc::PROOF_OF_WEIGHTS),
+                format!(
+                    "unknown method '{other}' (methods: {}, {})",
+                    rpc::PROOF_OF_COMPUTATION,
+                    rpc::PROOF_OF_WEIGHTS
+                ),
             ));
         }
     };
@@ -359,13 +406,27 @@ async fn serve(s: &ApiState, origin: AccountId, netuid: Option<u16>, req: RpcReq
             ));
         }
         Err(mpsc::error::TrySendError::Closed(_)) => {
-            return Err(ErrorObject::new(codes::SHUTTING_DOWN, "validator shutting down"));
+            return Err(ErrorObject::new(
+                codes::SHUTTING_DOWN,
+                "validator shutting down",
+            ));
         }
     }
     s.shared.metrics.set_external_queue(s.external.queued());
-    match tokio::time::timeout(deadline.saturating_duration_since(Instant::now()) + Duration::from_secs(5), answer).await {
+    match tokio::time::timeout(
+        deadline.saturating_duration_since(Instant::now()) + Duration::from_secs(5),
+        answer,
+    )
+    .await
+    {
         Ok(Ok(result)) => result,
-        Ok(Err(_)) => Err(ErrorObject::new(codes::SHUTTING_DOWN, "validator shutting down: request dropped")),
-        Err(_) => Err(ErrorObject::new(codes::REQUEST_FAILED, "Request processing failed").with_data(json!("Request timed out"))),
+        Ok(Err(_)) => Err(ErrorObject::new(
+            codes::SHUTTING_DOWN,
+            "validator shutting down: request dropped",
+        )),
+        Err(_) => Err(
+            ErrorObject::new(codes::REQUEST_FAILED, "Request processing failed")
+                .with_data(json!("Request timed out")),
+        ),
     }
 }

@@ -78,7 +78,9 @@ pub(crate) struct Shared {
     pub(crate) snapshot: watch::Sender<Arc<Snapshot>>,
     pub(crate) block: watch::Sender<u64>,
     pub(crate) metrics: Arc<ValidatorMetrics>,
-    dendrites: Mutex<HashMap<u16, Arc<Dendrite>>>,
+    dendrites: Mutex<HashMap<(u16, u16), Arc<Dendrite>>>,
+    /// Dendrite lanes in use by external requests: (uid, lane), lane >= 1.
+    lanes: Mutex<BTreeSet<(u16, u16)>>,
     pub(crate) pow_jobs: Option<mpsc::Sender<prover::PowJob>>,
     fatal: mpsc::UnboundedSender<NodeError>,
     pub(crate) stop: watch::Receiver<bool>,
@@ -128,16 +130,32 @@ impl Shared {
         *self.block.borrow()
     }
 
-    /// The dendrite for a uid: one per miner, so that concurrent requests never race their
-    /// nonces to the same axon.
-    pub(crate) fn dendrite(&self, uid: u16) -> Result<Arc<Dendrite>, NodeError> {
+    /// The dendrite for a uid on a lane: benchmark requests use lane 0 (one request per uid
+    /// at a time); external requests claim lanes from 1 ([`Shared::claim_lane`]). Each
+    /// dendrite has its own uuid and the axon wants increasing nonces per (hotkey, uuid), so
+    /// requests in flight together to one axon never share a dendrite and never race their
+    /// nonces.
+    pub(crate) fn dendrite(&self, uid: u16, lane: u16) -> Result<Arc<Dendrite>, NodeError> {
         let mut map = lock(&self.dendrites);
-        if let Some(d) = map.get(&uid) {
+        if let Some(d) = map.get(&(uid, lane)) {
             return Ok(d.clone());
         }
         let d = Arc::new(Dendrite::new(self.hotkey.clone())?);
-        map.insert(uid, d.clone());
+        map.insert((uid, lane), d.clone());
         Ok(d)
+    }
+
+    /// The lowest free external lane (>= 1) of `uid`, held until [`Shared::release_lane`].
+    pub(crate) fn claim_lane(&self, uid: u16) -> u16 {
+        let mut lanes = lock(&self.lanes);
+        let lane = (1..).find(|l| !lanes.contains(&(uid, *l))).unwrap_or(1);
+        lanes.insert((uid, lane));
+        lane
+    }
+
+    /// Frees a lane taken by [`Shared::claim_lane`].
+    pub(crate) fn release_lane(&self, uid: u16, lane: u16) {
+        lock(&self.lanes).remove(&(uid, lane));
     }
 
     /// The uids with a request in flight (held while the guard lives).
@@ -255,10 +273,8 @@ impl Validator {
             parts.circuits.iter().cloned().map(Arc::new).collect();
         let (external_state, external_rx, external_tls) = match &config.external {
             Some(ext) => {
-                let cert = external::cert::load_or_generate(
-                    &ext.certificate_dir,
-                    &ext.certificate_names,
-                )?;
+                let cert =
+                    external::cert::load_or_generate(&ext.certificate_dir, &ext.certificate_names)?;
                 let fingerprint = cert.fingerprint.clone();
                 let tls = external::cert::server_config(cert)?;
                 let (state, rx) = ExternalState::new(ext.clone(), fingerprint);
@@ -279,6 +295,7 @@ impl Validator {
             block: block_tx,
             metrics,
             dendrites: Mutex::new(HashMap::new()),
+            lanes: Mutex::new(BTreeSet::new()),
             pow_jobs: pow_tx,
             fatal: fatal_tx,
             stop: stop_rx,

@@ -7,9 +7,7 @@ use std::time::{Duration, Instant};
 
 use omron_bittensor::dendrite::AxonTarget;
 use omron_circuit::StoredCircuit;
-use omron_protocol::{
-    CircuitId, ProofOfWeightsSynapse, ProofSystem, QueryInput, QueryZkProof,
-};
+use omron_protocol::{CircuitId, ProofOfWeightsSynapse, ProofSystem, QueryInput, QueryZkProof};
 use omron_scoring::constants::POW_NONCE_SLOTS;
 use rand::Rng;
 use tokio::sync::mpsc;
@@ -200,16 +198,18 @@ async fn request_inner(shared: &Arc<Shared>, uid: u16) -> Result<(), NodeError> 
         return Ok(());
     }
     let timeout = Duration::from_secs(circuit.timeout_secs());
-    ask_and_score(shared, uid, &circuit, &Ask::Computation(input), timeout).await?;
+    ask_and_score(shared, uid, 0, &circuit, &Ask::Computation(input), timeout).await?;
     Ok(())
 }
 
-/// Asks `uid` to prove `ask` with `circuit`, verifies the answer against the validator's own
+/// Asks `uid` (through its dendrite on `lane`, see [`Shared::dendrite`]) to prove `ask` with
+/// `circuit`, verifies the answer against the validator's own
 /// input, and scores it like any response. `None` when the uid has no dialable axon (nothing
 /// was sent, nothing scored).
 pub(crate) async fn ask_and_score(
     shared: &Arc<Shared>,
     uid: u16,
+    lane: u16,
     circuit: &Arc<StoredCircuit>,
     ask: &Ask,
     timeout: Duration,
@@ -234,21 +234,23 @@ pub(crate) async fn ask_and_score(
         port: addr.port(),
         hotkey: miner_hotkey,
     };
-    let dendrite = shared.dendrite(uid)?;
+    let dendrite = shared.dendrite(uid, lane)?;
     let bad_input = |e: String| NodeError::InvalidConfig {
         what: "request input",
         reason: e,
     };
     let (process_time, answer) = match ask {
         Ask::Computation(input) => {
-            let public_inputs =
-                omron_bittensor::json::to_value(&input_json(input)).map_err(|e| bad_input(e.to_string()))?;
+            let public_inputs = omron_bittensor::json::to_value(&input_json(input))
+                .map_err(|e| bad_input(e.to_string()))?;
             let synapse = QueryZkProof::request(QueryInput::new(&cid, public_inputs));
             let envelope = dendrite.query(&target, synapse, timeout).await;
             (envelope.base.dendrite.process_time, read_answer(&envelope))
         }
         Ask::Weights(inputs) => {
-            let object = match omron_bittensor::json::to_value(inputs).map_err(|e| bad_input(e.to_string()))? {
+            let object = match omron_bittensor::json::to_value(inputs)
+                .map_err(|e| bad_input(e.to_string()))?
+            {
                 omron_bittensor::json::JsonValue::Object(o) => o,
                 _ => return Err(bad_input("a scoring batch must be a JSON object".into())),
             };
@@ -259,7 +261,10 @@ pub(crate) async fn ask_and_score(
                 object,
             );
             let envelope = dendrite.query(&target, synapse, timeout).await;
-            (envelope.base.dendrite.process_time, read_pow_answer(&envelope))
+            (
+                envelope.base.dendrite.process_time,
+                read_pow_answer(&envelope),
+            )
         }
     };
     let timeout_secs = timeout.as_secs_f64();
@@ -364,7 +369,11 @@ async fn check(
             .map_err(|e| NodeError::Task(format!("verification: {e}")))?;
             let took = started.elapsed().as_secs_f64();
             let (result_kind, detail, proven) = match result {
-                Ok(p) => (VerificationResult::Valid, "proof verified".to_owned(), Some(p)),
+                Ok(p) => (
+                    VerificationResult::Valid,
+                    "proof verified".to_owned(),
+                    Some(p),
+                ),
                 Err(e) => (
                     VerificationResult::Invalid,
                     format!("proof rejected: {e}"),

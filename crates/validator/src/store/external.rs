@@ -68,7 +68,11 @@ pub struct StoredExternalRecord {
     pub record: ExternalRecord,
 }
 
-fn read_rows(conn: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<Vec<StoredExternalRecord>> {
+fn read_rows(
+    conn: &Connection,
+    sql: &str,
+    p: impl rusqlite::Params,
+) -> Result<Vec<StoredExternalRecord>> {
     let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map(p, |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
     let mut out = Vec::new();

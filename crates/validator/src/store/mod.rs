@@ -41,8 +41,8 @@ use rusqlite::{Connection, Transaction};
 
 pub use archive::{ArchivedProof, NewArchivedProof};
 pub use commits::PendingCommit;
-pub use external::{ExternalRecord, MAX_EXTERNAL_RECORDS, ProvenRecord, StoredExternalRecord};
 pub use error::{Result, StoreError};
+pub use external::{ExternalRecord, MAX_EXTERNAL_RECORDS, ProvenRecord, StoredExternalRecord};
 pub use hash_guard::HashInsert;
 pub use miner_stats::{MinerStats, ResponseRecord};
 pub use omron_scoring::{

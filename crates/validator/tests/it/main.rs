@@ -2,11 +2,13 @@
 //! * `store`: the SQLite store across close and reopen, its bounds and its errors;
 //! * `miners`: minimal real miners for the node tests (our axon, real proofs, and the faulty
 //!   and slow variants);
-//! * `node`: the validator node against the embedded chain and those miners.
+//! * `node`: the validator node against the embedded chain and those miners;
+//! * `external`: the external API end to end: apps over TLS WebSocket, refusals, receipts.
 
 // Helpers outside #[test] functions unwrap too: a failed setup should fail the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod external;
 mod miners;
 mod node;
 mod store;

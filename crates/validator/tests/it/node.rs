@@ -23,12 +23,12 @@ use omron_validator::{
 
 use crate::miners::{Behaviour, TestMiner};
 
-fn key(uri: &str) -> Keypair {
+pub(crate) fn key(uri: &str) -> Keypair {
     Keypair::from_uri(uri).unwrap()
 }
 
 /// The small benchmark circuit only: it proves in milliseconds.
-fn mnist() -> Arc<CircuitStore> {
+pub(crate) fn mnist() -> Arc<CircuitStore> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../circuits/mnist-mlp");
     Arc::new(CircuitStore::from_circuits(vec![
         StoredCircuit::load(&dir).unwrap(),
@@ -94,11 +94,11 @@ fn tiny() -> Arc<CircuitStore> {
     }]))
 }
 
-struct Net {
-    chain: EmbeddedChain,
-    netuid: u16,
-    validator: Keypair,
-    miners: Vec<TestMiner>,
+pub(crate) struct Net {
+    pub(crate) chain: EmbeddedChain,
+    pub(crate) netuid: u16,
+    pub(crate) validator: Keypair,
+    pub(crate) miners: Vec<TestMiner>,
     circuits: Arc<CircuitStore>,
     blocks: Option<BlockProducer>,
 }
@@ -107,7 +107,7 @@ impl Net {
     /// A subnet with the owner at uid 0, a validator with 2000 TAO of stake (and its permit)
     /// at uid 1, and one miner per behaviour from uid 2 on, each serving on 127.0.0.2. Blocks
     /// are produced every `block_time` from then on.
-    async fn start(
+    pub(crate) async fn start(
         circuits: Arc<CircuitStore>,
         hyper: Hyperparameters,
         behaviours: &[Behaviour],
@@ -181,7 +181,7 @@ impl Net {
         u16::try_from(miner + 2).unwrap()
     }
 
-    fn config(&self) -> ValidatorConfig {
+    pub(crate) fn config(&self) -> ValidatorConfig {
         ValidatorConfig {
             concurrency: 4,
             allow_private_axons: true,
@@ -193,7 +193,7 @@ impl Net {
         }
     }
 
-    fn parts(&self, store: Store, prover: Option<Arc<dyn BatchProver>>) -> NodeParts {
+    pub(crate) fn parts(&self, store: Store, prover: Option<Arc<dyn BatchProver>>) -> NodeParts {
         NodeParts {
             chain: Arc::new(self.chain.clone()),
             hotkey: self.validator.clone(),
@@ -203,7 +203,7 @@ impl Net {
         }
     }
 
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         if let Some(b) = self.blocks.take() {
             b.stop();
         }
@@ -214,7 +214,7 @@ impl Net {
 }
 
 /// Short epochs: tempo 10 (11 blocks), the dev rate limit, commit-reveal off.
-fn fast_subnet() -> Hyperparameters {
+pub(crate) fn fast_subnet() -> Hyperparameters {
     Hyperparameters {
         tempo: 10,
         ..Hyperparameters::dev()
@@ -222,7 +222,7 @@ fn fast_subnet() -> Hyperparameters {
 }
 
 /// Polls `check` every 100 ms until it returns `Some`, or fails the test after `limit`.
-async fn wait_for<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+pub(crate) async fn wait_for<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,

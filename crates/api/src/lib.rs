@@ -30,8 +30,8 @@ pub mod verify;
 pub use auth::{AuthError, AuthHeaders};
 pub use client::{ApiClient, ClientError, Pin};
 pub use receipt::{Receipt, ReceiptError, UnsignedReceipt};
-pub use verify::{AnswerError, AppRequest, VerifiedAnswer, check_answer, verify_receipt};
 pub use rpc::{
     CircuitInfo, ErrorObject, InferenceResult, ProofContext, ProofOfComputationParams,
     ProofOfWeightsParams, RpcRequest, RpcResponse,
 };
+pub use verify::{AnswerError, AppRequest, VerifiedAnswer, check_answer, verify_receipt};

@@ -113,9 +113,11 @@ pub fn check_answer(
                 .clone()
                 .ok_or_else(|| mismatch("no nonce in the proof context"))?;
             if let Some(own) = own_nonce
-                && own.to_ascii_lowercase() != nonce.to_ascii_lowercase()
+                && !own.eq_ignore_ascii_case(&nonce)
             {
-                return Err(mismatch("the proof is bound to another nonce than the app's"));
+                return Err(mismatch(
+                    "the proof is bound to another nonce than the app's",
+                ));
             }
             serde_json::to_value(RequestInput { input_data, nonce })
                 .map_err(|e| AnswerError::Malformed(e.to_string()))?

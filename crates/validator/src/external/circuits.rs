@@ -48,11 +48,11 @@ pub(crate) fn resolve<'a>(
 }
 
 /// The scoring circuit for a subnet (`x-netuid`) and weights version.
-pub(crate) fn resolve_weights<'a>(
-    circuits: &'a [Arc<StoredCircuit>],
+pub(crate) fn resolve_weights(
+    circuits: &[Arc<StoredCircuit>],
     netuid: u16,
     weights_version: Option<u64>,
-) -> Result<&'a Arc<StoredCircuit>, ErrorObject> {
+) -> Result<&Arc<StoredCircuit>, ErrorObject> {
     let mut candidates: Vec<_> = circuits
         .iter()
         .filter(|c| {

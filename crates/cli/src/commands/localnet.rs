@@ -99,6 +99,12 @@ pub(crate) struct LocalnetArgs {
     /// the URL, certificate fingerprint and key are printed. Off when not given.
     #[arg(long = "external-api-port", value_name = "PORT")]
     external_api_port: Option<u16>,
+    /// The validator's per-key request rate on the external API (requests a minute).
+    #[arg(long = "external-api-rate-limit", value_name = "PER_MINUTE", default_value_t = 600)]
+    external_api_rate_limit: u32,
+    /// The validator's per-key requests in flight on the external API.
+    #[arg(long = "external-api-max-in-flight", value_name = "N", default_value_t = 16)]
+    external_api_max_in_flight: u16,
 }
 
 /// A node's wallet under `<state>/wallets`.
@@ -366,7 +372,15 @@ async fn run_async(args: LocalnetArgs) -> anyhow::Result<Outcome> {
     );
     a.extend(["--state".into(), state.join("validator").into()]);
     let app = match args.external_api_port {
-        Some(port) => Some(app::external_api(&mut a, &state, port, &circuits)?),
+        Some(port) => {
+            a.extend([
+                "--external-api-rate-limit".into(),
+                args.external_api_rate_limit.to_string().into(),
+                "--external-api-max-in-flight".into(),
+                args.external_api_max_in_flight.to_string().into(),
+            ]);
+            Some(app::external_api(&mut a, &state, port, &circuits)?)
+        }
         None => {
             a.push("--ignore-external-requests".into());
             None

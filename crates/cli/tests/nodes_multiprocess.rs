@@ -285,6 +285,11 @@ impl Net {
             "--allow-private-axons",
             "--metagraph.sync-interval",
             "1",
+            // The external API on loopback, on a port the OS picks.
+            "--external-api-host",
+            "127.0.0.1",
+            "--external-api-port",
+            "0",
         ];
         (self.spawn(wallet, &args), api)
     }

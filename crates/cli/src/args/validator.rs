@@ -223,39 +223,67 @@ pub(crate) struct ExternalApiArgs {
         default_value_t = IpAddr::V4(Ipv4Addr::UNSPECIFIED))]
     pub(crate) host: IpAddr,
     /// Port of the external API (0: any free port, printed at startup).
-    #[arg(long = "external-api-port", value_name = "PORT", default_value_t = 8443)]
+    #[arg(
+        long = "external-api-port",
+        value_name = "PORT",
+        default_value_t = 8443
+    )]
     pub(crate) port: u16,
     /// Folder of cert.pem and key.pem (default: <state>/cert; a self-signed pair is generated
     /// there on first start).
     #[arg(long = "certificate-path", value_name = "DIR")]
     pub(crate) certificate_path: Option<PathBuf>,
     /// Extra names (IP or DNS) for a generated certificate, comma separated.
-    #[arg(long = "external-api-certificate-names", value_name = "NAMES", value_delimiter = ',')]
+    #[arg(
+        long = "external-api-certificate-names",
+        value_name = "NAMES",
+        value_delimiter = ','
+    )]
     pub(crate) certificate_names: Vec<String>,
     /// Accept requests without checking their signature. LOCAL DEVELOPMENT ONLY.
     #[arg(long = "do-not-verify-external-signatures")]
     pub(crate) do_not_verify: bool,
     /// Keys (ss58) always allowed, comma separated; others need a validator permit on the
     /// subnet named by their x-netuid header.
-    #[arg(long = "whitelisted-public-keys", value_name = "SS58,...", value_delimiter = ',')]
+    #[arg(
+        long = "whitelisted-public-keys",
+        value_name = "SS58,...",
+        value_delimiter = ','
+    )]
     pub(crate) whitelist: Vec<String>,
     /// Largest request message, bytes.
     #[arg(long = "external-api-max-message-bytes", value_name = "BYTES", default_value_t = 1 << 20)]
     pub(crate) max_message_bytes: usize,
     /// Requests per minute per key.
-    #[arg(long = "external-api-rate-limit", value_name = "PER_MINUTE", default_value_t = 60)]
+    #[arg(
+        long = "external-api-rate-limit",
+        value_name = "PER_MINUTE",
+        default_value_t = 60
+    )]
     pub(crate) rate_limit: u32,
     /// Requests in flight per key.
-    #[arg(long = "external-api-max-in-flight", value_name = "N", default_value_t = 4)]
+    #[arg(
+        long = "external-api-max-in-flight",
+        value_name = "N",
+        default_value_t = 4
+    )]
     pub(crate) max_in_flight: usize,
     /// Requests waiting for a miner at most; beyond, callers are told the validator is busy.
     #[arg(long = "external-api-queue", value_name = "N", default_value_t = 64)]
     pub(crate) queue: usize,
     /// Miners asked per request at most (the first, then retries).
-    #[arg(long = "external-api-max-attempts", value_name = "N", default_value_t = 3)]
+    #[arg(
+        long = "external-api-max-attempts",
+        value_name = "N",
+        default_value_t = 3
+    )]
     pub(crate) max_attempts: u32,
     /// Open connections at most.
-    #[arg(long = "external-api-max-connections", value_name = "N", default_value_t = 256)]
+    #[arg(
+        long = "external-api-max-connections",
+        value_name = "N",
+        default_value_t = 256
+    )]
     pub(crate) max_connections: usize,
     /// Do not commit the certificate's fingerprint on chain at start.
     #[arg(long = "no-commit-certificate")]
@@ -293,7 +321,12 @@ impl ExternalApiArgs {
             return Ok(None);
         }
         let mut whitelist = Vec::new();
-        for k in self.whitelist.iter().map(|k| k.trim()).filter(|k| !k.is_empty()) {
+        for k in self
+            .whitelist
+            .iter()
+            .map(|k| k.trim())
+            .filter(|k| !k.is_empty())
+        {
             whitelist.push(
                 omron_keys::AccountId::from_ss58(k)
                     .map_err(|e| anyhow::anyhow!("--whitelisted-public-keys: '{k}': {e}"))?,

@@ -100,10 +100,18 @@ pub(crate) struct LocalnetArgs {
     #[arg(long = "external-api-port", value_name = "PORT")]
     external_api_port: Option<u16>,
     /// The validator's per-key request rate on the external API (requests a minute).
-    #[arg(long = "external-api-rate-limit", value_name = "PER_MINUTE", default_value_t = 600)]
+    #[arg(
+        long = "external-api-rate-limit",
+        value_name = "PER_MINUTE",
+        default_value_t = 600
+    )]
     external_api_rate_limit: u32,
     /// The validator's per-key requests in flight on the external API.
-    #[arg(long = "external-api-max-in-flight", value_name = "N", default_value_t = 16)]
+    #[arg(
+        long = "external-api-max-in-flight",
+        value_name = "N",
+        default_value_t = 16
+    )]
     external_api_max_in_flight: u16,
 }
 

@@ -148,7 +148,10 @@ async fn run_async(args: ValidatorArgs) -> anyhow::Result<Outcome> {
             "omron validator: api http://{api} (GET /health, /scoreboard, / for the dashboard)"
         );
     }
-    match (validator.external_addr(), validator.certificate_fingerprint()) {
+    match (
+        validator.external_addr(),
+        validator.certificate_fingerprint(),
+    ) {
         (Some(addr), Some(fp)) => println!(
             "omron validator: external API wss://{addr}/rpc (certificate sha256 {fp}; GET /circuits, /health)"
         ),

@@ -84,7 +84,10 @@ fn cert(args: CertArgs) -> anyhow::Result<Outcome> {
     let cert = omron_validator::external::cert::load_or_generate(&dir, &[])
         .with_context(|| format!("certificate in {}", dir.display()))?;
     if cert.generated {
-        eprintln!("omron: generated a new self-signed certificate in {}", dir.display());
+        eprintln!(
+            "omron: generated a new self-signed certificate in {}",
+            dir.display()
+        );
     }
     println!("{}", cert.fingerprint);
     Ok(Outcome::Success)
@@ -103,8 +106,10 @@ fn export(args: ExportArgs) -> anyhow::Result<Outcome> {
     let store = Store::open(&db).with_context(|| format!("cannot open {}", db.display()))?;
     let ext_dir = args.out.join("external");
     let pow_dir = args.out.join("pow");
-    std::fs::create_dir_all(&ext_dir).with_context(|| format!("cannot create {}", ext_dir.display()))?;
-    std::fs::create_dir_all(&pow_dir).with_context(|| format!("cannot create {}", pow_dir.display()))?;
+    std::fs::create_dir_all(&ext_dir)
+        .with_context(|| format!("cannot create {}", ext_dir.display()))?;
+    std::fs::create_dir_all(&pow_dir)
+        .with_context(|| format!("cannot create {}", pow_dir.display()))?;
 
     let mut external = 0usize;
     let mut failed = 0usize;
@@ -142,7 +147,10 @@ fn export(args: ExportArgs) -> anyhow::Result<Outcome> {
         }
         let name = format!("{:08}", p.id);
         write(&pow_dir.join(format!("{name}.proof")), &p.entry.proof)?;
-        write(&pow_dir.join(format!("{name}.inputs.json")), p.entry.inputs_json.as_bytes())?;
+        write(
+            &pow_dir.join(format!("{name}.inputs.json")),
+            p.entry.inputs_json.as_bytes(),
+        )?;
         let meta = serde_json::json!({
             "circuit_id": p.entry.circuit_id,
             "prover_hotkey": p.entry.miner_hotkey,
@@ -154,7 +162,10 @@ fn export(args: ExportArgs) -> anyhow::Result<Outcome> {
                 p.entry.circuit_id, p.entry.miner_hotkey
             ),
         });
-        write(&pow_dir.join(format!("{name}.json")), serde_json::to_string_pretty(&meta)?.as_bytes())?;
+        write(
+            &pow_dir.join(format!("{name}.json")),
+            serde_json::to_string_pretty(&meta)?.as_bytes(),
+        )?;
         batches += 1;
     }
     println!(

@@ -3,17 +3,22 @@
 //! API (`--api.host`/`--api.port`, 127.0.0.1:8000 by default):
 //! * `GET /health` → `{"status": "ok", "uid": u16, "block": u64}`;
 //! * `GET /scoreboard` → [`Scoreboard`];
-//! * `GET /` → a self-contained HTML page that polls `/scoreboard` (no external assets).
+//! * `GET /external?limit=N` → the newest external requests first, as [`ExternalRow`]s
+//!   (`limit` 50 by default, at most [`MAX_EXTERNAL_ROWS`]); without proofs, inputs or
+//!   outputs, which stay in the archive;
+//! * `GET /` → a self-contained HTML page that polls `/scoreboard` and `/external` (no
+//!   external assets).
 //!
 //! Prometheus exporter (`--prometheus.port`): `GET /metrics` (text format 0.0.4) and
 //! `GET /health`.
 //!
-//! Both answer only `GET`; other paths get 404, a store failure 500 with `{"error": ...}`.
+//! Both answer only `GET`; other paths get 404, a malformed query 400, a store failure 500
+//! with `{"error": ...}`.
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::get;
@@ -23,6 +28,7 @@ use tokio::sync::watch;
 
 use crate::error::NodeError;
 use crate::node::Shared;
+use crate::store::StoredExternalRecord;
 
 /// The dashboard page.
 const DASHBOARD: &str = include_str!("dashboard.html");
@@ -61,6 +67,112 @@ pub struct Scoreboard {
     pub validator_uid: u16,
     /// The miners.
     pub miners: Vec<MinerRow>,
+}
+
+/// Rows `GET /external` returns without a `limit`.
+pub const DEFAULT_EXTERNAL_ROWS: usize = 50;
+/// Rows `GET /external` returns at most, whatever the `limit`.
+pub const MAX_EXTERNAL_ROWS: usize = 500;
+/// Characters of the receipt signature an [`ExternalRow`] keeps (`0x` and 16 hex digits).
+const SIGNATURE_PREFIX: usize = 18;
+
+/// One line of `GET /external`: an archived external request, without its proof, input and
+/// output (`omron validator export` writes the full records).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExternalRow {
+    /// Archive id (increasing).
+    pub id: i64,
+    /// When it was answered, milliseconds since the Unix epoch.
+    pub created_at_ms: u64,
+    /// The block when it was answered.
+    pub block: u64,
+    /// The JSON-RPC method.
+    pub method: String,
+    /// The caller's key (ss58).
+    pub origin: String,
+    /// The circuit id (hex).
+    pub circuit_id: String,
+    /// The circuit's name, if the validator still has that circuit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circuit_name: Option<String>,
+    /// `verified` or `failed`.
+    pub status: String,
+    /// Why it failed (every attempt's reason); none when it verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Miners asked.
+    pub attempts: u32,
+    /// Time from arrival to answer, milliseconds.
+    pub latency_ms: f64,
+    /// The uid of the miner whose proof verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub miner_uid: Option<u16>,
+    /// Its hotkey (ss58).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub miner_hotkey: Option<String>,
+    /// The request's hash (the answer's `hash`, the receipt's `request_hash`).
+    pub request_hash: String,
+    /// The start of the receipt's signature (`0x` and 16 hex digits), to match it with the
+    /// receipt the app holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_signature: Option<String>,
+}
+
+impl ExternalRow {
+    /// The row of an archived record; `circuit_name` maps a circuit id to its name.
+    fn new(stored: StoredExternalRecord, circuit_name: impl Fn(&str) -> Option<String>) -> Self {
+        let r = stored.record;
+        let receipt_signature = r
+            .proven
+            .as_ref()
+            .and_then(|p| p.receipt.get("signature"))
+            .and_then(|s| s.as_str())
+            .map(|s| s.chars().take(SIGNATURE_PREFIX).collect());
+        Self {
+            id: stored.id,
+            created_at_ms: r.created_at_ms,
+            block: r.block,
+            circuit_name: circuit_name(&r.circuit_id),
+            method: r.method,
+            origin: r.origin,
+            circuit_id: r.circuit_id,
+            status: r.status,
+            error: r.error,
+            attempts: r.attempts,
+            latency_ms: r.latency_ms,
+            miner_uid: r.proven.as_ref().map(|p| p.miner_uid),
+            miner_hotkey: r.proven.map(|p| p.miner_hotkey),
+            request_hash: r.request_hash,
+            receipt_signature,
+        }
+    }
+}
+
+/// The query of `GET /external`.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+struct ExternalQuery {
+    /// Rows wanted ([`DEFAULT_EXTERNAL_ROWS`] if absent, at most [`MAX_EXTERNAL_ROWS`]).
+    limit: Option<usize>,
+}
+
+/// The newest `limit` external requests (at most [`MAX_EXTERNAL_ROWS`]), newest first.
+pub(crate) async fn recent_external(
+    shared: &Arc<Shared>,
+    limit: usize,
+) -> Result<Vec<ExternalRow>, NodeError> {
+    let limit = limit.min(MAX_EXTERNAL_ROWS);
+    let records = shared.with_store(move |s| s.recent_external(limit)).await?;
+    let name = |id: &str| {
+        shared
+            .all_circuits
+            .iter()
+            .find(|c| c.id() == id)
+            .map(|c| c.metadata.name.clone())
+    };
+    Ok(records
+        .into_iter()
+        .map(|r| ExternalRow::new(r, name))
+        .collect())
 }
 
 /// `GET /health`.
@@ -136,17 +248,31 @@ async fn get_health(State(shared): State<Arc<Shared>>) -> Json<Health> {
     Json(health(&shared))
 }
 
+/// A store failure as a 500 with `{"error": ...}`.
+fn internal_error(what: &str, e: &NodeError) -> Response {
+    tracing::error!(error = %e, "{what} failed");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Json(serde_json::json!({ "error": e.to_string() })),
+    )
+        .into_response()
+}
+
 async fn get_scoreboard(State(shared): State<Arc<Shared>>) -> Response {
     match scoreboard(&shared).await {
         Ok(board) => Json(board).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "scoreboard failed");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Json(serde_json::json!({ "error": e.to_string() })),
-            )
-                .into_response()
-        }
+        Err(e) => internal_error("scoreboard", &e),
+    }
+}
+
+async fn get_external(
+    State(shared): State<Arc<Shared>>,
+    Query(q): Query<ExternalQuery>,
+) -> Response {
+    let limit = q.limit.unwrap_or(DEFAULT_EXTERNAL_ROWS);
+    match recent_external(&shared, limit).await {
+        Ok(rows) => Json(rows).into_response(),
+        Err(e) => internal_error("external request list", &e),
     }
 }
 
@@ -171,6 +297,7 @@ pub(crate) fn api_router(shared: Arc<Shared>) -> Router {
         .route("/", get(get_dashboard))
         .route("/health", get(get_health))
         .route("/scoreboard", get(get_scoreboard))
+        .route("/external", get(get_external))
         .with_state(shared)
 }
 

@@ -8,6 +8,7 @@
 // Helpers outside #[test] functions unwrap too: a failed setup should fail the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod dashboard_external;
 mod external;
 mod miners;
 mod node;

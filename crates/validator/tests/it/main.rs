@@ -3,7 +3,8 @@
 //! * `miners`: minimal real miners for the node tests (our axon, real proofs, and the faulty
 //!   and slow variants);
 //! * `node`: the validator node against the embedded chain and those miners;
-//! * `external`: the external API end to end: apps over TLS WebSocket, refusals, receipts.
+//! * `external`: the external API end to end: apps over TLS WebSocket, refusals, receipts;
+//! * `dashboard_external`: the dashboard's list of recent external requests (`GET /external`).
 
 // Helpers outside #[test] functions unwrap too: a failed setup should fail the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

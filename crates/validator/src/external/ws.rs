@@ -367,6 +367,7 @@ async fn serve(
         JobInput::Computation { input } => crate::benchmark::input_json(input),
         JobInput::Weights { evaluation_data } => evaluation_data.clone(),
     };
+    let guard_hash = omron_scoring::input_hash(&guarded);
     let fresh = s
         .shared
         .with_store(move |st| crate::benchmark::admit_value(st, &guarded))
@@ -396,6 +397,14 @@ async fn serve(
     match s.external.queue.try_send(job) {
         Ok(()) => {}
         Err(mpsc::error::TrySendError::Full(_)) => {
+            // Nothing was sent to a miner: the same input may come back once there is room.
+            let forget = s
+                .shared
+                .with_store(move |st| st.remove_hash(&guard_hash))
+                .await;
+            if let Err(e) = forget {
+                tracing::warn!(error = %e, "hash guard entry of a refused request not removed");
+            }
             s.shared.metrics.external_request(method, "busy", None);
             return Err(ErrorObject::new(
                 codes::BUSY,

@@ -8,8 +8,9 @@
 # crates.io. Idempotent: a venv that already has the pinned versions is kept, and cargo
 # rebuilds only what changed (in clients/python/target). Any failure fails the script.
 #
-# The end-to-end tests run only when OMRON_API_URL is set (with OMRON_API_CERT_SHA256,
-# OMRON_API_KEY_URI and OMRON_CIRCUITS_DIR); see clients/python/tests/test_live.py.
+# The end-to-end tests run only when OMRON_API_URL is set (with OMRON_API_CERT_SHA256 and
+# OMRON_API_KEY_URI, as `omron localnet --external-api-port 0` prints them; OMRON_CIRCUITS_DIR
+# defaults to circuits/); see clients/python/tests/test_live.py.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 pkg="$root/clients/python"

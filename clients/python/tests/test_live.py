@@ -3,7 +3,8 @@
 
 * OMRON_API_CERT_SHA256 -- the SHA-256 pin of the validator's certificate;
 * OMRON_API_KEY_URI -- a key the validator allows (whitelisted), e.g. `//Alice`;
-* OMRON_CIRCUITS_DIR -- the folder of circuit folders the validator serves (`circuits/`).
+* OMRON_CIRCUITS_DIR -- the folder of circuit folders the validator serves (default: the
+  repository's `circuits/`, which `omron localnet` serves).
 """
 
 import hashlib
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import omron_client as oc
+from conftest import CIRCUITS
 
 URL = os.environ.get("OMRON_API_URL")
 pytestmark = pytest.mark.skipif(
@@ -29,7 +31,7 @@ def env(name):
 @pytest.fixture(scope="module")
 def live():
     """(url, pin, key URI, mnist folder) of the validator under test."""
-    circuits = Path(env("OMRON_CIRCUITS_DIR"))
+    circuits = Path(os.environ.get("OMRON_CIRCUITS_DIR") or CIRCUITS)
     mnist = circuits / "mnist-mlp"
     assert (mnist / "vk.bin").is_file(), f"no mnist-mlp circuit in {circuits}"
     return URL, env("OMRON_API_CERT_SHA256"), env("OMRON_API_KEY_URI"), mnist

@@ -15,3 +15,7 @@ source scripts/bittensor-venvs.sh
 source scripts/ort-venv.sh
 
 cargo test --workspace --locked
+
+# The Python client package (clients/python, PyO3 + maturin from PyPI): built, installed and
+# tested, its live tests against `omron localnet`'s external API.
+./scripts/python-client-e2e.sh

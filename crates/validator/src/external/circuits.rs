@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 
 use super::JobInput;
 
-/// Finds a circuit by id (full hex, or a prefix of at least 8 digits) or exact name.
+/// Finds a circuit by id (full hex, or a prefix of at least 8 digits), name, or the name of
+/// its folder (`mnist-mlp`).
 pub(crate) fn resolve<'a>(
     circuits: &'a [Arc<StoredCircuit>],
     wanted: &str,
@@ -27,8 +28,10 @@ pub(crate) fn resolve<'a>(
         circuits
             .iter()
             .filter(|c| {
-                c.metadata.name.eq_ignore_ascii_case(wanted.trim())
-                    || c.circuit.name() == wanted.trim()
+                let w = wanted.trim();
+                c.metadata.name.eq_ignore_ascii_case(w)
+                    || c.circuit.name() == w
+                    || c.path.file_name().is_some_and(|f| f == w)
             })
             .collect()
     } else {

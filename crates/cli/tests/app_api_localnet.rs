@@ -26,6 +26,18 @@ fn omron(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `omron receipt verify` of a record, with the circuits folder.
+fn receipt_verify(record: &Path, circuits: &str) -> Output {
+    omron(&[
+        "receipt",
+        "verify",
+        "--receipt",
+        record.to_str().unwrap(),
+        "--circuit",
+        circuits,
+    ])
+}
+
 fn code(out: &Output) -> i32 {
     out.status.code().unwrap_or(-1)
 }
@@ -150,25 +162,11 @@ fn apps_use_the_localnet_validator_api_and_its_archive_re_verifies() {
     let out = request("mnist-mlp", &state.join("app-input.json"), &record);
     assert_eq!(code(&out), 0, "{}", say(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("verified"));
-    let out = omron(&[
-        "receipt",
-        "verify",
-        "--receipt",
-        record.to_str().unwrap(),
-        "--circuit",
-        c,
-    ]);
+    let out = receipt_verify(&record, c);
     assert_eq!(code(&out), 0, "{}", say(&out));
     let bad = work.join("mnist-tampered.json");
     tampered_copy(&record, &bad);
-    let out = omron(&[
-        "receipt",
-        "verify",
-        "--receipt",
-        bad.to_str().unwrap(),
-        "--circuit",
-        c,
-    ]);
+    let out = receipt_verify(&bad, c);
     assert_eq!(
         code(&out),
         1,
@@ -184,14 +182,7 @@ fn apps_use_the_localnet_validator_api_and_its_archive_re_verifies() {
     let pow_record = work.join("pow.json");
     let out = request("sn2-pow-256", &batch_file, &pow_record);
     assert_eq!(code(&out), 0, "{}", say(&out));
-    let out = omron(&[
-        "receipt",
-        "verify",
-        "--receipt",
-        pow_record.to_str().unwrap(),
-        "--circuit",
-        c,
-    ]);
+    let out = receipt_verify(&pow_record, c);
     assert_eq!(code(&out), 0, "{}", say(&out));
     // The same batch again is refused by the validator's hash guard, with a reason.
     let out = request("sn2-pow-256", &batch_file, &work.join("again.json"));
@@ -231,26 +222,12 @@ fn apps_use_the_localnet_validator_api_and_its_archive_re_verifies() {
         "both verified requests archived: {records:?}"
     );
     for r in &records {
-        let out = omron(&[
-            "receipt",
-            "verify",
-            "--receipt",
-            r.to_str().unwrap(),
-            "--circuit",
-            c,
-        ]);
+        let out = receipt_verify(r, c);
         assert_eq!(code(&out), 0, "{}: {}", r.display(), say(&out));
     }
     let bad = dir.path().join("export-tampered.json");
     tampered_copy(&records[0], &bad);
-    let out = omron(&[
-        "receipt",
-        "verify",
-        "--receipt",
-        bad.to_str().unwrap(),
-        "--circuit",
-        c,
-    ]);
+    let out = receipt_verify(&bad, c);
     assert_eq!(code(&out), 1, "{}", say(&out));
     // The validator's certificate fingerprint, as the operator reads it.
     let out = omron(&[

@@ -70,19 +70,9 @@ pub fn read_answer(envelope: &Envelope<QueryZkProof>) -> Answer {
             reason: format!("the miner answered {}", quote(&text)),
         },
         Some(QueryOutput::Proof(out)) => {
-            let hex_text = out.proof.strip_prefix("0x").unwrap_or(&out.proof);
-            let proof = match hex::decode(hex_text) {
-                Ok(p) if !p.is_empty() => p,
-                Ok(_) => {
-                    return Answer::Malformed {
-                        reason: "the proof is empty".into(),
-                    };
-                }
-                Err(e) => {
-                    return Answer::Malformed {
-                        reason: format!("the proof is not hex: {e}"),
-                    };
-                }
+            let proof = match decode_proof(&out.proof) {
+                Ok(p) => p,
+                Err(malformed) => return malformed,
             };
             match serde_json::from_str::<Vec<f64>>(&out.public_signals) {
                 Ok(outputs) => Answer::Proof {
@@ -100,6 +90,20 @@ pub fn read_answer(envelope: &Envelope<QueryZkProof>) -> Answer {
     }
 }
 
+/// The proof bytes of an answer's hex (`0x` optional); an empty or non-hex proof is a
+/// malformed answer.
+fn decode_proof(text: &str) -> Result<Vec<u8>, Answer> {
+    match hex::decode(text.strip_prefix("0x").unwrap_or(text)) {
+        Ok(p) if !p.is_empty() => Ok(p),
+        Ok(_) => Err(Answer::Malformed {
+            reason: "the proof is empty".into(),
+        }),
+        Err(e) => Err(Answer::Malformed {
+            reason: format!("the proof is not hex: {e}"),
+        }),
+    }
+}
+
 /// Reads a miner's answer to a `ProofOfWeightsSynapse`: `proof` is the hex of the proof bytes
 /// and `public_signals` the JSON of the integer output columns.
 pub fn read_pow_answer(envelope: &Envelope<ProofOfWeightsSynapse>) -> Answer {
@@ -111,19 +115,9 @@ pub fn read_pow_answer(envelope: &Envelope<ProofOfWeightsSynapse>) -> Answer {
         };
     }
     let s = &envelope.synapse;
-    let hex_text = s.proof.strip_prefix("0x").unwrap_or(&s.proof);
-    let proof = match hex::decode(hex_text) {
-        Ok(p) if !p.is_empty() => p,
-        Ok(_) => {
-            return Answer::Malformed {
-                reason: "the proof is empty".into(),
-            };
-        }
-        Err(e) => {
-            return Answer::Malformed {
-                reason: format!("the proof is not hex: {e}"),
-            };
-        }
+    let proof = match decode_proof(&s.proof) {
+        Ok(p) => p,
+        Err(malformed) => return malformed,
     };
     match serde_json::from_str::<Vec<Vec<i64>>>(&s.public_signals) {
         Ok(columns) => Answer::Proof {

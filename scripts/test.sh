@@ -14,6 +14,10 @@ source scripts/bittensor-venvs.sh
 # onnxruntime for the accuracy tests of omron-model (exports OMRON_ORT_PYTHON).
 source scripts/ort-venv.sh
 
+# The real subtensor runtime under chopsticks for the chain tests (exports
+# OMRON_CHOPSTICKS_DIR and OMRON_SUBTENSOR_GENESIS).
+source scripts/chopsticks.sh
+
 cargo test --workspace --locked
 
 # The Python client package (clients/python, PyO3 + maturin from PyPI): built, installed and

@@ -11,6 +11,7 @@
 //! Keys come from `omron-keys`.
 
 mod chain;
+pub mod chopsticks;
 mod commit_reveal;
 mod dev;
 mod embedded;

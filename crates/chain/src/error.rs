@@ -8,7 +8,10 @@ use serde::{Deserialize, Serialize};
 macro_rules! pallet_errors {
     ($($(#[$doc:meta])* $name:ident => $pallet:literal,)*) => {
         /// A dispatch error of the subtensor runtime, named as the runtime names it (the
-        /// `SubtensorModule`, `Commitments` and `Balances` pallets' error enums in the metadata).
+        /// `SubtensorModule`, `Commitments`, `Balances` and `Sudo` pallets' error enums in the
+        /// metadata). Most names exist in every runtime; a few only in older or newer ones (the
+        /// variant's doc says which), and a runtime reports the name it has: "no such subnet" is
+        /// `SubnetNotExists` on finney and `SubNetworkDoesNotExist` in spec 218.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
         pub enum PalletError {
             $($(#[$doc])* $name,)*
@@ -107,10 +110,28 @@ pallet_errors! {
     NotSubnetOwner => "SubtensorModule",
     /// The network registration rate limit.
     NetworkTxRateLimitExceeded => "SubtensorModule",
+    /// No subnet with this netuid (the older runtimes' name, spec 218; finney says
+    /// `SubnetNotExists`).
+    SubNetworkDoesNotExist => "SubtensorModule",
+    /// More registrations in this block than the subnet's `MaxRegistrationsPerBlock`.
+    TooManyRegistrationsThisBlock => "SubtensorModule",
+    /// More registrations in this interval than the subnet allows.
+    TooManyRegistrationsThisInterval => "SubtensorModule",
+    /// `register_network` with a mechanism id the runtime does not offer.
+    MechanismDoesNotExist => "SubtensorModule",
+    /// A coldkey without enough stake on the hotkey (remove or move stake).
+    NotEnoughStake => "SubtensorModule",
+    /// The hotkey is owned by another coldkey (older runtimes; `NonAssociatedColdKey` on finney).
+    HotKeyNotDelegateAndSignerNotOwnHotKey => "SubtensorModule",
     /// A commitment with more fields than allowed.
     TooManyFieldsInCommitmentInfo => "Commitments",
     /// The account may not commit on this subnet (not registered).
     AccountNotAllowedCommit => "Commitments",
+    /// A second commitment within the runtime's commitment rate limit (100 blocks in spec 218;
+    /// finney has no such limit).
+    CommitmentSetRateLimitExceeded => "Commitments",
+    /// A `Sudo` call from an account that is not the sudo key.
+    RequireSudo => "Sudo",
     /// The sender cannot pay a transfer.
     InsufficientBalance => "Balances",
 }
@@ -194,6 +215,20 @@ pub enum ChainError {
     /// A submitted transaction did not make it into a block in time.
     #[error("transaction not included: {0}")]
     NotIncluded(String),
+    /// The node refused the transaction before dispatch (transaction validity: a bad nonce or
+    /// signature, fees it cannot pay, or one of the runtime's own checks in its transaction
+    /// extensions, reported as a numbered `Custom` code that the metadata does not name).
+    #[error("transaction refused by the node before dispatch: {reason}")]
+    InvalidTransaction {
+        /// The node's message (`Custom error: 5`, `Inability to pay some fees`, ...).
+        reason: String,
+        /// The runtime's `InvalidTransaction::Custom` code, when it is one.
+        custom: Option<u8>,
+    },
+    /// The runtime lacks a call, storage entry or runtime API this operation needs, named
+    /// `Pallet.item` (a runtime older or newer than the operation).
+    #[error("this runtime has no {0}")]
+    Unsupported(String),
 }
 
 impl ChainError {

@@ -1,14 +1,26 @@
-//! [`SubtensorClient`]: the real network (finney, test, a local subtensor node) through subxt,
-//! with the runtime metadata read at connect time (no code generation, nothing fetched at
-//! build time).
+//! [`SubtensorClient`]: the real network (finney, test, a local subtensor node, or the real
+//! runtime under chopsticks) through subxt, with the runtime metadata read at connect time (no
+//! code generation, nothing fetched at build time).
 //!
-//! Reads go through the runtime API (`NeuronInfoRuntimeApi_get_neurons_lite`) and dynamic
-//! storage queries; writes are dynamic extrinsics signed with the hotkey or coldkey and carry
-//! the runtime's custom `ChargeTransactionPaymentWrapper` extension. The RPC connection
-//! reconnects by itself (exponential backoff); a call that fails on a dropped connection is
-//! retried once.
+//! The client reads the runtime instead of assuming it. At connect it checks the storage
+//! entries and the runtime API it *requires* ([`storage`]: tempo, uids, last updates, the
+//! weights rules, the owner; `NeuronInfoRuntimeApi_get_neurons_lite`) and refuses a runtime
+//! without one, naming it; everything else is *optional*: read when the runtime has it, a
+//! documented default when it does not (`BondsPenalty`, `StakeThreshold` or the older
+//! `WeightsMinStake`, ...). Calls are built from the runtime's own argument lists ([`calls`]);
+//! a call the runtime lacks is [`ChainError::Unsupported`] naming it. Checked against finney's
+//! December 2025 metadata (offline tests) and the executed spec-218 runtime (chopsticks tests).
+//!
+//! Reads go through the runtime API (`get_neurons_lite`, described or opaque, see [`neuron`])
+//! and dynamic storage queries; writes are dynamic extrinsics signed with the hotkey or coldkey.
+//! A failed dispatch (also the inner call of a `Sudo.sudo`) becomes [`ChainError::Rejected`]
+//! under the runtime's own error name, or [`ChainError::OtherDispatch`] for names this crate
+//! does not type; a transaction the node refuses before dispatch is
+//! [`ChainError::InvalidTransaction`]. The RPC connection reconnects by itself (exponential
+//! backoff); a call that fails on a dropped connection is retried once.
 
 pub mod calls;
+pub mod dev;
 pub mod neuron;
 pub mod signer;
 pub mod storage;
@@ -21,9 +33,10 @@ use omron_keys::{AccountId, Keypair};
 use subxt::config::SubstrateConfig;
 use subxt::dynamic::Value;
 use subxt::ext::scale_decode::DecodeAsType;
+use subxt::rpcs::RpcClient;
 use subxt::rpcs::client::ReconnectingRpcClient;
 use subxt::tx::TransactionStatus;
-use subxt::{OnlineClient, OnlineClientAtBlock};
+use subxt::{Metadata, OnlineClient, OnlineClientAtBlock};
 
 use crate::chain::{BlockStream, Chain};
 use crate::error::{ChainError, ChainResult, PalletError};
@@ -40,6 +53,7 @@ const INCLUSION_TIMEOUT: Duration = Duration::from_secs(120);
 #[derive(Clone)]
 pub struct SubtensorClient {
     api: OnlineClient<SubstrateConfig>,
+    rpc: RpcClient,
     url: String,
 }
 
@@ -53,6 +67,15 @@ impl std::fmt::Debug for SubtensorClient {
 
 type AtBlock = OnlineClientAtBlock<SubstrateConfig>;
 
+/// What [`SubtensorClient::submit`] reports of an included extrinsic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Included {
+    /// The block it is in.
+    pub block: BlockNumber,
+    /// `Pallet.Event` names of the events it raised, in order.
+    pub events: Vec<String>,
+}
+
 impl SubtensorClient {
     /// Connects to a node's websocket endpoint (`wss://entrypoint-finney.opentensor.ai:443`).
     pub async fn connect(url: &str) -> ChainResult<Self> {
@@ -60,19 +83,20 @@ impl SubtensorClient {
             endpoint: url.to_owned(),
             reason: e.to_string(),
         };
-        let rpc = ReconnectingRpcClient::builder()
+        let reconnecting = ReconnectingRpcClient::builder()
             .connection_timeout(Duration::from_secs(15))
             .request_timeout(Duration::from_secs(60))
             .build(url)
             .await
             .map_err(|e| transport(&e))?;
-        let api = OnlineClient::<SubstrateConfig>::from_rpc_client(rpc)
+        let rpc = RpcClient::new(reconnecting);
+        let api = OnlineClient::<SubstrateConfig>::from_rpc_client(rpc.clone())
             .await
             .map_err(|e| transport(&e))?;
         let at = api.at_current_block().await.map_err(|e| transport(&e))?;
-        // Fail now, naming the entry, if the runtime changed what we read.
+        // Fail now, naming the entry, if the runtime lacks or changed what we need.
         storage::check_layout(&at)?;
-        neuron::neurons_lite_output_type(at.metadata_ref())?;
+        neuron::neurons_lite_shape(at.metadata_ref())?;
         tracing::info!(
             url,
             block = at.block_number(),
@@ -81,6 +105,7 @@ impl SubtensorClient {
         );
         Ok(Self {
             api,
+            rpc,
             url: url.to_owned(),
         })
     }
@@ -88,6 +113,37 @@ impl SubtensorClient {
     /// The endpoint.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The runtime's spec version at the current block.
+    pub async fn spec_version(&self) -> ChainResult<u32> {
+        Ok(self.at().await?.spec_version())
+    }
+
+    /// The runtime metadata at the current block.
+    pub async fn metadata(&self) -> ChainResult<subxt::ArcMetadata> {
+        Ok(self.at().await?.metadata())
+    }
+
+    /// The genesis hash.
+    pub fn genesis_hash(&self) -> [u8; 32] {
+        self.api.genesis_hash().0
+    }
+
+    /// One raw JSON-RPC request on the client's connection (`dev_newBlock` and the like).
+    pub async fn rpc_request(
+        &self,
+        method: &str,
+        params: Vec<serde_json::Value>,
+    ) -> ChainResult<serde_json::Value> {
+        let mut p = subxt::rpcs::client::RpcParams::new();
+        for param in params {
+            p.push(param).map_err(|e| self.transport(e))?;
+        }
+        self.rpc
+            .request(method, p)
+            .await
+            .map_err(|e| self.transport(format!("{method}: {e}")))
     }
 
     fn transport(&self, e: impl std::fmt::Display) -> ChainError {
@@ -113,6 +169,8 @@ impl SubtensorClient {
         }
     }
 
+    /// Reads one storage value (the runtime's default when nothing is stored, `None` when the
+    /// entry has no default and nothing is stored).
     async fn storage<K, V>(
         &self,
         at: &AtBlock,
@@ -127,6 +185,9 @@ impl SubtensorClient {
     {
         use subxt::storage::Address;
         let name = format!("{}.{}", addr.pallet_name(), addr.entry_name());
+        if !storage::has(at.metadata_ref(), &addr) {
+            return Err(ChainError::Unsupported(format!("storage {name}")));
+        }
         let value = at
             .storage()
             .try_fetch(addr, key)
@@ -141,6 +202,7 @@ impl SubtensorClient {
             })
     }
 
+    /// [`Self::storage`] with a fallback for "nothing stored and no default".
     async fn storage_or<K, V>(
         &self,
         at: &AtBlock,
@@ -157,28 +219,108 @@ impl SubtensorClient {
         Ok(self.storage(at, addr, key).await?.unwrap_or(default))
     }
 
-    /// Signs, submits and waits until the extrinsic is in a best block, then maps a failed
-    /// dispatch to the runtime's error name.
-    async fn submit(&self, signer: &Keypair, call: &CallPayload) -> ChainResult<()> {
+    /// An optional entry: its value when the runtime has the entry, else `absent`.
+    async fn optional<K, V>(
+        &self,
+        at: &AtBlock,
+        addr: subxt::storage::DynamicAddress<K, V>,
+        key: K,
+        absent: V,
+    ) -> ChainResult<V>
+    where
+        K: subxt::ext::frame_decode::storage::IntoEncodableValues
+            + subxt::ext::frame_decode::storage::IntoDecodableValues
+            + Send,
+        V: DecodeAsType + Send + Clone,
+    {
+        if !storage::has(at.metadata_ref(), &addr) {
+            return Ok(absent);
+        }
+        self.storage_or(at, addr, key, absent).await
+    }
+
+    /// Builds a call against the current runtime's metadata (see [`calls`]).
+    pub async fn build_call(
+        &self,
+        build: impl FnOnce(&Metadata) -> ChainResult<CallPayload>,
+    ) -> ChainResult<CallPayload> {
         let at = self.at().await?;
+        build(at.metadata_ref())
+    }
+
+    /// Builds a call with [`Self::build_call`], signs it with `signer`, and waits for it (see
+    /// [`Self::submit`]).
+    pub async fn send(
+        &self,
+        signer: &Keypair,
+        build: impl FnOnce(&Metadata) -> ChainResult<CallPayload>,
+    ) -> ChainResult<Included> {
+        let call = self.build_call(build).await?;
+        self.submit(signer, &call).await
+    }
+
+    /// `Sudo.sudo(call)` signed by the sudo key, waited for; the inner call's failure is the
+    /// error (see [`Self::submit`]).
+    pub async fn sudo(
+        &self,
+        sudo_key: &Keypair,
+        build: impl FnOnce(&Metadata) -> ChainResult<CallPayload>,
+    ) -> ChainResult<Included> {
+        self.send(sudo_key, |md| calls::sudo(md, build(md)?)).await
+    }
+
+    /// Signs, submits and waits until the extrinsic is in a best block, then maps a failed
+    /// dispatch to the runtime's error name. For a `Sudo.sudo` the inner call's result (the
+    /// `Sudo.Sudid` event) counts as the extrinsic's. A call that does not fit the runtime's
+    /// argument types fails before anything is sent.
+    pub async fn submit(&self, signer: &Keypair, call: &CallPayload) -> ChainResult<Included> {
+        let at = self.at().await?;
+        at.tx().call_data(call).map_err(|e| {
+            ChainError::Metadata(format!(
+                "{}.{} does not fit the runtime: {e}",
+                call.pallet_name(),
+                call.call_name()
+            ))
+        })?;
         let params = signer::tx_params(at.metadata_ref());
         let mut progress = at
             .tx()
             .sign_and_submit_then_watch(call, &signer::KeySigner(signer), params)
             .await
-            .map_err(|e| self.transport(e))?;
+            .map_err(|e| self.submit_error(e))?;
+        let metadata = at.metadata();
         let wait = async {
             while let Some(status) = progress.next().await {
-                match status.map_err(|e| self.transport(e))? {
+                match status.map_err(|e| self.submit_error(e))? {
                     TransactionStatus::InBestBlock(in_block)
                     | TransactionStatus::InFinalizedBlock(in_block) => {
-                        return match in_block.wait_for_success().await {
-                            Ok(_) => Ok(()),
-                            Err(err) => Err(dispatch_error(err)),
-                        };
+                        let events = in_block.wait_for_success().await.map_err(dispatch_error)?;
+                        let block = self
+                            .api
+                            .at_block(in_block.block_hash())
+                            .await
+                            .map(|b| b.block_number())
+                            .unwrap_or_default();
+                        let mut names = Vec::new();
+                        for ev in events.iter() {
+                            let ev = ev.map_err(|e| ChainError::Decode {
+                                what: "events".into(),
+                                reason: e.to_string(),
+                            })?;
+                            names.push(format!("{}.{}", ev.pallet_name(), ev.event_name()));
+                            if ev.pallet_name() == calls::SUDO && ev.event_name() == "Sudid" {
+                                sudo_result(ev.field_bytes(), metadata.clone())?;
+                            }
+                        }
+                        return Ok(Included {
+                            block,
+                            events: names,
+                        });
+                    }
+                    TransactionStatus::Invalid { message } => {
+                        return Err(invalid_transaction(message));
                     }
                     TransactionStatus::Error { message }
-                    | TransactionStatus::Invalid { message }
                     | TransactionStatus::Dropped { message } => {
                         return Err(ChainError::NotIncluded(message));
                     }
@@ -193,25 +335,68 @@ impl SubtensorClient {
                 ChainError::NotIncluded(format!("not in a block after {INCLUSION_TIMEOUT:?}"))
             })?
     }
+
+    /// A submission error: the node's transaction-validity refusal when it is one.
+    fn submit_error(&self, e: impl std::fmt::Display) -> ChainError {
+        let text = e.to_string();
+        if text.contains("1010") || text.contains("Invalid Transaction") {
+            invalid_transaction(text)
+        } else {
+            self.transport(text)
+        }
+    }
 }
 
-/// A failed extrinsic's error, by name when it is a pallet error.
-fn dispatch_error(err: subxt::error::TransactionEventsError) -> ChainError {
-    use subxt::error::{DispatchError, TransactionEventsError};
+/// A transaction-validity refusal, with the `Custom` code when the message carries one
+/// (`Custom error: 5`, or chopsticks' `{"invalid":{"custom":5}}`).
+pub fn invalid_transaction(message: String) -> ChainError {
+    let lower = message.to_ascii_lowercase();
+    let custom = ["custom error: ", "\"custom\":", "custom(", "custom\":"]
+        .iter()
+        .find_map(|tag| {
+            let at = lower.find(tag)? + tag.len();
+            let digits: String = lower[at..]
+                .chars()
+                .skip_while(|c| c.is_whitespace())
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.parse().ok()
+        });
+    ChainError::InvalidTransaction {
+        reason: message,
+        custom,
+    }
+}
+
+/// The inner result of a `Sudo.sudo`: `Sudid { sudo_result: Result<(), DispatchError> }`.
+fn sudo_result(field_bytes: &[u8], metadata: subxt::ArcMetadata) -> ChainResult<()> {
+    match field_bytes.split_first() {
+        Some((0, _)) => Ok(()),
+        Some((1, err)) => match subxt::error::DispatchError::decode_from(err, metadata) {
+            Ok(e) => Err(named_dispatch_error(e)),
+            Err(e) => Err(ChainError::Decode {
+                what: "Sudo.Sudid result".into(),
+                reason: e.to_string(),
+            }),
+        },
+        _ => Err(ChainError::Decode {
+            what: "Sudo.Sudid result".into(),
+            reason: format!("unexpected bytes {}", hex::encode(field_bytes)),
+        }),
+    }
+}
+
+/// A dispatch error by the runtime's name: typed when this crate names it.
+fn named_dispatch_error(err: subxt::error::DispatchError) -> ChainError {
+    use subxt::error::DispatchError;
     match err {
-        TransactionEventsError::ExtrinsicFailed(DispatchError::Module(module)) => match module
-            .details()
-        {
+        DispatchError::Module(module) => match module.details() {
             Ok(details) => {
                 let name = details.variant.name.clone();
-                match PalletError::from_name(&name) {
-                    Some(error) => {
-                        ChainError::rejected(error, format!("{}::{name}", details.pallet.name()))
-                    }
-                    None => ChainError::OtherDispatch {
-                        pallet: details.pallet.name().to_owned(),
-                        name,
-                    },
+                let pallet = details.pallet.name().to_owned();
+                match PalletError::from_name(&name).filter(|e| e.pallet() == pallet) {
+                    Some(error) => ChainError::rejected(error, format!("{pallet}::{name}")),
+                    None => ChainError::OtherDispatch { pallet, name },
                 }
             }
             Err(e) => ChainError::Decode {
@@ -219,10 +404,22 @@ fn dispatch_error(err: subxt::error::TransactionEventsError) -> ChainError {
                 reason: e.to_string(),
             },
         },
-        TransactionEventsError::ExtrinsicFailed(other) => ChainError::OtherDispatch {
+        DispatchError::BadOrigin => ChainError::OtherDispatch {
+            pallet: "System".into(),
+            name: "BadOrigin".into(),
+        },
+        other => ChainError::OtherDispatch {
             pallet: "System".into(),
             name: other.to_string(),
         },
+    }
+}
+
+/// A failed extrinsic's error, by name when it is a pallet error.
+fn dispatch_error(err: subxt::error::TransactionEventsError) -> ChainError {
+    use subxt::error::TransactionEventsError;
+    match err {
+        TransactionEventsError::ExtrinsicFailed(e) => named_dispatch_error(e),
         other => ChainError::NotIncluded(other.to_string()),
     }
 }
@@ -250,6 +447,7 @@ impl Chain for SubtensorClient {
 
     async fn metagraph(&self, netuid: NetUid) -> ChainResult<Metagraph> {
         let at = self.at().await?;
+        let md = at.metadata_ref();
         let (api, method) = neuron::NEURON_INFO_API;
         let args = subxt::ext::codec::Encode::encode(&netuid);
         let bytes = at
@@ -257,34 +455,59 @@ impl Chain for SubtensorClient {
             .call_raw(&format!("{api}_{method}"), Some(&args))
             .await
             .map_err(|e| self.transport(e))?;
-        let mut neurons = neuron::decode_neurons_lite(at.metadata_ref(), &bytes)?;
-        // One prefix scan for every uid's registration block instead of a read per uid.
-        let mut entries = at
-            .storage()
-            .iter(storage::block_at_registration(), (netuid,))
-            .await
-            .map_err(|e| self.transport(e))?;
-        let mut registered = std::collections::HashMap::new();
-        while let Some(entry) = entries.next().await {
-            let entry = entry.map_err(|e| self.transport(e))?;
-            let decode_err = |e: &dyn std::fmt::Display| ChainError::Decode {
-                what: format!("{SUBTENSOR}.BlockAtRegistration"),
-                reason: e.to_string(),
-            };
-            let key = entry.key().map_err(|e| decode_err(&e))?;
-            let uid = key
-                .part(1)
-                .map(|p| p.decode_as::<Uid>())
-                .transpose()
-                .map_err(|e| decode_err(&e))?
-                .flatten();
-            let block = entry.value().decode().map_err(|e| decode_err(&e))?;
-            if let Some(uid) = uid {
-                registered.insert(uid, block);
+        let mut raw = neuron::decode_neurons_lite_raw(md, &bytes)?;
+        // Runtimes with the opaque API report the deprecated pre-dTAO `Stake` map there; the
+        // stake the runtime uses on the subnet is the hotkey's alpha (`TotalHotkeyAlpha`), which
+        // is also what the described API reports, so read that where the runtime has it.
+        if neuron::neurons_lite_shape(md)? == neuron::NeuronsLiteShape::Opaque
+            && storage::has(md, &storage::total_hotkey_alpha())
+        {
+            let stakes = futures::future::try_join_all(raw.iter().map(|n| {
+                self.storage_or(
+                    &at,
+                    storage::total_hotkey_alpha(),
+                    (n.hotkey().0, netuid),
+                    0,
+                )
+            }))
+            .await?;
+            for (n, stake) in raw.iter_mut().zip(stakes) {
+                n.set_stake(stake);
             }
         }
-        for n in &mut neurons {
-            n.block_at_registration = registered.get(&n.uid).copied().unwrap_or(0);
+        let mut neurons: Vec<_> = raw
+            .into_iter()
+            .map(neuron::NeuronInfoLiteRaw::into_neuron)
+            .collect();
+        if storage::has(md, &storage::block_at_registration()) {
+            // One prefix scan for every uid's registration block instead of a read per uid.
+            let mut entries = at
+                .storage()
+                .iter(storage::block_at_registration(), (netuid,))
+                .await
+                .map_err(|e| self.transport(e))?;
+            let mut registered = std::collections::HashMap::new();
+            while let Some(entry) = entries.next().await {
+                let entry = entry.map_err(|e| self.transport(e))?;
+                let decode_err = |e: &dyn std::fmt::Display| ChainError::Decode {
+                    what: format!("{SUBTENSOR}.BlockAtRegistration"),
+                    reason: e.to_string(),
+                };
+                let key = entry.key().map_err(|e| decode_err(&e))?;
+                let uid = key
+                    .part(1)
+                    .map(|p| p.decode_as::<Uid>())
+                    .transpose()
+                    .map_err(|e| decode_err(&e))?
+                    .flatten();
+                let block = entry.value().decode().map_err(|e| decode_err(&e))?;
+                if let Some(uid) = uid {
+                    registered.insert(uid, block);
+                }
+            }
+            for n in &mut neurons {
+                n.block_at_registration = registered.get(&n.uid).copied().unwrap_or(0);
+            }
         }
         neurons.sort_by_key(|n| n.uid);
         Ok(Metagraph {
@@ -294,11 +517,21 @@ impl Chain for SubtensorClient {
         })
     }
 
+    /// Every field from its storage entry; an entry the runtime lacks stands at
+    /// [`Hyperparameters::default`]'s value (documented there and in `docs/chain.md`). The
+    /// stake threshold is `StakeThreshold`, or `WeightsMinStake` in runtimes before it.
     async fn hyperparameters(&self, netuid: NetUid) -> ChainResult<Hyperparameters> {
         use storage as st;
         let at = self.at().await?;
         let d = Hyperparameters::default();
         let k = (netuid,);
+        let stake_threshold = if storage::has(at.metadata_ref(), &st::stake_threshold()) {
+            self.storage_or(&at, st::stake_threshold(), (), d.stake_threshold)
+                .await?
+        } else {
+            self.optional(&at, st::weights_min_stake(), (), d.stake_threshold)
+                .await?
+        };
         Ok(Hyperparameters {
             tempo: self.storage_or(&at, st::tempo(), k, d.tempo).await?,
             weights_rate_limit: self
@@ -313,7 +546,7 @@ impl Chain for SubtensorClient {
                 )
                 .await?,
             commit_reveal_period: self
-                .storage_or(&at, st::reveal_period(), k, d.commit_reveal_period)
+                .optional(&at, st::reveal_period(), k, d.commit_reveal_period)
                 .await?,
             min_allowed_weights: self
                 .storage_or(&at, st::min_allowed_weights(), k, d.min_allowed_weights)
@@ -322,42 +555,40 @@ impl Chain for SubtensorClient {
                 .storage_or(&at, st::max_weights_limit(), k, d.max_weight_limit)
                 .await?,
             immunity_period: self
-                .storage_or(&at, st::immunity_period(), k, d.immunity_period)
+                .optional(&at, st::immunity_period(), k, d.immunity_period)
                 .await?,
             activity_cutoff: self
-                .storage_or(&at, st::activity_cutoff(), k, d.activity_cutoff)
+                .optional(&at, st::activity_cutoff(), k, d.activity_cutoff)
                 .await?,
             weights_version: self
                 .storage_or(&at, st::weights_version(), k, d.weights_version)
                 .await?,
             max_allowed_uids: self
-                .storage_or(&at, st::max_allowed_uids(), k, d.max_allowed_uids)
+                .optional(&at, st::max_allowed_uids(), k, d.max_allowed_uids)
                 .await?,
             max_allowed_validators: self
-                .storage_or(
+                .optional(
                     &at,
                     st::max_allowed_validators(),
                     k,
                     d.max_allowed_validators,
                 )
                 .await?,
-            kappa: self.storage_or(&at, st::kappa(), k, d.kappa).await?,
+            kappa: self.optional(&at, st::kappa(), k, d.kappa).await?,
             bonds_moving_avg: self
-                .storage_or(&at, st::bonds_moving_avg(), k, d.bonds_moving_avg)
+                .optional(&at, st::bonds_moving_avg(), k, d.bonds_moving_avg)
                 .await?,
             bonds_penalty: self
-                .storage_or(&at, st::bonds_penalty(), k, d.bonds_penalty)
+                .optional(&at, st::bonds_penalty(), k, d.bonds_penalty)
                 .await?,
             serving_rate_limit: self
-                .storage_or(&at, st::serving_rate_limit(), k, d.serving_rate_limit)
+                .optional(&at, st::serving_rate_limit(), k, d.serving_rate_limit)
                 .await?,
-            burn: self.storage_or(&at, st::burn(), k, d.burn).await?,
+            burn: self.optional(&at, st::burn(), k, d.burn).await?,
             registration_allowed: self
-                .storage_or(&at, st::registration_allowed(), k, d.registration_allowed)
+                .optional(&at, st::registration_allowed(), k, d.registration_allowed)
                 .await?,
-            stake_threshold: self
-                .storage_or(&at, st::stake_threshold(), (), d.stake_threshold)
-                .await?,
+            stake_threshold,
         })
     }
 
@@ -412,7 +643,7 @@ impl Chain for SubtensorClient {
         netuid: NetUid,
         hotkey: &AccountId,
     ) -> ChainResult<Uid> {
-        self.submit(coldkey, &calls::burned_register(netuid, hotkey))
+        self.send(coldkey, |md| calls::burned_register(md, netuid, hotkey))
             .await?;
         self.uid_of(netuid, hotkey).await?.ok_or_else(|| {
             ChainError::NotFound(format!("{hotkey} not registered after burned_register"))
@@ -425,7 +656,9 @@ impl Chain for SubtensorClient {
         netuid: NetUid,
         axon: &ServeAxon,
     ) -> ChainResult<()> {
-        self.submit(hotkey, &calls::serve_axon(netuid, axon)).await
+        self.send(hotkey, |md| calls::serve_axon(md, netuid, axon))
+            .await
+            .map(drop)
     }
 
     async fn set_weights(
@@ -436,11 +669,11 @@ impl Chain for SubtensorClient {
         weights: &[u16],
         version_key: u64,
     ) -> ChainResult<()> {
-        self.submit(
-            hotkey,
-            &calls::set_weights(netuid, uids, weights, version_key),
-        )
+        self.send(hotkey, |md| {
+            calls::set_weights(md, netuid, uids, weights, version_key)
+        })
         .await
+        .map(drop)
     }
 
     async fn commit_weights(
@@ -449,8 +682,9 @@ impl Chain for SubtensorClient {
         netuid: NetUid,
         commit_hash: [u8; 32],
     ) -> ChainResult<()> {
-        self.submit(hotkey, &calls::commit_weights(netuid, &commit_hash))
+        self.send(hotkey, |md| calls::commit_weights(md, netuid, &commit_hash))
             .await
+            .map(drop)
     }
 
     async fn reveal_weights(
@@ -462,11 +696,11 @@ impl Chain for SubtensorClient {
         salt: &[u16],
         version_key: u64,
     ) -> ChainResult<()> {
-        self.submit(
-            hotkey,
-            &calls::reveal_weights(netuid, uids, weights, salt, version_key),
-        )
+        self.send(hotkey, |md| {
+            calls::reveal_weights(md, netuid, uids, weights, salt, version_key)
+        })
         .await
+        .map(drop)
     }
 
     async fn set_commitment(
@@ -475,8 +709,9 @@ impl Chain for SubtensorClient {
         netuid: NetUid,
         data: &[u8],
     ) -> ChainResult<()> {
-        self.submit(hotkey, &calls::set_commitment(netuid, data)?)
+        self.send(hotkey, |md| calls::set_commitment(md, netuid, data))
             .await
+            .map(drop)
     }
 
     async fn get_commitment(

@@ -31,7 +31,21 @@ pub(crate) struct KeyLimits {
 #[derive(Debug)]
 pub(crate) struct InFlight {
     key: AccountId,
+    admitted: Instant,
     keys: Arc<Mutex<HashMap<AccountId, KeyState>>>,
+}
+
+impl InFlight {
+    /// Takes the request back out of the key's rate window: it was refused before reaching a
+    /// miner (the validator was busy), so it should not use up the caller's quota.
+    pub(crate) fn refund(self) {
+        let mut keys = lock(&self.keys);
+        if let Some(s) = keys.get_mut(&self.key)
+            && let Some(i) = s.recent.iter().rposition(|t| *t == self.admitted)
+        {
+            s.recent.remove(i);
+        }
+    }
 }
 
 impl Drop for InFlight {
@@ -97,6 +111,7 @@ impl KeyLimits {
         state.in_flight += 1;
         Ok(InFlight {
             key,
+            admitted: now,
             keys: self.keys.clone(),
         })
     }
@@ -125,6 +140,17 @@ mod tests {
         drop(g3);
         assert_eq!(limits.admit(a, t0).unwrap_err().code, codes::RATE_LIMITED);
         // A minute later the window has moved on.
-        limits.admit(a, t0 + WINDOW).unwrap();
+        let late = limits.admit(a, t0 + WINDOW).unwrap();
+        // A refunded request leaves room for another within the same minute.
+        late.refund();
+        let c = limits.admit(b, t0 + WINDOW).unwrap();
+        c.refund();
+        for _ in 0..3 {
+            drop(limits.admit(b, t0 + WINDOW).unwrap());
+        }
+        assert_eq!(
+            limits.admit(b, t0 + WINDOW).unwrap_err().code,
+            codes::RATE_LIMITED
+        );
     }
 }

@@ -361,7 +361,7 @@ async fn serve(
             ));
         }
     };
-    let _in_flight = s.external.limits.admit(origin, Instant::now())?;
+    let in_flight = s.external.limits.admit(origin, Instant::now())?;
     // The same input is proven once, as the original's hash guard does for external requests.
     let guarded = match &input {
         JobInput::Computation { input } => crate::benchmark::input_json(input),
@@ -406,6 +406,7 @@ async fn serve(
                 tracing::warn!(error = %e, "hash guard entry of a refused request not removed");
             }
             s.shared.metrics.external_request(method, "busy", None);
+            in_flight.refund();
             return Err(ErrorObject::new(
                 codes::BUSY,
                 format!(

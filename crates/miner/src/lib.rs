@@ -19,6 +19,9 @@
 //! * [`handlers`]: the four synapse handlers.
 //! * [`metrics`]: [`MinerMetrics`], one documented struct, exported as Prometheus text with
 //!   `/health` by [`http`].
+//! * [`status`]: the miner's own neuron (block, stake, rank, trust, consensus, incentive,
+//!   emission), logged as a status line every [`status::STATUS_INTERVAL`] and exported as the
+//!   `omron_miner_chain_*` gauges after every metagraph read.
 //! * [`node`]: [`Miner::start`] ties it together; [`MinerHandle::shutdown`] stops it cleanly.
 //!
 //! Depends on the `Chain` trait (never on a chain implementation's internals), the axon of
@@ -35,6 +38,7 @@ pub mod http;
 pub mod metrics;
 pub mod node;
 pub mod prover;
+pub mod status;
 
 pub use blacklist::{Gatekeeper, Refusal};
 pub use capacities::{Capacities, DEFAULT_COMPUTE_UNITS};

@@ -13,7 +13,21 @@
 //! | `omron_miner_registered` | gauge | | 1 while the hotkey holds a uid on the subnet |
 //! | `omron_miner_uid` | gauge | | the uid held (-1 when none) |
 //! | `omron_miner_metagraph_block` | gauge | | block of the last metagraph read |
+//! | `omron_miner_chain_stake_tao` | gauge | | stake on the hotkey in the subnet, TAO |
+//! | `omron_miner_chain_rank` | gauge | | rank in [0, 1] (the real chain reports 0 since dTAO) |
+//! | `omron_miner_chain_trust` | gauge | | trust in [0, 1] (the real chain reports 0 since dTAO) |
+//! | `omron_miner_chain_consensus` | gauge | | consensus in [0, 1] |
+//! | `omron_miner_chain_incentive` | gauge | | incentive in [0, 1] |
+//! | `omron_miner_chain_emission_tao` | gauge | | emission to the hotkey at the last epoch, TAO |
+//! | `omron_miner_chain_validator_trust` | gauge | | validator trust in [0, 1] |
+//! | `omron_miner_chain_dividends` | gauge | | dividends in [0, 1] |
+//!
+//! The `omron_miner_chain_*` gauges are the miner's own neuron at the last metagraph read (the
+//! values of its status line, [`crate::status`]); they read 0 while it holds no uid.
 
+use std::sync::atomic::AtomicU64;
+
+use crate::status::NeuronStatus;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -66,6 +80,7 @@ impl Outcome {
 }
 
 type Labels = Vec<(&'static str, String)>;
+type FloatGauge = Gauge<f64, AtomicU64>;
 type HistogramFamily = Family<Labels, Histogram, fn() -> Histogram>;
 
 fn seconds_histogram() -> Histogram {
@@ -97,7 +112,94 @@ pub struct MinerMetrics {
     uid: Gauge,
     /// Block of the last metagraph read.
     metagraph_block: Gauge,
+    /// The miner's own neuron at the last metagraph read.
+    chain: ChainGauges,
     registry: Registry,
+}
+
+/// The miner's neuron as the chain shows it (the `omron_miner_chain_*` gauges).
+#[derive(Debug, Default)]
+struct ChainGauges {
+    /// Stake on the hotkey in the subnet, TAO.
+    stake_tao: FloatGauge,
+    /// Rank, in [0, 1].
+    rank: FloatGauge,
+    /// Trust, in [0, 1].
+    trust: FloatGauge,
+    /// Consensus, in [0, 1].
+    consensus: FloatGauge,
+    /// Incentive, in [0, 1].
+    incentive: FloatGauge,
+    /// Emission at the last epoch, TAO.
+    emission_tao: FloatGauge,
+    /// Validator trust, in [0, 1].
+    validator_trust: FloatGauge,
+    /// Dividends, in [0, 1].
+    dividends: FloatGauge,
+}
+
+impl ChainGauges {
+    fn register(&self, registry: &mut Registry) {
+        let tao = || Unit::Other("tao".into());
+        registry.register_with_unit(
+            "chain_stake",
+            "Stake on the miner's hotkey in the subnet at the last metagraph read",
+            tao(),
+            self.stake_tao.clone(),
+        );
+        for (name, help, gauge) in [
+            (
+                "chain_rank",
+                "The miner's rank in [0, 1] at the last metagraph read",
+                &self.rank,
+            ),
+            (
+                "chain_trust",
+                "The miner's trust in [0, 1] at the last metagraph read",
+                &self.trust,
+            ),
+            (
+                "chain_consensus",
+                "The miner's consensus in [0, 1] at the last metagraph read",
+                &self.consensus,
+            ),
+            (
+                "chain_incentive",
+                "The miner's incentive in [0, 1] at the last metagraph read",
+                &self.incentive,
+            ),
+        ] {
+            registry.register(name, help, gauge.clone());
+        }
+        registry.register_with_unit(
+            "chain_emission",
+            "Emission to the miner's hotkey at the last epoch, as of the last metagraph read",
+            tao(),
+            self.emission_tao.clone(),
+        );
+        registry.register(
+            "chain_validator_trust",
+            "The miner's validator trust in [0, 1] at the last metagraph read",
+            self.validator_trust.clone(),
+        );
+        registry.register(
+            "chain_dividends",
+            "The miner's dividends in [0, 1] at the last metagraph read",
+            self.dividends.clone(),
+        );
+    }
+
+    fn set(&self, status: Option<&NeuronStatus>) {
+        let value = |f: fn(&NeuronStatus) -> f64| status.map_or(0.0, f);
+        self.stake_tao.set(value(|s| s.stake_tao));
+        self.rank.set(value(|s| s.rank));
+        self.trust.set(value(|s| s.trust));
+        self.consensus.set(value(|s| s.consensus));
+        self.incentive.set(value(|s| s.incentive));
+        self.emission_tao.set(value(|s| s.emission_tao));
+        self.validator_trust.set(value(|s| s.validator_trust));
+        self.dividends.set(value(|s| s.dividends));
+    }
 }
 
 impl Default for MinerMetrics {
@@ -119,6 +221,7 @@ impl MinerMetrics {
         let uid = Gauge::default();
         uid.set(-1);
         let metagraph_block = Gauge::default();
+        let chain = ChainGauges::default();
         let mut registry = Registry::with_prefix("omron_miner");
         registry.register(
             "requests",
@@ -163,6 +266,7 @@ impl MinerMetrics {
             "Block of the last metagraph read",
             metagraph_block.clone(),
         );
+        chain.register(&mut registry);
         Self {
             requests,
             refused,
@@ -173,6 +277,7 @@ impl MinerMetrics {
             registered,
             uid,
             metagraph_block,
+            chain,
             registry,
         }
     }
@@ -242,6 +347,17 @@ impl MinerMetrics {
         self.uid.set(uid.map_or(-1, i64::from));
         self.metagraph_block
             .set(i64::try_from(block).unwrap_or(i64::MAX));
+    }
+
+    /// Records the miner's own neuron after a metagraph read (`None`: it holds no uid, and
+    /// the `chain_*` gauges read 0).
+    pub fn set_status(&self, status: Option<&NeuronStatus>) {
+        self.chain.set(status);
+    }
+
+    /// The incentive at the last metagraph read, in [0, 1].
+    pub fn chain_incentive(&self) -> f64 {
+        self.chain.incentive.get()
     }
 
     /// The OpenMetrics text of every metric.

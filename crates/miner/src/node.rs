@@ -1,5 +1,11 @@
-//! [`Miner::start`]: registration check, axon, on-chain announcement, metagraph sync and the
-//! monitoring endpoint; [`MinerHandle::shutdown`] stops them in order.
+//! [`Miner::start`]: registration check, axon, on-chain announcement, metagraph sync, the status
+//! line and the monitoring endpoint; [`MinerHandle::shutdown`] stops them in order.
+//!
+//! The metagraph is read every `sync_interval` (60 s by default); each read refreshes the
+//! blacklist's view and the `omron_miner_chain_*` gauges. Independently, every
+//! [`STATUS_INTERVAL`] (24 s, the original miner's status-table cadence) and once at start-up
+//! the miner logs one `miner status` line from its latest view: block (of that read), uid,
+//! stake, rank, trust, consensus, incentive, emission, validator trust and dividends.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,6 +27,7 @@ use crate::handlers::MinerService;
 use crate::http::{HealthInfo, MetricsServer};
 use crate::metrics::MinerMetrics;
 use crate::prover::ProofService;
+use crate::status::{NeuronStatus, STATUS_INTERVAL};
 
 /// The protocol number published with the axon (the Python SDK sends 4).
 const AXON_PROTOCOL: u8 = 4;
@@ -101,6 +108,8 @@ impl Miner {
             });
         };
         metrics.set_registration(Some(uid), metagraph.block);
+        let status = NeuronStatus::of(&metagraph, uid);
+        metrics.set_status(status.as_ref());
         if config.dev.any() {
             warn!(
                 delay_ms = config.dev.delay.as_millis() as u64,
@@ -201,6 +210,9 @@ impl Miner {
             config.external_port.unwrap_or(axon.local_addr().port()),
         );
         info!(uid, netuid, hotkey = %me, bound = %axon.local_addr(), %announced, "miner axon serving");
+        if let Some(s) = &status {
+            s.log(netuid);
+        }
 
         if already_announced(&metagraph, &me, announced) {
             info!(%announced, "axon already announced on chain");
@@ -239,6 +251,7 @@ impl Miner {
             hotkey,
             netuid,
             uid: Some(uid),
+            status,
             announced,
             gate,
             metrics: metrics.clone(),
@@ -262,6 +275,8 @@ struct SyncTask {
     hotkey: Keypair,
     netuid: NetUid,
     uid: Option<Uid>,
+    /// The own neuron at the last metagraph read (`None` while unregistered).
+    status: Option<NeuronStatus>,
     announced: SocketAddr,
     gate: Arc<Gatekeeper>,
     metrics: Arc<MinerMetrics>,
@@ -269,42 +284,65 @@ struct SyncTask {
     stopped: watch::Receiver<bool>,
 }
 
-/// Reads the metagraph every `interval`: refreshes the blacklist's view, notices a lost or
-/// changed registration, and announces the axon again when the chain shows another address
-/// (e.g. after a re-registration).
+/// Reads the metagraph every `interval`: refreshes the blacklist's view and the chain gauges,
+/// notices a lost or changed registration, and announces the axon again when the chain shows
+/// another address (e.g. after a re-registration). Logs the status line every
+/// [`STATUS_INTERVAL`] from the latest read.
 async fn sync_loop(mut t: SyncTask) {
-    let me = t.hotkey.public();
+    let start = tokio::time::Instant::now();
+    let mut sync = tokio::time::interval_at(start + t.interval, t.interval);
+    sync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut status = tokio::time::interval_at(start + STATUS_INTERVAL, STATUS_INTERVAL);
+    status.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(t.interval) => {}
+            _ = sync.tick() => sync_once(&mut t).await,
+            _ = status.tick() => log_status(&t),
             _ = t.stopped.changed() => return,
         }
-        let metagraph = match t.chain.metagraph(t.netuid).await {
-            Ok(m) => m,
-            Err(err) => {
-                warn!(%err, "metagraph sync failed; keeping the previous view");
-                continue;
-            }
-        };
-        let now = metagraph.by_hotkey(&me).map(|n| n.uid);
-        match (t.uid, now) {
-            (Some(old), None) => {
-                error!(uid = old, netuid = t.netuid, hotkey = %me, "this hotkey is no longer registered: validators will stop querying it; register again")
-            }
-            (None, Some(new)) => info!(uid = new, "registered again"),
-            (Some(old), Some(new)) if old != new => warn!(old, new, "uid changed"),
-            _ => {}
-        }
-        t.uid = now;
-        t.metrics.set_registration(now, metagraph.block);
-        if now.is_some() && !already_announced(&metagraph, &me, t.announced) {
-            match announce(t.chain.as_ref(), &t.hotkey, t.netuid, t.announced).await {
-                Ok(()) => info!(announced = %t.announced, "axon announced again"),
-                Err(err) => warn!(%err, "cannot announce the axon; retrying at the next sync"),
-            }
-        }
-        t.gate.update(metagraph);
     }
+}
+
+/// The periodic status line, from the latest metagraph read.
+fn log_status(t: &SyncTask) {
+    match &t.status {
+        Some(s) => s.log(t.netuid),
+        None => {
+            warn!(netuid = t.netuid, hotkey = %t.hotkey.public(), "miner status: this hotkey holds no uid on the subnet")
+        }
+    }
+}
+
+/// One metagraph read and what follows from it.
+async fn sync_once(t: &mut SyncTask) {
+    let me = t.hotkey.public();
+    let metagraph = match t.chain.metagraph(t.netuid).await {
+        Ok(m) => m,
+        Err(err) => {
+            warn!(%err, "metagraph sync failed; keeping the previous view");
+            return;
+        }
+    };
+    let now = metagraph.by_hotkey(&me).map(|n| n.uid);
+    match (t.uid, now) {
+        (Some(old), None) => {
+            error!(uid = old, netuid = t.netuid, hotkey = %me, "this hotkey is no longer registered: validators will stop querying it; register again")
+        }
+        (None, Some(new)) => info!(uid = new, "registered again"),
+        (Some(old), Some(new)) if old != new => warn!(old, new, "uid changed"),
+        _ => {}
+    }
+    t.uid = now;
+    t.metrics.set_registration(now, metagraph.block);
+    t.status = now.and_then(|uid| NeuronStatus::of(&metagraph, uid));
+    t.metrics.set_status(t.status.as_ref());
+    if now.is_some() && !already_announced(&metagraph, &me, t.announced) {
+        match announce(t.chain.as_ref(), &t.hotkey, t.netuid, t.announced).await {
+            Ok(()) => info!(announced = %t.announced, "axon announced again"),
+            Err(err) => warn!(%err, "cannot announce the axon; retrying at the next sync"),
+        }
+    }
+    t.gate.update(metagraph);
 }
 
 impl std::fmt::Debug for MinerHandle {

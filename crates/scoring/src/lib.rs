@@ -61,5 +61,6 @@ pub use uids::{
     stake_threshold, zero_non_queryable,
 };
 pub use weights::{
-    EmitWeights, convert_weights_and_uids_for_emit, in_weight_window, scores_to_weights,
+    EmitWeights, OWNER_BURN_SCALE, OWNER_BURN_WEIGHT, apply_owner_burn,
+    convert_weights_and_uids_for_emit, in_weight_window, scores_to_weights,
 };

@@ -4,6 +4,13 @@
 //! * Bittensor's `convert_weights_and_uids_for_emit` turns the float32 weights into `u16`:
 //!   each is divided by the maximum (in float64), multiplied by 65535 and rounded with
 //!   Python's `round` (half to even); zeros are dropped. All-zero weights set nothing.
+//! * The owner burn of `subnet-2` 10.3.2 (reference Appendix A), [`apply_owner_burn`], sits
+//!   between the two: on the float weights, before the `u16` conversion,
+//!   `weights = weights * 0.2; weights[owner_uid] = 0.8`, where `owner_uid` holds the subnet
+//!   owner's hotkey. The weights are raw scores, not normalised, so the owner's share of the
+//!   set is `0.8 / (0.8 + 0.2 * sum of the other weights)`: 80% exactly when the other scores
+//!   sum to 1. The miners keep their order and their ratios; the owner's own score is replaced.
+//!   With the burn even all-zero scores set a weight (the owner's alone), as upstream does.
 //! * Weights are set only when both hold: at least [`WEIGHT_RATE_LIMIT`] blocks passed since
 //!   this validator's last update, and at most [`WEIGHT_UPDATE_BUFFER`] blocks remain in the
 //!   epoch (see [`crate::epoch`]).
@@ -25,6 +32,31 @@ pub fn scores_to_weights(scores: &[f32], n: usize) -> Vec<f32> {
         }
     }
     weights
+}
+
+/// The owner's weight under the owner burn (`weights[owner_uid] = 0.8`).
+pub const OWNER_BURN_WEIGHT: f32 = 0.8;
+
+/// The factor every weight is scaled by under the owner burn (`weights * 0.2`).
+pub const OWNER_BURN_SCALE: f32 = 0.2;
+
+/// The owner burn of `subnet-2` 10.3.2: every weight is multiplied by [`OWNER_BURN_SCALE`]
+/// (in `f32`, as upstream's float32 tensor), then the owner's uid gets [`OWNER_BURN_WEIGHT`].
+/// Applied to the output of [`scores_to_weights`], before
+/// [`convert_weights_and_uids_for_emit`].
+///
+/// Returns `false`, leaving `weights` untouched, when `owner_uid` is not a position of the
+/// vector (the owner's hotkey holds no uid in the metagraph); the caller decides whether to
+/// warn.
+pub fn apply_owner_burn(weights: &mut [f32], owner_uid: usize) -> bool {
+    if owner_uid >= weights.len() {
+        return false;
+    }
+    for w in weights.iter_mut() {
+        *w *= OWNER_BURN_SCALE;
+    }
+    weights[owner_uid] = OWNER_BURN_WEIGHT;
+    true
 }
 
 /// Weights as the chain stores them: parallel uid and `u16` weight lists without zeros.
@@ -95,6 +127,43 @@ mod tests {
             vec![0.5, 0.0, 0.25, 0.0, 0.0]
         );
         assert_eq!(scores_to_weights(&[0.5, 0.1, 0.25], 2), vec![0.5, 0.1]);
+    }
+
+    #[test]
+    fn owner_burn_gives_the_owner_0_8_and_scales_the_rest_by_0_2() {
+        let mut w = scores_to_weights(&[0.3, 0.5, 0.0, 0.25], 5);
+        assert!(apply_owner_burn(&mut w, 0));
+        // The owner's own score is replaced; the others are scaled in f32 as upstream.
+        assert_eq!(w, vec![0.8, 0.5 * 0.2f32, 0.0, 0.25 * 0.2f32, 0.0]);
+        // The miners keep their ratio (0.5 : 0.25 = 2) and their order.
+        assert_eq!(w[1] / w[3], 2.0);
+        // Scores summing to 1: the owner gets 80% of the normalised weight, the rest 20%.
+        let mut w = vec![0.0, 0.75, 0.25];
+        assert!(apply_owner_burn(&mut w, 0));
+        let total: f32 = w.iter().sum();
+        assert!((w[0] / total - 0.8).abs() < 1e-6, "{w:?}");
+        assert!((w[1] / total - 0.15).abs() < 1e-6, "{w:?}");
+        // Into u16: the owner is the maximum; 0.75 * 0.2 / 0.8 * 65535 = 12287.81 -> 12288.
+        let out = convert_weights_and_uids_for_emit(&[0, 1, 2], &w).unwrap();
+        assert_eq!(out.uids, vec![0, 1, 2]);
+        assert_eq!(out.weights, vec![65535, 12288, 4096]);
+    }
+
+    #[test]
+    fn owner_burn_sets_the_owner_alone_when_no_one_has_a_score() {
+        let mut w = scores_to_weights(&[], 3);
+        assert!(apply_owner_burn(&mut w, 2));
+        let out = convert_weights_and_uids_for_emit(&[0, 1, 2], &w).unwrap();
+        assert_eq!((out.uids, out.weights), (vec![2], vec![65535]));
+    }
+
+    #[test]
+    fn owner_burn_without_the_owner_in_the_vector_changes_nothing() {
+        let mut w = vec![0.5, 0.25];
+        assert!(!apply_owner_burn(&mut w, 2));
+        assert_eq!(w, vec![0.5, 0.25]);
+        let mut empty: Vec<f32> = Vec::new();
+        assert!(!apply_owner_burn(&mut empty, 0));
     }
 
     #[test]

@@ -21,6 +21,10 @@ pub struct ValidatorConfig {
     pub weights_version: u64,
     /// Whether the node sets weights at all (on by default).
     pub set_weights: bool,
+    /// The owner burn of `subnet-2` 10.3.2: before the weights are set, every weight is scaled
+    /// by 0.2 and the subnet owner's uid gets 0.8 (see `omron_scoring::apply_owner_burn`).
+    /// On by default, as in the original's newest release; `--no-owner-burn` turns it off.
+    pub owner_burn: bool,
     /// Time between two metagraph syncs (the metagraph is also synced at every new epoch).
     pub sync_interval: Duration,
     /// Where the HTTP API (`/health`, `/scoreboard`, `/`) listens; `None` disables it.
@@ -44,6 +48,7 @@ impl ValidatorConfig {
             allow_private_axons: false,
             weights_version: WEIGHTS_VERSION,
             set_weights: true,
+            owner_burn: true,
             sync_interval: Duration::from_secs(300),
             api_addr: Some(SocketAddr::from(([127, 0, 0, 1], 8000))),
             metrics_addr: None,

@@ -40,6 +40,10 @@ pub(crate) struct ValidatorNodeArgs {
     /// Never set weights (watch-only: query, verify and score).
     #[arg(long = "no-weights")]
     pub(crate) no_weights: bool,
+    /// Set weights without the owner burn of the original's newest release (10.3.2), which
+    /// scales every weight by 0.2 and gives the subnet owner's uid 0.8.
+    #[arg(long = "no-owner-burn")]
+    pub(crate) no_owner_burn: bool,
 }
 
 impl Default for ValidatorNodeArgs {
@@ -51,6 +55,7 @@ impl Default for ValidatorNodeArgs {
             allow_private_axons: false,
             sync_interval_secs: 300.0,
             no_weights: false,
+            no_owner_burn: false,
         }
     }
 }
@@ -199,11 +204,16 @@ mod tests {
             "--metagraph.sync-interval",
             "2.5",
             "--no-weights",
+            "--no-owner-burn",
         ])
         .unwrap()
         .args;
         assert_eq!(n.concurrency, 4);
-        assert!(n.allow_private_axons && n.no_weights);
+        assert!(n.allow_private_axons && n.no_weights && n.no_owner_burn);
+        assert!(
+            !Node::try_parse_from(["x"]).unwrap().args.no_owner_burn,
+            "the owner burn is on by default, as in the original 10.3.2"
+        );
         assert_eq!(n.state, Some(PathBuf::from("/s")));
         assert_eq!(n.sync_interval_secs, 2.5);
     }

@@ -52,6 +52,10 @@ const SCORE_BATCH: usize = 256;
 
 /// The switch of `omron validator` that lets it query loopback and private axons.
 const VALIDATOR_PRIVATE_AXONS_FLAG: &str = "--allow-private-axons";
+/// The switch of `omron validator` that turns the owner burn off: the localnet shows how the
+/// miners share the incentive, which the burn (80% of the weight to the owner's uid, which
+/// mines nothing) would hide.
+const VALIDATOR_NO_OWNER_BURN_FLAG: &str = "--no-owner-burn";
 
 /// `omron localnet` flags.
 #[derive(Debug, Args)]
@@ -375,6 +379,7 @@ async fn run_async(args: LocalnetArgs) -> anyhow::Result<Outcome> {
             "--prometheus.port",
             &vmetrics_port.to_string(),
             VALIDATOR_PRIVATE_AXONS_FLAG,
+            VALIDATOR_NO_OWNER_BURN_FLAG,
         ]
         .map(OsString::from),
     );

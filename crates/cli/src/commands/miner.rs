@@ -3,7 +3,8 @@
 //! signal).
 //!
 //! Flags keep the original subnet's names (`--netuid`, `--wallet.*`, `--subtensor.network`,
-//! `--axon.*`, `--disable-blacklist`). Two hidden flags, `--dev.delay-ms` and `--dev.faulty`,
+//! which defaults to `finney` as there, `--subtensor.chain_endpoint`, `--axon.*`,
+//! `--disable-blacklist`). Two hidden flags, `--dev.delay-ms` and `--dev.faulty`,
 //! exist only for `omron localnet`'s slow and faulty miners.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -17,7 +18,7 @@ use omron_miner::{Capacities, DevOptions, Miner, MinerConfig};
 
 use crate::Outcome;
 use crate::args::axon::AxonArgs;
-use crate::args::subtensor::SubtensorArgs;
+use crate::args::subtensor::NodeSubtensorArgs;
 use crate::args::wallet::WalletArgs;
 
 /// The capacities file upstream reads from the working directory.
@@ -61,7 +62,7 @@ pub(crate) struct MinerArgs {
     #[command(flatten)]
     pub(crate) wallet: WalletArgs,
     #[command(flatten)]
-    pub(crate) subtensor: SubtensorArgs,
+    pub(crate) subtensor: NodeSubtensorArgs,
     #[command(flatten)]
     pub(crate) axon: AxonArgs,
     #[command(flatten)]
@@ -326,6 +327,21 @@ mod tests {
         assert!(!c.dev.any());
         let bad = Wrapper::try_parse_from(["x", "--max-concurrent-proofs", "0"]).unwrap();
         assert!(bad.args.config().is_err());
+    }
+
+    #[test]
+    fn the_chain_defaults_to_finney_as_the_original() {
+        let parsed = Wrapper::try_parse_from(["x"]).unwrap();
+        assert_eq!(
+            parsed.args.subtensor.network().unwrap().url(),
+            omron_chain::FINNEY_URL
+        );
+        let parsed =
+            Wrapper::try_parse_from(["x", "--subtensor.chain_endpoint", "ws://h:9944"]).unwrap();
+        assert_eq!(
+            parsed.args.subtensor.network().unwrap().url(),
+            "ws://h:9944"
+        );
     }
 
     #[test]

@@ -19,7 +19,7 @@ use omron_validator::store::Store;
 use omron_validator::{BatchProver, NodeParts, StoredCircuitProver, Validator, ValidatorConfig};
 
 use crate::Outcome;
-use crate::args::subtensor::SubtensorArgs;
+use crate::args::subtensor::NodeSubtensorArgs;
 use crate::args::validator::{
     ApiArgs, ExternalApiArgs, ValidatorNodeArgs, ValidatorPrometheusArgs,
 };
@@ -48,7 +48,7 @@ pub(crate) struct ValidatorArgs {
     #[command(flatten)]
     pub(crate) wallet: WalletArgs,
     #[command(flatten)]
-    pub(crate) subtensor: SubtensorArgs,
+    pub(crate) subtensor: NodeSubtensorArgs,
 }
 
 impl ValidatorArgs {
@@ -65,6 +65,7 @@ impl ValidatorArgs {
         config.allow_private_axons = self.node.allow_private_axons;
         config.sync_interval = Duration::from_secs_f64(self.node.sync_interval_secs);
         config.set_weights = !self.node.no_weights;
+        config.owner_burn = !self.node.no_owner_burn;
         config.api_addr = Some(self.api.addr());
         config.metrics_addr = self.prometheus.addr();
         config.external = self.external.config(&self.state_dir())?;
@@ -237,6 +238,15 @@ mod tests {
     fn the_netuid_defaults_to_the_subnets() {
         let parsed = Wrapper::try_parse_from(["x"]).unwrap();
         assert_eq!(parsed.args.netuid, 2);
-        assert_eq!(parsed.args.config().unwrap().metrics_addr, None);
+        let config = parsed.args.config().unwrap();
+        assert_eq!(config.metrics_addr, None);
+        // Mainnet and the owner burn, as the original's newest release.
+        assert!(config.owner_burn);
+        assert_eq!(
+            parsed.args.subtensor.network().unwrap().url(),
+            omron_chain::FINNEY_URL
+        );
+        let parsed = Wrapper::try_parse_from(["x", "--no-owner-burn"]).unwrap();
+        assert!(!parsed.args.config().unwrap().owner_burn);
     }
 }

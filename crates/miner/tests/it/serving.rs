@@ -366,3 +366,92 @@ async fn a_deregistered_miner_reports_unhealthy() {
     assert_eq!(status, 503);
     miner.shutdown().await;
 }
+
+/// The gauge's value in the metrics text (`name value` on its own line).
+fn gauge(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test]
+async fn chain_status_gauges_follow_the_metagraph() {
+    use omron_chain::{DevChain, RAO_PER_TAO};
+    let subnet = Subnet::new(1).await;
+    let mut config = subnet.config();
+    config.prometheus = Some("127.0.0.1:0".parse().unwrap());
+    let miner = subnet.start(0, config).await;
+    let uid = miner.uid();
+    // At start-up: registered, no stake, nothing earned yet.
+    let text = reqwest_metrics(&miner).await.unwrap();
+    for name in [
+        "omron_miner_chain_stake_tao",
+        "omron_miner_chain_rank",
+        "omron_miner_chain_trust",
+        "omron_miner_chain_consensus",
+        "omron_miner_chain_incentive",
+        "omron_miner_chain_emission_tao",
+        "omron_miner_chain_validator_trust",
+        "omron_miner_chain_dividends",
+    ] {
+        assert_eq!(gauge(&text, name), Some(0.0), "{name} in\n{text}");
+    }
+    // Stake on the miner, all of the validator's weight on it, and an epoch.
+    let alice = key("//Alice");
+    subnet
+        .chain
+        .add_stake(
+            &alice,
+            &key("//Alice//miner0").public(),
+            subnet.netuid,
+            5 * RAO_PER_TAO,
+        )
+        .await
+        .unwrap();
+    subnet
+        .chain
+        .set_weights(
+            &key("//Alice//validator"),
+            subnet.netuid,
+            &[uid],
+            &[u16::MAX],
+            0,
+        )
+        .await
+        .unwrap();
+    subnet.chain.run_to_next_epoch(subnet.netuid).unwrap();
+    let block = subnet.chain.block().unwrap();
+    // The next metagraph sync (every 100 ms here) shows it.
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = reqwest_metrics(&miner).await.unwrap();
+        if gauge(&text, "omron_miner_chain_incentive").is_some_and(|i| i > 0.0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        gauge(&text, "omron_miner_chain_incentive"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        gauge(&text, "omron_miner_chain_consensus"),
+        Some(1.0),
+        "{text}"
+    );
+    // The stake added, plus the emission the chain staked back onto the hotkey.
+    assert!(
+        gauge(&text, "omron_miner_chain_stake_tao").is_some_and(|s| s >= 5.0),
+        "{text}"
+    );
+    assert!(
+        gauge(&text, "omron_miner_chain_emission_tao").is_some_and(|e| e > 0.0),
+        "{text}"
+    );
+    assert!(
+        gauge(&text, "omron_miner_metagraph_block").is_some_and(|b| b >= block as f64),
+        "{text}"
+    );
+    assert_eq!(miner.metrics().chain_incentive(), 1.0);
+    miner.shutdown().await;
+}

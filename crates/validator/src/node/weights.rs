@@ -8,6 +8,12 @@
 //! `epoch(commit block) + commit_reveal_period` (retried while the chain says it is too early);
 //! a commit whose reveal epoch has passed is recorded as failed.
 //!
+//! Owner burn (`subnet-2` 10.3.2, on unless `owner_burn` is off): the float weights are scaled
+//! by 0.2 and the uid of the subnet owner's hotkey (read from the chain at each attempt) gets
+//! 0.8, before the `u16` conversion ([`apply_owner_burn`]). When the owner's hotkey holds no uid
+//! in the metagraph the weights go out unburnt, with a warning. With the burn a validator
+//! whose miners have no score yet sets the owner's weight alone, as upstream does.
+//!
 //! At most [`ATTEMPTS_PER_EPOCH`] attempts per epoch: a refused transaction is retried at the
 //! next block of the window, but not forever.
 
@@ -15,8 +21,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use omron_chain::{ChainError, PalletError, epoch_index, weights_commit_hash};
-use omron_scoring::{convert_weights_and_uids_for_emit, scores_to_weights};
+use omron_chain::{ChainError, Metagraph, PalletError, epoch_index, weights_commit_hash};
+use omron_keys::AccountId;
+use omron_scoring::{apply_owner_burn, convert_weights_and_uids_for_emit, scores_to_weights};
 use rand::Rng;
 
 use super::Shared;
@@ -101,7 +108,13 @@ async fn step(
 
     let n = snapshot.n();
     let scores = shared.with_store(move |s| s.score_vector(n)).await?;
-    let weights = scores_to_weights(&scores, n);
+    let mut weights = scores_to_weights(&scores, n);
+    let owner_uid = if shared.config.owner_burn {
+        let owner = shared.chain.subnet_owner(netuid).await?.hotkey;
+        burn_for_owner(&mut weights, &snapshot.metagraph, &owner)
+    } else {
+        None
+    };
     let uids: Vec<u16> = (0..n).filter_map(|u| u16::try_from(u).ok()).collect();
     let emit = convert_weights_and_uids_for_emit(&uids, &weights)?;
     if emit.is_empty() {
@@ -159,6 +172,7 @@ async fn step(
                 tracing::info!(
                     block,
                     uids = emit.uids.len(),
+                    ?owner_uid,
                     reveal_epoch = epoch + hyper.commit_reveal_period,
                     "weights committed"
                 );
@@ -185,12 +199,28 @@ async fn step(
                     .with_store(move |s| s.set_weights_outcome(id, &outcome))
                     .await?;
                 shared.metrics.weights(WeightsMethod::Set, true, now().1);
-                tracing::info!(block, uids = emit.uids.len(), weights = ?emit.weights, "weights set");
+                tracing::info!(block, uids = emit.uids.len(), weights = ?emit.weights, ?owner_uid, "weights set");
             }
             Err(e) => fail(shared, id, WeightsMethod::Set, block, &e).await?,
         }
     }
     Ok(())
+}
+
+/// Applies the owner burn for `owner`'s uid in `metagraph`; returns that uid, or `None` (and
+/// warns, leaving the weights as they are) when the owner's hotkey holds no uid.
+fn burn_for_owner(weights: &mut [f32], metagraph: &Metagraph, owner: &AccountId) -> Option<u16> {
+    let burnt = metagraph
+        .by_hotkey(owner)
+        .map(|n| n.uid)
+        .filter(|&uid| apply_owner_burn(weights, usize::from(uid)));
+    if burnt.is_none() {
+        tracing::warn!(
+            owner = %owner,
+            "the subnet owner's hotkey holds no uid in the metagraph; weights set without the owner burn"
+        );
+    }
+    burnt
 }
 
 async fn fail(
@@ -277,5 +307,65 @@ fn close_commit(w: &mut Writer<'_>, id: i64, outcome: &TxOutcome) -> crate::stor
     match w.set_weights_outcome(id, outcome) {
         Err(StoreError::UnknownWeightsRecord { .. }) => Ok(()),
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use omron_chain::{AxonInfo, NeuronInfo, Proportion};
+
+    fn metagraph(hotkeys: &[u8]) -> Metagraph {
+        let neurons = hotkeys
+            .iter()
+            .enumerate()
+            .map(|(uid, &h)| NeuronInfo {
+                uid: u16::try_from(uid).unwrap(),
+                hotkey: AccountId([h; 32]),
+                coldkey: AccountId([0; 32]),
+                stake: 0,
+                validator_permit: false,
+                axon: AxonInfo::default(),
+                last_update: 0,
+                block_at_registration: 0,
+                rank: Proportion::ZERO,
+                trust: Proportion::ZERO,
+                consensus: Proportion::ZERO,
+                incentive: Proportion::ZERO,
+                dividends: Proportion::ZERO,
+                validator_trust: Proportion::ZERO,
+                emission: 0,
+                active: true,
+            })
+            .collect();
+        Metagraph {
+            netuid: 2,
+            block: 100,
+            neurons,
+        }
+    }
+
+    #[test]
+    fn the_owners_uid_gets_the_burn() {
+        let mg = metagraph(&[9, 1, 2, 3]);
+        let mut w = scores_to_weights(&[0.0, 0.5, 0.25, 0.0], 4);
+        // The owner's hotkey sits at uid 3 here, not at the creation slot 0.
+        assert_eq!(burn_for_owner(&mut w, &mg, &AccountId([3; 32])), Some(3));
+        assert_eq!(w, vec![0.0, 0.5 * 0.2f32, 0.25 * 0.2f32, 0.8]);
+        let emit = convert_weights_and_uids_for_emit(&[0, 1, 2, 3], &w).unwrap();
+        assert_eq!(emit.uids, vec![1, 2, 3]);
+        assert_eq!(
+            emit.weights[2],
+            u16::MAX,
+            "the owner holds the largest weight"
+        );
+    }
+
+    #[test]
+    fn an_owner_without_a_uid_leaves_the_weights_unburnt() {
+        let mg = metagraph(&[1, 2]);
+        let mut w = vec![0.5, 0.25];
+        assert_eq!(burn_for_owner(&mut w, &mg, &AccountId([7; 32])), None);
+        assert_eq!(w, vec![0.5, 0.25]);
     }
 }

@@ -430,8 +430,12 @@ async fn validator_scores_miners_sets_weights_and_keeps_its_state_across_a_resta
     let queued = store.pow_queue_len().unwrap();
     assert!(queued >= 256 * 6, "{queued} PoW items");
     assert!(store.hash_guard().unwrap().len() >= queued);
+    // With the owner burn (on by default) the owner's uid 0 holds the largest weight.
     assert!(store.weights_history(100).unwrap().iter().any(|(_, r)| {
-        matches!(r.outcome, TxOutcome::Included { .. }) && r.version_key == 11002
+        matches!(r.outcome, TxOutcome::Included { .. })
+            && r.version_key == 11002
+            && r.uids.first() == Some(&0)
+            && r.weights.first() == Some(&u16::MAX)
     }));
     drop(store);
 

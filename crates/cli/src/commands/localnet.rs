@@ -376,6 +376,8 @@ async fn run_async(args: LocalnetArgs) -> anyhow::Result<Outcome> {
         [
             "--api.port",
             &api_port.to_string(),
+            "--prometheus.ip",
+            "127.0.0.1",
             "--prometheus.port",
             &vmetrics_port.to_string(),
             VALIDATOR_PRIVATE_AXONS_FLAG,

@@ -50,6 +50,8 @@ pallet_errors! {
     UidsLengthExceedUidsInSubNet => "SubtensorModule",
     /// The hotkey holds no uid in the subnet.
     HotKeyNotRegisteredInSubNet => "SubtensorModule",
+    /// The hotkey holds no uid in the subnet (the name `serve_axon` reports).
+    HotKeyNotRegisteredInNetwork => "SubtensorModule",
     /// Stake below the subnet's stake threshold.
     NotEnoughStakeToSetWeights => "SubtensorModule",
     /// `version_key` below the subnet's weights version.

@@ -44,6 +44,9 @@ use crate::types::{BlockNumber, Hyperparameters, NetUid, Rao};
 /// per block and a few per interval, refuse a test that registers several neurons at once).
 pub const DEV_REGISTRATIONS_LIMIT: u16 = 1000;
 
+/// What [`SubtensorDev::new`] gives the sudo key when it has less than half of it (rao).
+pub const SUDO_FLOAT: Rao = 1_000_000 * crate::types::RAO_PER_TAO;
+
 /// Dev operations on a real runtime, beside its [`SubtensorClient`].
 #[derive(Debug, Clone)]
 pub struct SubtensorDev {
@@ -70,6 +73,27 @@ impl SubtensorDev {
             me.set_storage(calls::SUDO, "Key", (), key.0.encode())
                 .await?;
             tracing::info!(sudo = %key, "set the runtime's sudo key");
+        }
+        // The sudo key pays fees up front (refunded for `Sudo.sudo`): give it a balance.
+        if me.free_balance(&key).await? < SUDO_FLOAT / 2 {
+            let nonce = me.account_nonce(&key).await?;
+            let info = Value::named_composite([
+                ("nonce", Value::u128(nonce.into())),
+                ("consumers", Value::u128(0)),
+                ("providers", Value::u128(1)),
+                ("sufficients", Value::u128(0)),
+                (
+                    "data",
+                    Value::named_composite([
+                        ("free", Value::u128(SUDO_FLOAT.into())),
+                        ("reserved", Value::u128(0)),
+                        ("frozen", Value::u128(0)),
+                        ("flags", Value::u128(0)),
+                    ]),
+                ),
+            ]);
+            me.set_storage_value("System", "Account", (key.0,), info)
+                .await?;
         }
         Ok(me)
     }
@@ -145,6 +169,38 @@ impl SubtensorDev {
             .rpc_request("dev_setStorage", vec![pair])
             .await?;
         Ok(())
+    }
+
+    /// Writes one storage value given as a dynamic value, encoded against the entry's value
+    /// type in the metadata (`dev_setStorage`).
+    pub async fn set_storage_value<K: IntoEncodableValues + IntoDecodableValues>(
+        &self,
+        pallet: &str,
+        entry: &str,
+        key: K,
+        value: Value,
+    ) -> ChainResult<()> {
+        let md = self.client.metadata().await?;
+        let ty = md
+            .pallet_by_name(pallet)
+            .and_then(|p| p.storage())
+            .and_then(|s| s.entry_by_name(entry))
+            .map(|e| e.value_ty())
+            .ok_or_else(|| ChainError::Unsupported(format!("storage {pallet}.{entry}")))?;
+        let bytes = subxt::ext::scale_encode::EncodeAsType::encode_as_type(&value, ty, md.types())
+            .map_err(|e| ChainError::Metadata(format!("storage {pallet}.{entry}: {e}")))?;
+        self.set_storage(pallet, entry, key, bytes).await
+    }
+
+    async fn account_nonce(&self, account: &AccountId) -> ChainResult<u64> {
+        let next = self
+            .client
+            .rpc_request(
+                "system_accountNextIndex",
+                vec![serde_json::json!(account.to_ss58())],
+            )
+            .await?;
+        Ok(next.as_u64().unwrap_or(0))
     }
 
     /// Free balance (`System.Account`'s `data.free`).
@@ -667,15 +723,7 @@ impl DevChain for SubtensorDev {
             }
             Query::Balance { account } => QueryOutput::Rao(self.free_balance(&account).await?),
             Query::Stake { netuid, hotkey } => QueryOutput::Rao(self.alpha(netuid, &hotkey).await?),
-            Query::Nonce { account } => {
-                let next = c
-                    .rpc_request(
-                        "system_accountNextIndex",
-                        vec![serde_json::json!(account.to_ss58())],
-                    )
-                    .await?;
-                QueryOutput::Nonce(next.as_u64().unwrap_or(0))
-            }
+            Query::Nonce { account } => QueryOutput::Nonce(self.account_nonce(&account).await?),
         })
     }
 

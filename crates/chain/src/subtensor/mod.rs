@@ -21,6 +21,7 @@
 
 pub mod calls;
 pub mod dev;
+mod dispatch;
 pub mod neuron;
 pub mod signer;
 pub mod storage;
@@ -45,6 +46,8 @@ use crate::types::{
     blocks_until_next_epoch,
 };
 use calls::{CallPayload, SUBTENSOR};
+pub use dispatch::invalid_transaction;
+use dispatch::{dispatch_error, sudo_result};
 
 /// How long a submitted extrinsic may take to land in a best block.
 const INCLUSION_TIMEOUT: Duration = Duration::from_secs(120);
@@ -90,9 +93,7 @@ impl SubtensorClient {
             .await
             .map_err(|e| transport(&e))?;
         let rpc = RpcClient::new(reconnecting);
-        let api = OnlineClient::<SubstrateConfig>::from_rpc_client(rpc.clone())
-            .await
-            .map_err(|e| transport(&e))?;
+        let api = Self::online_client(&rpc).await.map_err(|e| transport(&e))?;
         let at = api.at_current_block().await.map_err(|e| transport(&e))?;
         // Fail now, naming the entry, if the runtime lacks or changed what we need.
         storage::check_layout(&at)?;
@@ -108,6 +109,33 @@ impl SubtensorClient {
             rpc,
             url: url.to_owned(),
         })
+    }
+
+    /// subxt's default backend where the node serves the new JSON-RPC spec in full; only the
+    /// legacy methods where it lacks `transactionWatch_v1` (chopsticks serves `chainHead_v1`
+    /// but submits through `author_submitAndWatchExtrinsic` only).
+    async fn online_client(rpc: &RpcClient) -> Result<OnlineClient<SubstrateConfig>, String> {
+        #[derive(serde::Deserialize)]
+        struct Methods {
+            methods: Vec<String>,
+        }
+        let methods: Methods = rpc
+            .request("rpc_methods", subxt::rpcs::client::RpcParams::new())
+            .await
+            .map_err(|e| format!("rpc_methods: {e}"))?;
+        let full = methods
+            .methods
+            .iter()
+            .any(|m| m == "transactionWatch_v1_submitAndWatch");
+        if full {
+            return OnlineClient::from_rpc_client(rpc.clone())
+                .await
+                .map_err(|e| e.to_string());
+        }
+        let legacy = subxt::backend::LegacyBackend::builder().build(rpc.clone());
+        OnlineClient::from_backend(std::sync::Arc::new(legacy))
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// The endpoint.
@@ -239,6 +267,24 @@ impl SubtensorClient {
         self.storage_or(at, addr, key, absent).await
     }
 
+    /// Reads any storage value as a dynamic value (keys in the entry's order); `None` when
+    /// nothing is stored and the entry has no default. For dev tools and tests; the [`Chain`]
+    /// methods read typed entries.
+    pub async fn storage_value(
+        &self,
+        pallet: &str,
+        entry: &str,
+        keys: Vec<Value>,
+    ) -> ChainResult<Option<Value>> {
+        let at = self.at().await?;
+        self.storage(
+            &at,
+            subxt::dynamic::storage::<Vec<Value>, Value>(pallet, entry),
+            keys,
+        )
+        .await
+    }
+
     /// Builds a call against the current runtime's metadata (see [`calls`]).
     pub async fn build_call(
         &self,
@@ -344,83 +390,6 @@ impl SubtensorClient {
         } else {
             self.transport(text)
         }
-    }
-}
-
-/// A transaction-validity refusal, with the `Custom` code when the message carries one
-/// (`Custom error: 5`, or chopsticks' `{"invalid":{"custom":5}}`).
-pub fn invalid_transaction(message: String) -> ChainError {
-    let lower = message.to_ascii_lowercase();
-    let custom = ["custom error: ", "\"custom\":", "custom(", "custom\":"]
-        .iter()
-        .find_map(|tag| {
-            let at = lower.find(tag)? + tag.len();
-            let digits: String = lower[at..]
-                .chars()
-                .skip_while(|c| c.is_whitespace())
-                .take_while(char::is_ascii_digit)
-                .collect();
-            digits.parse().ok()
-        });
-    ChainError::InvalidTransaction {
-        reason: message,
-        custom,
-    }
-}
-
-/// The inner result of a `Sudo.sudo`: `Sudid { sudo_result: Result<(), DispatchError> }`.
-fn sudo_result(field_bytes: &[u8], metadata: subxt::ArcMetadata) -> ChainResult<()> {
-    match field_bytes.split_first() {
-        Some((0, _)) => Ok(()),
-        Some((1, err)) => match subxt::error::DispatchError::decode_from(err, metadata) {
-            Ok(e) => Err(named_dispatch_error(e)),
-            Err(e) => Err(ChainError::Decode {
-                what: "Sudo.Sudid result".into(),
-                reason: e.to_string(),
-            }),
-        },
-        _ => Err(ChainError::Decode {
-            what: "Sudo.Sudid result".into(),
-            reason: format!("unexpected bytes {}", hex::encode(field_bytes)),
-        }),
-    }
-}
-
-/// A dispatch error by the runtime's name: typed when this crate names it.
-fn named_dispatch_error(err: subxt::error::DispatchError) -> ChainError {
-    use subxt::error::DispatchError;
-    match err {
-        DispatchError::Module(module) => match module.details() {
-            Ok(details) => {
-                let name = details.variant.name.clone();
-                let pallet = details.pallet.name().to_owned();
-                match PalletError::from_name(&name).filter(|e| e.pallet() == pallet) {
-                    Some(error) => ChainError::rejected(error, format!("{pallet}::{name}")),
-                    None => ChainError::OtherDispatch { pallet, name },
-                }
-            }
-            Err(e) => ChainError::Decode {
-                what: "module error".into(),
-                reason: e.to_string(),
-            },
-        },
-        DispatchError::BadOrigin => ChainError::OtherDispatch {
-            pallet: "System".into(),
-            name: "BadOrigin".into(),
-        },
-        other => ChainError::OtherDispatch {
-            pallet: "System".into(),
-            name: other.to_string(),
-        },
-    }
-}
-
-/// A failed extrinsic's error, by name when it is a pallet error.
-fn dispatch_error(err: subxt::error::TransactionEventsError) -> ChainError {
-    use subxt::error::TransactionEventsError;
-    match err {
-        TransactionEventsError::ExtrinsicFailed(e) => named_dispatch_error(e),
-        other => ChainError::NotIncluded(other.to_string()),
     }
 }
 

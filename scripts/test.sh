@@ -18,6 +18,10 @@ source scripts/ort-venv.sh
 # OMRON_CHOPSTICKS_DIR and OMRON_SUBTENSOR_GENESIS).
 source scripts/chopsticks.sh
 
+# bittensor-drand from PyPI for omron-timelock's interop tests (exports OMRON_DRAND_PYTHON and
+# OMRON_DRAND1_PYTHON).
+source scripts/drand-venv.sh
+
 cargo test --workspace --locked
 
 # The Python client package (clients/python, PyO3 + maturin from PyPI): built, installed and

@@ -7,7 +7,10 @@
 //! the client's own connection):
 //!
 //! * **The sudo key.** [`SubtensorDev::new`] makes the given key (`//Alice`) the runtime's
-//!   `Sudo.Key` when it is not already. Root calls are then `Sudo.sudo(...)` signed with it.
+//!   `Sudo.Key` when it is not already, and writes its `System.Account` with [`SUDO_FLOAT`] free
+//!   when it has less than half of that (fees are paid up front, even by the sudo key). Root
+//!   calls are then `Sudo.sudo(...)` signed with it; accounts are funded with
+//!   `Sudo.sudo(Balances.force_set_balance)`.
 //! * **Alpha stake.** A new dynamic-TAO subnet's pool starts with 1 rao of alpha against 1 rao
 //!   of TAO (spec 218's `register_network`), so `add_stake` of any amount buys next to no
 //!   alpha. [`DevChain::add_stake`] therefore sends the real `add_stake` (the TAO leaves the

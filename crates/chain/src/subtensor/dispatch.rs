@@ -4,11 +4,11 @@
 
 use crate::error::{ChainError, ChainResult, PalletError};
 
-/// A transaction-validity refusal, with the `Custom` code when the message carries one
-/// (`Custom error: 5`, or chopsticks' `{"invalid":{"custom":5}}`).
+/// A transaction-validity refusal, with the `Custom` code when the message carries one (a
+/// substrate node's `Custom error: 5`, chopsticks' `{"invalid":{"custom":5}}`, or `Custom(5)`).
 pub fn invalid_transaction(message: String) -> ChainError {
     let lower = message.to_ascii_lowercase();
-    let custom = ["custom error: ", "\"custom\":", "custom(", "custom\":"]
+    let custom = ["custom error:", "\"custom\":", "custom("]
         .iter()
         .find_map(|tag| {
             let at = lower.find(tag)? + tag.len();

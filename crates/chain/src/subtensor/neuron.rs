@@ -61,7 +61,7 @@ impl NeuronInfoLiteRaw {
     }
 
     /// Replaces the stake list by one entry: the coldkey with `stake` (used where the runtime's
-    /// list is not the subnet stake, see [`crate::SubtensorClient::metagraph`]).
+    /// list is not the subnet stake, see the client's `metagraph`).
     pub fn set_stake(&mut self, stake: u64) {
         self.stake = vec![(self.coldkey, stake)];
     }

@@ -19,6 +19,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use futures::StreamExt;
 use omron_chain::chopsticks::{Chopsticks, ChopsticksOptions, default_genesis};
 use omron_chain::subtensor::calls;
 use omron_chain::subtensor::dev::SubtensorDev;
@@ -310,6 +311,32 @@ async fn the_client_drives_the_real_runtime() {
         stake_weight[usize::from(v_uid)] > 60_000,
         "{stake_weight:?}"
     );
+    // The coinbase drains and pays every block, whatever the tempo: its last step is now.
+    let last_step = client
+        .storage_value(
+            "SubtensorModule",
+            "LastMechansimStepBlock",
+            vec![Value::u128(netuid.into())],
+        )
+        .await
+        .unwrap()
+        .and_then(|v| v.as_u128())
+        .unwrap();
+    assert_eq!(last_step, u128::from(mg.block));
+    // New heights stream in as blocks are made.
+    let mut heights = client.subscribe_blocks().await.unwrap();
+    let target = dev.new_blocks(2).await.unwrap();
+    let seen = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        loop {
+            let h = heights.next().await.unwrap().unwrap();
+            if h >= target {
+                return h;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(seen, target);
 
     // A miner with stake earns, as a staker: emission, still no incentive.
     dev.add_stake(&miner_cold, &miners[0].public(), netuid, 1_000 * tao)

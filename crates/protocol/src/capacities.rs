@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::CircuitId;
 
 /// A capacity query and its answer.
+///
+/// As the original declares it: `capacities: Optional[dict[str, int]] = None`, no
+/// `required_hash_fields`. The keys are circuit ids (the original's `miner.config.toml` ids).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueryForCapacities {
     /// Response: compute units per circuit.
@@ -24,6 +27,13 @@ mod tests {
     use super::*;
     use omron_bittensor::json::parse;
     use omron_bittensor::synapse::Envelope;
+
+    #[test]
+    fn declares_what_the_original_declares() {
+        assert_eq!(QueryForCapacities::NAME, "QueryForCapacities");
+        assert!(QueryForCapacities::REQUIRED_HASH_FIELDS.is_empty());
+        assert!(QueryForCapacities::REQUIRED_FIELDS.is_empty());
+    }
 
     #[test]
     fn round_trip() {

@@ -9,14 +9,25 @@
 //! | [`Competition`] | `id`, `hash`, `file_name` | `file_content`, `commitment`, `error` |
 //!
 //! Field types mirror the Python annotations (a Python `dict` is an order-keeping
-//! [`JsonObject`], ids are validated [`CircuitId`]s), because the body hash is computed over the
-//! values as the Python side holds them.
+//! [`JsonObject`], ids are validated [`CircuitId`]s), so a body a Python node wrote reads back
+//! here with the values, and the key order, the Python side holds.
 //!
-//! One deliberate difference: [`QueryZkProof`] declares `required_hash_fields =
-//! ("query_input",)`, as the captured wire vectors do, so a miner's inputs are covered by the
-//! validator's signature. The original subnet declares no hashed fields; a Python validator of
-//! that subnet therefore computes a different body hash for `QueryZkProof` and cannot query a
-//! miner that uses this crate (and vice versa). The other synapses hash nothing, as upstream.
+//! Each synapse declares exactly what the original's class declares, for the two things the
+//! SDK reads off a class:
+//!
+//! | synapse | `required_hash_fields` | pydantic-required fields (`bt_header_input_obj_*`) |
+//! |---|---|---|
+//! | [`QueryZkProof`] | none | none |
+//! | [`ProofOfWeightsSynapse`] | none | `verification_key_hash`, `inputs`, `proof`, `public_signals` |
+//! | [`QueryForCapacities`] | none | none |
+//! | [`Competition`] | none | `id`, `hash`, `file_name` |
+//!
+//! With no hashed fields every body hash is `H("")`, so Python nodes of the original subnet
+//! and ours sign and check the same value. The body is therefore not covered by the signature
+//! (only the nonce, both hotkeys and the dendrite's uuid are): a changed `query_input` is not
+//! refused at the axon. That costs nothing here: a proof is bound to the nonce inside the
+//! request's inputs and to the miner's hotkey, and the validator verifies it against the inputs
+//! it sent itself, so a tampered request only yields a proof that fails.
 //!
 //! Owns: the synapse types and their helpers. Must not depend on: the proof engine, the chain,
 //! networking (the axon and dendrite live in `omron-bittensor`).

@@ -7,6 +7,11 @@ use serde::{Deserialize, Serialize};
 use crate::CircuitId;
 
 /// A proof request and its answer.
+///
+/// As the original declares it: `query_input: Optional[Dict] = None`,
+/// `query_output: Optional[str] = None`, no `required_hash_fields` (so the body hash is
+/// `H("")` whatever the input) and no field without a default (so no
+/// `bt_header_input_obj_*` header).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct QueryZkProof {
     /// Request: the inputs and the circuit.
@@ -19,8 +24,6 @@ pub struct QueryZkProof {
 
 impl Synapse for QueryZkProof {
     const NAME: &'static str = "QueryZkProof";
-    /// Covered by the signature (see the crate doc for why this differs from upstream).
-    const REQUIRED_HASH_FIELDS: &'static [&'static str] = &["query_input"];
 }
 
 impl QueryZkProof {
@@ -40,19 +43,19 @@ impl QueryZkProof {
 
 /// `query_input`: `{"public_inputs": <circuit inputs>, "model_id": "<circuit id>"}`.
 ///
-/// The Python side holds it as a plain `dict`, and its key order (and any extra keys) enter the
-/// body hash, so this type keeps the object exactly as received and exposes typed accessors.
+/// The Python side declares a plain `dict`, so this type keeps the object exactly as received
+/// (key order and extra keys included) and exposes typed accessors. An object without
+/// `public_inputs` is accepted, as pydantic accepts it: the original miner answers it with
+/// `"Empty query input"` (reference §1.3), and so does ours ([`Self::public_inputs`] is then
+/// `null`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryInput {
     raw: JsonObject,
 }
 
-/// A `query_input` without the shape the subnet requires.
+/// A `query_input` this subnet cannot read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QueryInputError {
-    /// `public_inputs` is absent.
-    #[error("query_input has no public_inputs")]
-    MissingPublicInputs,
     /// `model_id` is not a string.
     #[error("query_input.model_id must be a string")]
     ModelIdNotString,
@@ -67,11 +70,10 @@ impl QueryInput {
         Self { raw }
     }
 
-    /// Validates a received object, keeping it as it is.
+    /// Validates a received object, keeping it as it is. Only a non-string `model_id` is
+    /// refused: it could name no circuit (the original miner answers it with
+    /// `"An error occurred"`).
     pub fn from_object(raw: JsonObject) -> Result<Self, QueryInputError> {
-        if raw.get("public_inputs").is_none() {
-            return Err(QueryInputError::MissingPublicInputs);
-        }
         match raw.get("model_id") {
             None | Some(JsonValue::String(_)) => Ok(Self { raw }),
             Some(_) => Err(QueryInputError::ModelIdNotString),
@@ -89,9 +91,8 @@ impl QueryInput {
         self.model_id().map(str::parse)
     }
 
-    /// The circuit's inputs (normally an object of named input arrays).
+    /// The circuit's inputs (normally an object of named input arrays); `null` when absent.
     pub fn public_inputs(&self) -> &JsonValue {
-        // Present by construction.
         self.raw.get("public_inputs").unwrap_or(&JsonValue::Null)
     }
 
@@ -165,6 +166,7 @@ impl QueryOutput {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use omron_bittensor::body_hash::EMPTY_BODY_HASH;
     use omron_bittensor::json::{parse, to_value};
     use omron_bittensor::synapse::Envelope;
 
@@ -188,12 +190,12 @@ mod tests {
         let input: QueryInput = omron_bittensor::json::from_value(v.clone()).unwrap();
         assert_eq!(to_value(&input).unwrap(), v);
         assert!(matches!(input.circuit_id(), Some(Err(_))));
-        assert!(
-            omron_bittensor::json::from_value::<QueryInput>(
-                parse(br#"{"model_id": "m"}"#).unwrap()
-            )
-            .is_err()
-        );
+        // Without public_inputs: accepted, as the original's `dict` is; it reads as null (the
+        // miner's "Empty query input").
+        let bare: QueryInput =
+            omron_bittensor::json::from_value(parse(br#"{"model_id": "m"}"#).unwrap()).unwrap();
+        assert_eq!(bare.public_inputs(), &JsonValue::Null);
+        assert_eq!(bare.model_id(), Some("m"));
         assert!(
             omron_bittensor::json::from_value::<QueryInput>(
                 parse(br#"{"public_inputs": 1, "model_id": 3}"#).unwrap()
@@ -203,26 +205,36 @@ mod tests {
     }
 
     #[test]
-    fn round_trip_and_hash_cover_the_input() {
+    fn declares_what_the_original_declares() {
+        // neurons/protocol.py: both fields Optional with a None default, no hash fields.
+        assert_eq!(QueryZkProof::NAME, "QueryZkProof");
+        assert!(QueryZkProof::REQUIRED_HASH_FIELDS.is_empty());
+        assert!(QueryZkProof::REQUIRED_FIELDS.is_empty());
+    }
+
+    #[test]
+    fn round_trip_and_the_hash_covers_nothing() {
         let q = QueryZkProof::request(QueryInput::new(&id(), parse(br#"{"x": [1.0]}"#).unwrap()));
         let env = Envelope::new(q.clone());
         let back =
             Envelope::<QueryZkProof>::from_value(parse(&env.to_json_bytes().unwrap()).unwrap())
                 .unwrap();
         assert_eq!(back.synapse, q);
+        // No hashed fields: H(""), whatever the input or the output, as a Python node of the
+        // original subnet computes it.
+        assert_eq!(env.body_hash().unwrap(), EMPTY_BODY_HASH);
         let other =
             QueryZkProof::request(QueryInput::new(&id(), parse(br#"{"x": [2.0]}"#).unwrap()));
-        assert_ne!(
-            env.body_hash().unwrap(),
-            Envelope::new(other).body_hash().unwrap()
-        );
-        // The output does not enter the hash.
+        assert_eq!(Envelope::new(other).body_hash().unwrap(), EMPTY_BODY_HASH);
         let mut answered = q;
         answered.query_output = Some("x".into());
         assert_eq!(
             Envelope::new(answered).body_hash().unwrap(),
-            env.body_hash().unwrap()
+            EMPTY_BODY_HASH
         );
+        // A bare body is the original's default instance.
+        let bare = Envelope::<QueryZkProof>::from_value(parse(b"{}").unwrap()).unwrap();
+        assert_eq!(bare.synapse, QueryZkProof::default());
     }
 
     #[test]

@@ -1,10 +1,16 @@
 //! Golden vectors: the real SDK's `QueryZkProof` exchange (`dumps/02_success_query_zk_proof`)
-//! parses into our types and re-hashes to the signed `computed_body_hash`.
+//! parses into our types, keeping the values the SDK hashed.
+//!
+//! The capture harness declared `required_hash_fields = ("query_input",)`, unlike the original
+//! subnet (and so unlike our [`QueryZkProof`], which hashes nothing). Re-hashing our parse of
+//! `query_input` as the harness did must give the signed `computed_body_hash`: that shows the
+//! values survive our types exactly; our own body hash is `H("")`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 
+use omron_bittensor::body_hash::{EMPTY_BODY_HASH, body_hash_of};
 use omron_bittensor::json::{JsonValue, parse};
 use omron_bittensor::synapse::Envelope;
 use omron_protocol::QueryZkProof;
@@ -22,6 +28,13 @@ fn dump(file: &str) -> (String, Vec<u8>) {
         String::from_utf8(raw[..split].to_vec()).unwrap(),
         raw[split + 4..].to_vec(),
     )
+}
+
+/// The hash the capture harness signed: over `query_input` only.
+const HARNESS_HASH_FIELDS: &[&str] = &["query_input"];
+
+fn harness_hash(env: &Envelope<QueryZkProof>) -> String {
+    body_hash_of(&env.fields_object().unwrap(), HARNESS_HASH_FIELDS).unwrap()
 }
 
 fn header<'a>(head: &'a str, name: &str) -> &'a str {
@@ -46,7 +59,8 @@ fn request_body_parses_and_rehashes_to_the_signed_hash() {
         ])
     );
     assert_eq!(env.synapse.query_output, None);
-    assert_eq!(env.body_hash().unwrap(), signed);
+    assert_eq!(harness_hash(&env), signed);
+    assert_eq!(env.body_hash().unwrap(), EMPTY_BODY_HASH);
     assert_eq!(env.base.timeout, Some(12.0));
     assert_eq!(
         env.base.dendrite.hotkey.as_deref(),
@@ -56,7 +70,7 @@ fn request_body_parses_and_rehashes_to_the_signed_hash() {
     let again = Envelope::<QueryZkProof>::from_value(parse(&env.to_json_bytes().unwrap()).unwrap())
         .unwrap();
     assert_eq!(again, env);
-    assert_eq!(again.body_hash().unwrap(), signed);
+    assert_eq!(harness_hash(&again), signed);
 }
 
 #[test]
@@ -68,8 +82,6 @@ fn response_body_parses_with_the_output_and_same_hash() {
         Some("proof:53bdcf7a13fc1a99b603ff53739052d28dc03c842ad920c4fecaf5b9e781c887")
     );
     assert_eq!(env.base.axon.status_code, Some(200));
-    assert_eq!(
-        env.body_hash().unwrap(),
-        header(&head, "computed_body_hash")
-    );
+    assert_eq!(harness_hash(&env), header(&head, "computed_body_hash"));
+    assert_eq!(env.body_hash().unwrap(), EMPTY_BODY_HASH);
 }

@@ -14,25 +14,24 @@
 //! and writes `--summary` (see `docs/localnet.md`).
 
 mod app;
+mod chain;
 mod nodes;
 mod scoreboard;
 
 use std::ffi::OsString;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Args;
 use omron_bittensor::wallet::{Wallet, expand_home};
-use omron_chain::{
-    Chain, ChainConfig, DevChain, EmbeddedChain, Hyperparameters, NetUid, RAO_PER_TAO, epoch_index,
-    serve_rpc,
-};
+use omron_chain::{Chain, Hyperparameters, NetUid, RAO_PER_TAO, epoch_index};
 use omron_keys::Keypair;
 
 use crate::Outcome;
 use crate::commands::miner::{circuits_dir, shutdown_signal};
+use chain::{ChainKind, LocalChain};
 use nodes::{MinerKind, Node, free_port, wait_healthy};
 use scoreboard::{KnownMiner, Summary, ValidatorBoard};
 
@@ -103,6 +102,16 @@ pub(crate) struct LocalnetArgs {
     /// the URL, certificate fingerprint and key are printed. Off when not given.
     #[arg(long = "external-api-port", value_name = "PORT")]
     external_api_port: Option<u16>,
+    /// The chain: `embedded` (the default: an in-process subtensor with Yuma consensus) or
+    /// `subtensor` (the real subtensor runtime, spec 218, executed by chopsticks from npm; needs
+    /// node >= 20 and npm, and the genesis of `--genesis`).
+    #[arg(long = "chain", value_enum, default_value = "embedded")]
+    chain: ChainKind,
+    /// The chain spec holding the subtensor runtime, for `--chain subtensor` (default:
+    /// `$OMRON_SUBTENSOR_GENESIS`, else `../shared/data/subtensor/raonet-genesis.json` beside
+    /// the repository).
+    #[arg(long = "genesis", value_name = "FILE")]
+    genesis: Option<PathBuf>,
     /// The validator's per-key request rate on the external API (requests a minute).
     #[arg(
         long = "external-api-rate-limit",
@@ -237,18 +246,20 @@ async fn run_async(args: LocalnetArgs) -> anyhow::Result<Outcome> {
     let logs = state.join("logs");
 
     // The chain, served to the child processes.
-    let config = ChainConfig {
-        block_time: Duration::from_millis(args.block_time_ms),
-        ..ChainConfig::default()
+    let block_time = Duration::from_millis(args.block_time_ms);
+    let mut local = match args.chain {
+        ChainKind::Embedded => LocalChain::embedded(&state.join("chain"), block_time).await?,
+        ChainKind::Subtensor => {
+            let genesis = args
+                .genesis
+                .clone()
+                .unwrap_or_else(omron_chain::chopsticks::default_genesis);
+            LocalChain::subtensor(&state.join("chain"), genesis, block_time).await?
+        }
     };
-    let chain = EmbeddedChain::open(&state.join("chain"), config)
-        .context("cannot open the localnet chain")?;
-    let rpc = serve_rpc(
-        chain.clone(),
-        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
-    )
-    .await?;
-    let url = rpc.url();
+    let url = local.url();
+    let dev = local.dev();
+    let chain = local.chain();
 
     // The subnet and its neurons.
     let alice = Keypair::from_uri("//Alice")?;
@@ -257,26 +268,24 @@ async fn run_async(args: LocalnetArgs) -> anyhow::Result<Outcome> {
         tempo: args.tempo,
         ..Hyperparameters::dev()
     };
-    let netuid = chain.create_subnet(&alice, &owner_hotkey, hyper).await?;
+    let netuid = dev.create_subnet(&alice, &owner_hotkey, hyper).await?;
     let validator = make_wallet(&wallets, "validator")?;
-    chain
-        .mint(
-            &alice,
-            &validator.coldkey.public(),
-            VALIDATOR_FUNDS_TAO * RAO_PER_TAO,
-        )
-        .await?;
+    dev.mint(
+        &alice,
+        &validator.coldkey.public(),
+        VALIDATOR_FUNDS_TAO * RAO_PER_TAO,
+    )
+    .await?;
     let validator_uid = chain
         .burned_register(&validator.coldkey, netuid, &validator.hotkey.public())
         .await?;
-    chain
-        .add_stake(
-            &validator.coldkey,
-            &validator.hotkey.public(),
-            netuid,
-            VALIDATOR_STAKE_TAO * RAO_PER_TAO,
-        )
-        .await?;
+    dev.add_stake(
+        &validator.coldkey,
+        &validator.hotkey.public(),
+        netuid,
+        VALIDATOR_STAKE_TAO * RAO_PER_TAO,
+    )
+    .await?;
     let mut miners = Vec::new();
     for (i, (kind, delay_ms)) in kinds
         .iter()
@@ -284,13 +293,12 @@ async fn run_async(args: LocalnetArgs) -> anyhow::Result<Outcome> {
         .enumerate()
     {
         let keys = make_wallet(&wallets, &format!("miner{i}"))?;
-        chain
-            .mint(
-                &alice,
-                &keys.coldkey.public(),
-                MINER_FUNDS_TAO * RAO_PER_TAO,
-            )
-            .await?;
+        dev.mint(
+            &alice,
+            &keys.coldkey.public(),
+            MINER_FUNDS_TAO * RAO_PER_TAO,
+        )
+        .await?;
         let uid = chain
             .burned_register(&keys.coldkey, netuid, &keys.hotkey.public())
             .await?;
@@ -302,9 +310,10 @@ async fn run_async(args: LocalnetArgs) -> anyhow::Result<Outcome> {
         });
     }
     // The validator's permit comes with the first epoch after its stake.
-    chain.run_to_next_epoch(netuid)?;
-    let start_block = chain.block()?;
-    let producer = chain.spawn_block_production();
+    local.run_to_next_epoch(netuid).await?;
+    let start_block = local.block().await?;
+    local.start_blocks().await?;
+    let chain = local.chain();
 
     let common = |wallet: &str| -> Vec<OsString> {
         vec![
@@ -418,7 +427,8 @@ async fn run_async(args: LocalnetArgs) -> anyhow::Result<Outcome> {
     )?);
 
     println!(
-        "omron localnet: chain {url} (blocks every {} ms), subnet {netuid} (tempo {}), state {}",
+        "omron localnet: {} (blocks every {} ms), subnet {netuid} (tempo {}), state {}",
+        local.describe(),
         args.block_time_ms,
         args.tempo,
         state.display()
@@ -493,7 +503,7 @@ async fn run_async(args: LocalnetArgs) -> anyhow::Result<Outcome> {
             Ok(board) => last_board = board,
             Err(e) => tracing::warn!(error = %e, "cannot read the validator's scoreboard"),
         }
-        print_board(&chain, netuid, args.tempo, &known, &last_board, started).await;
+        print_board(chain, netuid, args.tempo, &known, &last_board, started).await;
     }
 
     // The final picture, taken while every node still runs.
@@ -505,7 +515,7 @@ async fn run_async(args: LocalnetArgs) -> anyhow::Result<Outcome> {
             }
         }
     }
-    let end_block = chain.block()?;
+    let end_block = local.block().await?;
     let summary = Summary {
         miners: scoreboard::join(&known, &last_board, &chain.metagraph(netuid).await?),
         blocks: end_block.saturating_sub(start_block),
@@ -516,7 +526,7 @@ async fn run_async(args: LocalnetArgs) -> anyhow::Result<Outcome> {
         )),
     };
     println!("final:");
-    print_board(&chain, netuid, args.tempo, &known, &last_board, started).await;
+    print_board(chain, netuid, args.tempo, &known, &last_board, started).await;
 
     // Stop the nodes (they shut down cleanly on SIGTERM), then the chain.
     for n in nodes.iter_mut() {
@@ -528,8 +538,7 @@ async fn run_async(args: LocalnetArgs) -> anyhow::Result<Outcome> {
             .map(|n| (n.name.clone(), n.wait(Duration::from_secs(20))))
             .collect()
     });
-    producer.stop();
-    rpc.shutdown().await;
+    local.stop().await;
     for (name, status) in &statuses {
         if !status.success() {
             tracing::warn!(node = %name, %status, "node did not exit cleanly");
@@ -562,7 +571,7 @@ async fn run_async(args: LocalnetArgs) -> anyhow::Result<Outcome> {
 }
 
 async fn print_board(
-    chain: &EmbeddedChain,
+    chain: &dyn Chain,
     netuid: NetUid,
     tempo: u16,
     known: &[KnownMiner],

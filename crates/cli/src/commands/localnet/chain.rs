@@ -36,8 +36,8 @@ pub(super) enum LocalChain {
     },
     Subtensor {
         // Kept for its lifetime: dropping it ends the runtime's process.
-        chopsticks: Chopsticks,
-        dev: SubtensorDev,
+        chopsticks: Box<Chopsticks>,
+        dev: Box<SubtensorDev>,
         client: Arc<SubtensorClient>,
         producer: Option<tokio::task::JoinHandle<()>>,
         block_time: Duration,
@@ -90,8 +90,8 @@ impl LocalChain {
             .await
             .context("cannot take the runtime's sudo key")?;
         Ok(Self::Subtensor {
-            chopsticks,
-            dev,
+            chopsticks: Box::new(chopsticks),
+            dev: Box::new(dev),
             client: Arc::new(client),
             producer: None,
             block_time,
@@ -121,7 +121,7 @@ impl LocalChain {
     pub(super) fn dev(&self) -> &dyn DevChain {
         match self {
             Self::Embedded { chain, .. } => chain,
-            Self::Subtensor { dev, .. } => dev,
+            Self::Subtensor { dev, .. } => dev.as_ref(),
         }
     }
 

@@ -4,9 +4,10 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 use omron_keys::{AccountId, Keypair};
 
-use crate::error::ChainResult;
+use crate::error::{ChainError, ChainResult};
 use crate::types::{
-    BlockNumber, Commitment, Hyperparameters, Metagraph, NetUid, ServeAxon, SubnetOwner, Uid,
+    BlockNumber, CommitRevealMode, Commitment, Hyperparameters, Metagraph, NetUid, ServeAxon,
+    SubnetOwner, TimelockReceipt, Uid,
 };
 
 /// New block heights, in order; an item is an error when the connection broke (the stream then
@@ -90,6 +91,39 @@ pub trait Chain: Send + Sync {
         salt: &[u16],
         version_key: u64,
     ) -> ChainResult<()>;
+
+    /// How the subnet takes weights now: off (`set_weights`), CRv2 (`commit_weights` then
+    /// `reveal_weights`) or timelocked (`commit_timelocked_weights`; the chain reveals).
+    ///
+    /// The default reads the hyperparameters and answers off or CRv2: the embedded chain and
+    /// its RPC client have no timelocked commits. [`SubtensorClient`](crate::SubtensorClient)
+    /// reads the runtime's commit-reveal version and the calls its metadata offers.
+    async fn commit_reveal_mode(&self, netuid: NetUid) -> ChainResult<CommitRevealMode> {
+        Ok(CommitRevealMode::from_hyperparameters(
+            &self.hyperparameters(netuid).await?,
+        ))
+    }
+
+    /// Commits to weights with a timelocked commit (CRv3/CRv4): the payload is encrypted to the
+    /// drand quicknet round that follows the subnet's reveal period and submitted with the
+    /// commit call the runtime offers for its version. The chain decrypts and sets the weights
+    /// by itself once that round's pulse is on chain; there is nothing to reveal.
+    ///
+    /// The default (the embedded chain, its RPC client) answers
+    /// [`ChainError::Unsupported`].
+    async fn commit_timelocked_weights(
+        &self,
+        hotkey: &Keypair,
+        netuid: NetUid,
+        uids: &[Uid],
+        weights: &[u16],
+        version_key: u64,
+    ) -> ChainResult<TimelockReceipt> {
+        let _ = (hotkey, netuid, uids, weights, version_key);
+        Err(ChainError::Unsupported(
+            "SubtensorModule.commit_timelocked_weights".into(),
+        ))
+    }
 
     /// Publishes up to 128 raw bytes under the hotkey (the `Commitments` pallet).
     async fn set_commitment(

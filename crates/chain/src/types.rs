@@ -271,6 +271,81 @@ impl Default for Hyperparameters {
     }
 }
 
+/// How a subnet takes weights, as the runtime runs it now (see [`Chain::commit_reveal_mode`](crate::Chain::commit_reveal_mode)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum CommitRevealMode {
+    /// Commit-reveal is off: `set_weights`.
+    Off,
+    /// Commit-reveal v2: `commit_weights(hash)`, then the validator itself reveals with
+    /// `reveal_weights` in epoch `commit epoch + reveal_period`.
+    V2 {
+        /// `RevealPeriodEpochs`.
+        reveal_period: u64,
+    },
+    /// Timelocked commit-reveal (CRv3/CRv4): the weights are encrypted to a drand round and the
+    /// chain reveals them by itself once the round's pulse is on chain; nothing to reveal.
+    Timelocked {
+        /// The runtime's commit-reveal version (3 or 4), `commit_reveal_version` of the call.
+        version: u16,
+        /// `RevealPeriodEpochs`.
+        reveal_period: u64,
+    },
+}
+
+impl CommitRevealMode {
+    /// The mode of a chain without timelocked commits (the embedded chain, spec 218): off, or
+    /// CRv2 with the subnet's reveal period.
+    pub fn from_hyperparameters(h: &Hyperparameters) -> Self {
+        if h.commit_reveal_weights_enabled {
+            Self::V2 {
+                reveal_period: h.commit_reveal_period,
+            }
+        } else {
+            Self::Off
+        }
+    }
+
+    /// Whether weights go through a commit (v2 or timelocked) instead of `set_weights`.
+    pub fn is_commit_reveal(self) -> bool {
+        !matches!(self, Self::Off)
+    }
+}
+
+impl std::fmt::Display for CommitRevealMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Off => f.write_str("commit-reveal off"),
+            Self::V2 { reveal_period } => {
+                write!(f, "commit-reveal v2 (reveal period {reveal_period} epochs)")
+            }
+            Self::Timelocked {
+                version,
+                reveal_period,
+            } => write!(
+                f,
+                "timelocked commit-reveal v{version} (reveal period {reveal_period} epochs)"
+            ),
+        }
+    }
+}
+
+/// What a timelocked weights commit became on chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelockReceipt {
+    /// The block the commit is in.
+    pub block: BlockNumber,
+    /// The drand quicknet round it is encrypted to: the chain reveals the weights once this
+    /// round's pulse is on chain, in the reveal epoch.
+    pub reveal_round: u64,
+    /// The first block of the reveal epoch, as predicted from the head the commit was built at.
+    pub first_reveal_block: BlockNumber,
+    /// The commit-reveal version it was built for (3 or 4).
+    pub version: u16,
+    /// The `SubtensorModule` call that carried it (`commit_timelocked_weights`, ...).
+    pub call: String,
+}
+
 /// Who owns a subnet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubnetOwner {

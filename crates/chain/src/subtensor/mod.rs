@@ -25,6 +25,7 @@ mod dispatch;
 pub mod neuron;
 pub mod signer;
 pub mod storage;
+pub mod timelocked;
 
 use std::time::Duration;
 
@@ -42,8 +43,8 @@ use subxt::{Metadata, OnlineClient, OnlineClientAtBlock};
 use crate::chain::{BlockStream, Chain};
 use crate::error::{ChainError, ChainResult, PalletError};
 use crate::types::{
-    BlockNumber, Commitment, Hyperparameters, Metagraph, NetUid, ServeAxon, SubnetOwner, Uid,
-    blocks_until_next_epoch,
+    BlockNumber, CommitRevealMode, Commitment, Hyperparameters, Metagraph, NetUid, ServeAxon,
+    SubnetOwner, TimelockReceipt, Uid, blocks_until_next_epoch,
 };
 use calls::{CallPayload, SUBTENSOR};
 pub use dispatch::invalid_transaction;
@@ -670,6 +671,22 @@ impl Chain for SubtensorClient {
         })
         .await
         .map(drop)
+    }
+
+    async fn commit_reveal_mode(&self, netuid: NetUid) -> ChainResult<CommitRevealMode> {
+        self.read_commit_reveal_mode(netuid).await
+    }
+
+    async fn commit_timelocked_weights(
+        &self,
+        hotkey: &Keypair,
+        netuid: NetUid,
+        uids: &[Uid],
+        weights: &[u16],
+        version_key: u64,
+    ) -> ChainResult<TimelockReceipt> {
+        self.commit_timelocked(hotkey, netuid, uids, weights, version_key)
+            .await
     }
 
     async fn set_commitment(

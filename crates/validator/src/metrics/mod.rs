@@ -66,10 +66,12 @@ impl VerificationResult {
 pub enum WeightsMethod {
     /// `set_weights` (commit-reveal off).
     Set,
-    /// `commit_weights` (commit-reveal on).
+    /// `commit_weights` (commit-reveal v2).
     Commit,
     /// `reveal_weights` of an earlier commit.
     Reveal,
+    /// `commit_timelocked_weights` (timelocked commit-reveal v3/v4; the chain reveals).
+    CommitTimelocked,
 }
 
 impl WeightsMethod {
@@ -78,6 +80,7 @@ impl WeightsMethod {
             WeightsMethod::Set => "set_weights",
             WeightsMethod::Commit => "commit_weights",
             WeightsMethod::Reveal => "reveal_weights",
+            WeightsMethod::CommitTimelocked => "commit_timelocked_weights",
         }
     }
 }

@@ -2,7 +2,15 @@
 //! weight window turn the scores into `u16` weights and set them, or commit them when the
 //! subnet uses commit-reveal. Every attempt is recorded in the store's weights history.
 //!
-//! Commit-reveal: the commit is `weights_commit_hash(hotkey, netuid, uids, weights, salt,
+//! Which of the three is read from the chain at each attempt
+//! ([`Chain::commit_reveal_mode`](omron_chain::Chain::commit_reveal_mode)): commit-reveal off,
+//! `set_weights`; CRv2 (the embedded chain, runtimes without timelocked commits), a hash commit
+//! this node reveals (below); timelocked (CRv3/CRv4, finney), one `commit_timelocked_weights`,
+//! encrypted by the chain client to the drand round after the reveal period, which the chain
+//! decrypts and applies by itself, so there is nothing to reveal; its history row keeps that
+//! round (`reveal_round`).
+//!
+//! CRv2: the commit is `weights_commit_hash(hotkey, netuid, uids, weights, salt,
 //! version_key)` with 8 random `u16` salt words; uids, weights and salt are kept in the store
 //! so the reveal survives a restart. The reveal is sent once the chain's epoch reaches
 //! `epoch(commit block) + commit_reveal_period` (retried while the chain says it is too early);
@@ -21,7 +29,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use omron_chain::{ChainError, Metagraph, PalletError, epoch_index, weights_commit_hash};
+use omron_chain::{
+    ChainError, CommitRevealMode, Metagraph, PalletError, epoch_index, weights_commit_hash,
+};
 use omron_keys::AccountId;
 use omron_scoring::{apply_owner_burn, convert_weights_and_uids_for_emit, scores_to_weights};
 use rand::Rng;
@@ -121,7 +131,8 @@ async fn step(
         tracing::info!(block, "no miner has a score yet; no weights to set");
         return Ok(());
     }
-    let commit_reveal = hyper.commit_reveal_weights_enabled;
+    // How the subnet takes weights now: set, CRv2 commit, or timelocked commit.
+    let mode = shared.chain.commit_reveal_mode(netuid).await?;
     let version_key = shared.config.weights_version;
     let (created_at_ms, _) = now();
     let record = WeightsRecord {
@@ -129,82 +140,123 @@ async fn step(
         uids: emit.uids.clone(),
         weights: emit.weights.clone(),
         version_key,
-        commit_reveal,
+        commit_reveal: mode.is_commit_reveal(),
+        reveal_round: None,
         outcome: TxOutcome::Pending,
         created_at_ms,
     };
     let id = shared
         .with_store(move |s| s.record_weights(&record))
         .await?;
-    if commit_reveal {
-        let salt: Vec<u16> = {
-            let mut rng = rand::thread_rng();
-            (0..SALT_WORDS).map(|_| rng.r#gen()).collect()
-        };
-        let hotkey = shared.hotkey.public();
-        let hash = weights_commit_hash(
-            &hotkey,
-            netuid,
-            &emit.uids,
-            &emit.weights,
-            &salt,
-            version_key,
-        );
-        let result = shared
-            .chain
-            .commit_weights(&shared.hotkey, netuid, hash)
-            .await;
-        match result {
-            Ok(()) => {
-                let commit = PendingCommit {
-                    record_id: id,
-                    uids: emit.uids.clone(),
-                    weights: emit.weights.clone(),
-                    salt,
+    let method = method_for(mode);
+    let included = TxOutcome::Included {
+        tx_hash: String::new(),
+    };
+    match mode {
+        CommitRevealMode::Off => {
+            let result = shared
+                .chain
+                .set_weights(
+                    &shared.hotkey,
+                    netuid,
+                    &emit.uids,
+                    &emit.weights,
                     version_key,
-                    commit_block: block,
-                    reveal_epoch: epoch + hyper.commit_reveal_period,
-                };
-                shared
-                    .with_store(move |s| s.write(|w| w.add_pending_commit(&commit)))
-                    .await?;
-                shared.metrics.weights(WeightsMethod::Commit, true, now().1);
-                tracing::info!(
-                    block,
-                    uids = emit.uids.len(),
-                    ?owner_uid,
-                    reveal_epoch = epoch + hyper.commit_reveal_period,
-                    "weights committed"
-                );
+                )
+                .await;
+            if let Err(e) = result {
+                return fail(shared, id, method, block, &e).await;
             }
-            Err(e) => fail(shared, id, WeightsMethod::Commit, block, &e).await?,
+            shared
+                .with_store(move |s| s.set_weights_outcome(id, &included))
+                .await?;
+            tracing::info!(block, %mode, uids = emit.uids.len(), weights = ?emit.weights, ?owner_uid, "weights set");
         }
-    } else {
-        match shared
-            .chain
-            .set_weights(
-                &shared.hotkey,
+        CommitRevealMode::V2 { reveal_period } => {
+            let salt: Vec<u16> = {
+                let mut rng = rand::thread_rng();
+                (0..SALT_WORDS).map(|_| rng.r#gen()).collect()
+            };
+            let hotkey = shared.hotkey.public();
+            let hash = weights_commit_hash(
+                &hotkey,
                 netuid,
                 &emit.uids,
                 &emit.weights,
+                &salt,
                 version_key,
-            )
-            .await
-        {
-            Ok(()) => {
-                let outcome = TxOutcome::Included {
-                    tx_hash: String::new(),
-                };
-                shared
-                    .with_store(move |s| s.set_weights_outcome(id, &outcome))
-                    .await?;
-                shared.metrics.weights(WeightsMethod::Set, true, now().1);
-                tracing::info!(block, uids = emit.uids.len(), weights = ?emit.weights, ?owner_uid, "weights set");
+            );
+            let result = shared
+                .chain
+                .commit_weights(&shared.hotkey, netuid, hash)
+                .await;
+            if let Err(e) = result {
+                return fail(shared, id, method, block, &e).await;
             }
-            Err(e) => fail(shared, id, WeightsMethod::Set, block, &e).await?,
+            let reveal_epoch = epoch + reveal_period;
+            let commit = PendingCommit {
+                record_id: id,
+                uids: emit.uids.clone(),
+                weights: emit.weights.clone(),
+                salt,
+                version_key,
+                commit_block: block,
+                reveal_epoch,
+            };
+            shared
+                .with_store(move |s| s.write(|w| w.add_pending_commit(&commit)))
+                .await?;
+            tracing::info!(block, %mode, uids = emit.uids.len(), ?owner_uid, reveal_epoch, "weights committed");
+        }
+        CommitRevealMode::Timelocked { .. } => {
+            let result = shared
+                .chain
+                .commit_timelocked_weights(
+                    &shared.hotkey,
+                    netuid,
+                    &emit.uids,
+                    &emit.weights,
+                    version_key,
+                )
+                .await;
+            let receipt = match result {
+                Ok(receipt) => receipt,
+                Err(e) => return fail(shared, id, method, block, &e).await,
+            };
+            let round = receipt.reveal_round;
+            shared
+                .with_store(move |s| {
+                    s.write(|w| {
+                        w.set_weights_reveal_round(id, round)?;
+                        w.set_weights_outcome(id, &included)
+                    })
+                })
+                .await?;
+            tracing::info!(
+                block,
+                %mode,
+                uids = emit.uids.len(),
+                ?owner_uid,
+                reveal_round = receipt.reveal_round,
+                first_reveal_block = receipt.first_reveal_block,
+                call = %receipt.call,
+                "weights committed, timelocked; the chain reveals them"
+            );
         }
     }
+    shared.metrics.weights(method, true, now().1);
     Ok(())
+}
+
+/// The transaction an attempt sends in each mode: `set_weights` when commit-reveal is off, a
+/// CRv2 hash commit (revealed later by [`reveal`]), or a timelocked commit that the chain
+/// reveals by itself.
+fn method_for(mode: CommitRevealMode) -> WeightsMethod {
+    match mode {
+        CommitRevealMode::Off => WeightsMethod::Set,
+        CommitRevealMode::V2 { .. } => WeightsMethod::Commit,
+        CommitRevealMode::Timelocked { .. } => WeightsMethod::CommitTimelocked,
+    }
 }
 
 /// Applies the owner burn for `owner`'s uid in `metagraph`; returns that uid, or `None` (and
@@ -359,6 +411,24 @@ mod tests {
             u16::MAX,
             "the owner holds the largest weight"
         );
+    }
+
+    #[test]
+    fn the_mode_picks_the_transaction() {
+        assert_eq!(method_for(CommitRevealMode::Off), WeightsMethod::Set);
+        assert_eq!(
+            method_for(CommitRevealMode::V2 { reveal_period: 1 }),
+            WeightsMethod::Commit
+        );
+        for version in [3, 4] {
+            assert_eq!(
+                method_for(CommitRevealMode::Timelocked {
+                    version,
+                    reveal_period: 1
+                }),
+                WeightsMethod::CommitTimelocked
+            );
+        }
     }
 
     #[test]

@@ -132,6 +132,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX external_requests_block ON external_requests (block);
     "#,
+    // Version 4: the drand round a timelocked commit (CRv3/CRv4) is encrypted to; NULL for
+    // set_weights and CRv2 commits.
+    r#"
+    ALTER TABLE weights_history ADD COLUMN reveal_round INTEGER;
+    "#,
 ];
 
 /// Reads the recorded version (0 for a new database).

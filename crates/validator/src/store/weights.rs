@@ -59,8 +59,11 @@ pub struct WeightsRecord {
     pub weights: Vec<u16>,
     /// The weights version key sent.
     pub version_key: u64,
-    /// Whether they went through commit-reveal.
+    /// Whether they went through commit-reveal (v2 or timelocked).
     pub commit_reveal: bool,
+    /// For a timelocked commit (CRv3/CRv4), the drand round it is encrypted to: the chain
+    /// reveals the weights once that round's pulse is on chain. `None` otherwise.
+    pub reveal_round: Option<u64>,
     /// The transaction's outcome.
     pub outcome: TxOutcome,
     /// When they were set, milliseconds since the Unix epoch.
@@ -85,6 +88,7 @@ struct RawRow {
     outcome: String,
     detail: String,
     created_at_ms: i64,
+    reveal_round: Option<i64>,
 }
 
 fn raw(r: &Row<'_>) -> rusqlite::Result<RawRow> {
@@ -98,6 +102,7 @@ fn raw(r: &Row<'_>) -> rusqlite::Result<RawRow> {
         outcome: r.get(6)?,
         detail: r.get(7)?,
         created_at_ms: r.get(8)?,
+        reveal_round: r.get(9)?,
     })
 }
 
@@ -120,6 +125,10 @@ fn typed(r: RawRow) -> Result<(i64, WeightsRecord)> {
             weights,
             version_key: from_i64(TABLE, id, "version_key", r.version_key)?,
             commit_reveal: from_flag(TABLE, id, "commit_reveal", r.commit_reveal)?,
+            reveal_round: r
+                .reveal_round
+                .map(|v| from_i64(TABLE, id, "reveal_round", v))
+                .transpose()?,
             outcome: TxOutcome::from_columns(id, &r.outcome, r.detail)?,
             created_at_ms: from_i64(TABLE, id, "created_at_ms", r.created_at_ms)?,
         },
@@ -129,7 +138,8 @@ fn typed(r: RawRow) -> Result<(i64, WeightsRecord)> {
 pub(super) fn recent(conn: &Connection, limit: usize) -> Result<Vec<(i64, WeightsRecord)>> {
     let limit = to_i64("limit", limit as u64)?;
     let mut stmt = conn.prepare_cached(
-        "SELECT id, block, uids, weights, version_key, commit_reveal, outcome, detail, created_at_ms
+        "SELECT id, block, uids, weights, version_key, commit_reveal, outcome, detail, created_at_ms,
+                reveal_round
          FROM weights_history ORDER BY id DESC LIMIT ?1",
     )?;
     let rows = stmt.query_map([limit], raw)?;
@@ -143,7 +153,8 @@ pub(super) fn recent(conn: &Connection, limit: usize) -> Result<Vec<(i64, Weight
 /// The newest record the chain included (the weights in force), if any.
 pub(super) fn last_included(conn: &Connection) -> Result<Option<(i64, WeightsRecord)>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, block, uids, weights, version_key, commit_reveal, outcome, detail, created_at_ms
+        "SELECT id, block, uids, weights, version_key, commit_reveal, outcome, detail, created_at_ms,
+                reveal_round
          FROM weights_history WHERE outcome = 'included' ORDER BY id DESC LIMIT 1",
     )?;
     let mut rows = stmt.query_map([], raw)?;
@@ -167,8 +178,8 @@ impl Writer<'_> {
         self.tx
             .prepare_cached(
                 "INSERT INTO weights_history (block, uids, weights, version_key, commit_reveal,
-                     outcome, detail, created_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                     outcome, detail, created_at_ms, reveal_round)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?
             .execute(params![
                 to_i64("block", record.block)?,
@@ -178,7 +189,11 @@ impl Writer<'_> {
                 record.commit_reveal,
                 outcome,
                 detail,
-                to_i64("created_at_ms", record.created_at_ms)?
+                to_i64("created_at_ms", record.created_at_ms)?,
+                record
+                    .reveal_round
+                    .map(|r| to_i64("reveal_round", r))
+                    .transpose()?
             ])?;
         let id = self.tx.last_insert_rowid();
         let keep = to_i64(
@@ -194,6 +209,18 @@ impl Writer<'_> {
         Ok(id)
     }
 
+    /// Records the drand round a timelocked commit of this record is encrypted to.
+    pub fn set_weights_reveal_round(&mut self, id: i64, reveal_round: u64) -> Result<()> {
+        let changed = self
+            .tx
+            .prepare_cached("UPDATE weights_history SET reveal_round = ?2 WHERE id = ?1")?
+            .execute(params![id, to_i64("reveal_round", reveal_round)?])?;
+        if changed == 0 {
+            return Err(StoreError::UnknownWeightsRecord { id });
+        }
+        Ok(())
+    }
+
     /// Sets the outcome of a recorded weights transaction.
     pub fn set_weights_outcome(&mut self, id: i64, outcome: &TxOutcome) -> Result<()> {
         let (outcome, detail) = outcome.columns();
@@ -205,5 +232,49 @@ impl Writer<'_> {
             return Err(StoreError::UnknownWeightsRecord { id });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Store, StoreLimits};
+
+    #[test]
+    fn a_timelocked_commit_keeps_its_reveal_round() {
+        let mut store = Store::open_in_memory(StoreLimits::default()).unwrap();
+        let record = WeightsRecord {
+            block: 7_000_000,
+            uids: vec![0, 3],
+            weights: vec![65535, 13107],
+            version_key: 11002,
+            commit_reveal: true,
+            reveal_round: None,
+            outcome: TxOutcome::Pending,
+            created_at_ms: 1_765_000_000_000,
+        };
+        let set = store.record_weights(&record).unwrap();
+        let committed = store.record_weights(&record).unwrap();
+        store
+            .write(|w| {
+                w.set_weights_reveal_round(committed, 21_000_000)?;
+                w.set_weights_outcome(
+                    committed,
+                    &TxOutcome::Included {
+                        tx_hash: String::new(),
+                    },
+                )
+            })
+            .unwrap();
+        let history = store.weights_history(10).unwrap();
+        assert_eq!(history[0].0, committed);
+        assert_eq!(history[0].1.reveal_round, Some(21_000_000));
+        assert_eq!(history[1], (set, record));
+        let (id, included) = store.last_included_weights().unwrap().unwrap();
+        assert_eq!((id, included.reveal_round), (committed, Some(21_000_000)));
+        assert!(matches!(
+            store.write(|w| w.set_weights_reveal_round(999, 1)),
+            Err(StoreError::UnknownWeightsRecord { id: 999 })
+        ));
     }
 }

@@ -402,6 +402,7 @@ fn weights_history_round_trips_and_is_bounded() {
         weights: vec![65535, 12, 32768],
         version_key: 11002,
         commit_reveal: block.is_multiple_of(2),
+        reveal_round: None,
         outcome: TxOutcome::Pending,
         created_at_ms: 1_700_000_000_000 + block,
     };

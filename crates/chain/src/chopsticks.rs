@@ -9,6 +9,15 @@
 //! wrapped: [`Chopsticks::new_blocks`] (`dev_newBlock`, with a count to reach epochs),
 //! [`Chopsticks::set_storage`] (`dev_setStorage`), [`Chopsticks::fund`] and
 //! [`Chopsticks::set_sudo`]. Dropping it (or [`Chopsticks::stop`]) ends the process.
+//!
+//! Every block is saved to a SQLite file (`--db`), so a killed runtime comes back where it was:
+//! [`Chopsticks::restart`] starts it again on the same port from the last saved block
+//! (`--resume`), with everything the blocks wrote (subnets, registrations, stake, weights).
+//! Storage written with `dev_setStorage` is the exception: chopsticks keeps it in memory on the
+//! head block and saves only what blocks themselves change, so such a write survives a restart
+//! only once a later block has written the same key again. [`Chopsticks::freeze`] and
+//! [`Chopsticks::thaw`] stop and continue the process (SIGSTOP, SIGCONT): a node that hangs
+//! with its sockets open, for the clients' stall detection.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -47,8 +56,14 @@ pub struct ChopsticksOptions {
     pub port: u16,
     /// Block production.
     pub block_mode: BlockMode,
-    /// Where its output goes (`None`: discarded).
+    /// Where its output goes (`None`: discarded). A restart appends to it.
     pub log: Option<PathBuf>,
+    /// The SQLite file every block is saved to (`None`: a fresh file in the temp folder,
+    /// removed when the harness is dropped).
+    pub db: Option<PathBuf>,
+    /// Start from the last block saved in `db` instead of genesis (what
+    /// [`Chopsticks::restart`] does); genesis when `db` holds no block.
+    pub resume: bool,
 }
 
 impl ChopsticksOptions {
@@ -61,6 +76,8 @@ impl ChopsticksOptions {
             port: 0,
             block_mode: BlockMode::Instant,
             log: None,
+            db: None,
+            resume: false,
         }
     }
 }
@@ -158,6 +175,28 @@ fn free_port() -> ChainResult<u16> {
         .map_err(|e| harness(e.to_string()))
 }
 
+/// The last block chopsticks saved in its database: `(number, hash)`.
+pub fn last_saved_block(db: &Path) -> ChainResult<Option<(u64, String)>> {
+    if !db.exists() {
+        return Ok(None);
+    }
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| harness(format!("{}: {e}", db.display())))?;
+    let row = conn.query_row(
+        "SELECT number, hash FROM block ORDER BY number DESC LIMIT 1",
+        [],
+        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+    );
+    match row {
+        Ok((number, hash)) => Ok(Some((u64::try_from(number).unwrap_or(0), hash))),
+        Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+        // No table yet: killed before it saved anything.
+        Err(rusqlite::Error::SqliteFailure(_, Some(m))) if m.contains("no such table") => Ok(None),
+        Err(e) => Err(harness(format!("{}: {e}", db.display()))),
+    }
+}
+
 /// A running chopsticks process serving the runtime.
 #[derive(Debug)]
 pub struct Chopsticks {
@@ -165,6 +204,8 @@ pub struct Chopsticks {
     port: u16,
     http: reqwest::Client,
     options: ChopsticksOptions,
+    /// The database is a temp file of ours, removed on drop.
+    owned_db: bool,
 }
 
 impl Chopsticks {
@@ -177,16 +218,32 @@ impl Chopsticks {
             )));
         }
         let entry = ensure_installed(&options.install_dir)?;
+        let mut options = options;
         let port = if options.port == 0 {
             free_port()?
         } else {
             options.port
         };
+        let owned_db = options.db.is_none();
+        let db = options
+            .db
+            .get_or_insert_with(|| {
+                std::env::temp_dir().join(format!(
+                    "omron-chopsticks-{}-{port}.sqlite",
+                    std::process::id()
+                ))
+            })
+            .clone();
+        if owned_db {
+            remove_db(&db);
+        }
         let mut cmd = Command::new("node");
         cmd.arg(&entry)
             .arg("--genesis")
             .arg(&options.genesis)
             .args(["--port", &port.to_string(), "--host", "127.0.0.1"])
+            .arg("--db")
+            .arg(&db)
             .args([
                 "--build-block-mode",
                 match options.block_mode {
@@ -195,9 +252,22 @@ impl Chopsticks {
                 },
             ])
             .stdin(Stdio::null());
+        if options.resume
+            && let Some((number, hash)) = last_saved_block(&db)?
+        {
+            // By hash: chopsticks' command line reads `--resume 5` or `--resume true` as strings
+            // and refuses them; a block hash passes.
+            cmd.args(["--resume", &hash]);
+            tracing::info!(block = number, %hash, "chopsticks resumes from its database");
+        }
         match &options.log {
             Some(path) => {
-                let f = std::fs::File::create(path)
+                let f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .write(true)
+                    .append(options.resume)
+                    .truncate(!options.resume)
+                    .open(path)
                     .map_err(|e| harness(format!("{}: {e}", path.display())))?;
                 let g = f.try_clone().map_err(|e| harness(e.to_string()))?;
                 cmd.stdout(f).stderr(g);
@@ -226,6 +296,7 @@ impl Chopsticks {
             port,
             http,
             options,
+            owned_db,
         };
         me.wait_ready().await?;
         Ok(me)
@@ -265,6 +336,20 @@ impl Chopsticks {
     /// The port.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The database every block is saved to.
+    pub fn db(&self) -> Option<&Path> {
+        self.options.db.as_deref()
+    }
+
+    /// The head's number (`chain_getHeader`).
+    pub async fn head(&self) -> ChainResult<u64> {
+        let header = self.rpc("chain_getHeader", json!([])).await?;
+        header["number"]
+            .as_str()
+            .and_then(|n| u64::from_str_radix(n.trim_start_matches("0x"), 16).ok())
+            .ok_or_else(|| harness(format!("chain_getHeader: no number in {header}")))
     }
 
     /// One JSON-RPC call over HTTP (chopsticks serves HTTP and WebSocket on one port).
@@ -344,8 +429,8 @@ impl Chopsticks {
             .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
-    /// Kills the process (a crash, for fault tests); [`Chopsticks::restart`] brings it back on
-    /// the same port, from genesis.
+    /// Kills the process with SIGKILL (a crash, for fault tests); [`Chopsticks::restart`]
+    /// brings it back on the same port where it was.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
@@ -353,14 +438,43 @@ impl Chopsticks {
         }
     }
 
-    /// Starts the runtime again on the same port (after [`Chopsticks::kill`]).
-    pub async fn restart(&mut self) -> ChainResult<()> {
+    /// Starts the runtime again on the same port from the last block it saved (killing it
+    /// first if it still runs); returns the head it resumed at. Blocks produced but not yet
+    /// saved when it died are lost, as a node loses blocks it had not written.
+    pub async fn restart(&mut self) -> ChainResult<u64> {
         self.kill();
         let mut options = self.options.clone();
         options.port = self.port;
-        let fresh = Box::pin(Self::start(options)).await?;
-        let mut fresh = fresh;
+        options.resume = true;
+        let mut fresh = Box::pin(Self::start(options)).await?;
         self.child = fresh.child.take();
+        self.head().await
+    }
+
+    /// Stops the process without closing anything (SIGSTOP): its sockets stay open and
+    /// silent, like a hung node or a half-open connection. [`Chopsticks::thaw`] continues it.
+    pub fn freeze(&self) -> ChainResult<()> {
+        self.signal("STOP")
+    }
+
+    /// Continues a frozen process (SIGCONT).
+    pub fn thaw(&self) -> ChainResult<()> {
+        self.signal("CONT")
+    }
+
+    fn signal(&self, name: &str) -> ChainResult<()> {
+        let pid = self
+            .child
+            .as_ref()
+            .map(Child::id)
+            .ok_or_else(|| harness("chopsticks is not running"))?;
+        let status = Command::new("kill")
+            .args(["-s", name, &pid.to_string()])
+            .status()
+            .map_err(|e| harness(format!("kill -s {name}: {e}")))?;
+        if !status.success() {
+            return Err(harness(format!("kill -s {name} {pid}: {status}")));
+        }
         Ok(())
     }
 
@@ -370,8 +484,22 @@ impl Chopsticks {
     }
 }
 
+/// Removes a database file and its journal files.
+fn remove_db(db: &Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+}
+
 impl Drop for Chopsticks {
     fn drop(&mut self) {
         self.kill();
+        if self.owned_db
+            && let Some(db) = &self.options.db
+        {
+            remove_db(db);
+        }
     }
 }

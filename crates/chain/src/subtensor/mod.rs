@@ -16,17 +16,20 @@
 //! A failed dispatch (also the inner call of a `Sudo.sudo`) becomes [`ChainError::Rejected`]
 //! under the runtime's own error name, or [`ChainError::OtherDispatch`] for names this crate
 //! does not type; a transaction the node refuses before dispatch is
-//! [`ChainError::InvalidTransaction`]. The RPC connection reconnects by itself (exponential
-//! backoff); a call that fails on a dropped connection is retried once.
+//! [`ChainError::InvalidTransaction`]. The RPC connection reconnects by itself (capped
+//! backoff); a call that fails on a dropped connection is retried once; a silent connection (no
+//! new block for a while, or calls failing in a row) is replaced ([`health`]).
 
 pub mod calls;
 pub mod dev;
 mod dispatch;
+pub mod health;
 pub mod neuron;
 pub mod signer;
 pub mod storage;
 pub mod timelocked;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -36,7 +39,6 @@ use subxt::config::SubstrateConfig;
 use subxt::dynamic::Value;
 use subxt::ext::scale_decode::DecodeAsType;
 use subxt::rpcs::RpcClient;
-use subxt::rpcs::client::ReconnectingRpcClient;
 use subxt::tx::TransactionStatus;
 use subxt::{Metadata, OnlineClient, OnlineClientAtBlock};
 
@@ -59,6 +61,7 @@ pub struct SubtensorClient {
     api: OnlineClient<SubstrateConfig>,
     rpc: RpcClient,
     url: String,
+    health: Arc<health::Health>,
 }
 
 impl std::fmt::Debug for SubtensorClient {
@@ -81,19 +84,21 @@ pub struct Included {
 }
 
 impl SubtensorClient {
-    /// Connects to a node's websocket endpoint (`wss://entrypoint-finney.opentensor.ai:443`).
+    /// Connects to a node's websocket endpoint (`wss://entrypoint-finney.opentensor.ai:443`)
+    /// with the default keepalive and stall detection ([`health::HealthConfig`]).
     pub async fn connect(url: &str) -> ChainResult<Self> {
+        Self::connect_with(url, health::HealthConfig::default()).await
+    }
+
+    /// [`Self::connect`] with other keepalive and stall settings.
+    pub async fn connect_with(url: &str, config: health::HealthConfig) -> ChainResult<Self> {
         let transport = |e: &dyn std::fmt::Display| ChainError::Transport {
             endpoint: url.to_owned(),
             reason: e.to_string(),
         };
-        let reconnecting = ReconnectingRpcClient::builder()
-            .connection_timeout(Duration::from_secs(15))
-            .request_timeout(Duration::from_secs(60))
-            .build(url)
+        let (rpc, health) = health::connect(url, config)
             .await
             .map_err(|e| transport(&e))?;
-        let rpc = RpcClient::new(reconnecting);
         let api = Self::online_client(&rpc).await.map_err(|e| transport(&e))?;
         let at = api.at_current_block().await.map_err(|e| transport(&e))?;
         // Fail now, naming the entry, if the runtime lacks or changed what we need.
@@ -109,6 +114,7 @@ impl SubtensorClient {
             api,
             rpc,
             url: url.to_owned(),
+            health,
         })
     }
 
@@ -142,6 +148,11 @@ impl SubtensorClient {
     /// The endpoint.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The connection's health: forced reconnects so far, failed calls, the stall timeout.
+    pub fn health(&self) -> &health::Health {
+        &self.health
     }
 
     /// The runtime's spec version at the current block.
@@ -407,12 +418,14 @@ impl Chain for SubtensorClient {
             .await
             .map_err(|e| self.transport(e))?;
         let url = self.url.clone();
-        Ok(Box::pin(blocks.map(move |b| {
+        let blocks = Box::pin(blocks.map(move |b| {
             b.map(|b| b.number()).map_err(|e| ChainError::Transport {
                 endpoint: url.clone(),
                 reason: e.to_string(),
             })
-        })))
+        }));
+        // Ends on a stall or a forced reconnect; the caller subscribes again.
+        Ok(self.health.watch_blocks(blocks))
     }
 
     async fn metagraph(&self, netuid: NetUid) -> ChainResult<Metagraph> {

@@ -3,7 +3,8 @@
 //!
 //! * [`cert`]: the TLS certificate, generated on first start and kept in the state folder;
 //!   its fingerprint is committed on chain so that clients pin it;
-//! * [`listener`]: TLS on top of the TCP listener, handshakes off the accept loop;
+//! * [`listener`]: TLS on top of the TCP listener, handshakes off the accept loop, a cap on
+//!   open connections and an idle timeout ([`guarded`]);
 //! * [`ws`]: `GET /rpc` (JSON-RPC 2.0 over WebSocket), `GET /circuits`, `GET /health`, and
 //!   authentication at the upgrade;
 //! * [`limits`]: per-key rate limit and in-flight quota;
@@ -16,6 +17,7 @@
 
 pub mod cert;
 pub mod circuits;
+pub(crate) mod guarded;
 pub(crate) mod limits;
 pub(crate) mod listener;
 pub(crate) mod route;
@@ -56,7 +58,7 @@ pub struct ExternalApiConfig {
     pub queue_capacity: usize,
     /// Miners asked per request at most.
     pub max_attempts: u32,
-    /// Connections open at most.
+    /// Connections open at most (WebSocket and plain HTTP alike; beyond, new ones are dropped).
     pub max_connections: usize,
     /// Commit the certificate's fingerprint on chain at start (as the original does).
     pub commit_certificate: bool,

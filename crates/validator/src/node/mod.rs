@@ -363,8 +363,9 @@ impl Validator {
         if let (Some(listener), Some(tls), Some(ext)) =
             (external_listener, external_tls, external_state)
         {
-            let tls_listener = external::listener::TlsListener::new(listener, tls)
-                .map_err(|e| NodeError::Task(format!("external API listener: {e}")))?;
+            let tls_listener =
+                external::listener::TlsListener::new(listener, tls, ext.config.max_connections)
+                    .map_err(|e| NodeError::Task(format!("external API listener: {e}")))?;
             let router = external::ws::router(external::ws::ApiState {
                 shared: shared.clone(),
                 external: ext.clone(),

@@ -6,8 +6,8 @@ use omron_keys::{AccountId, Keypair};
 
 use crate::error::{ChainError, ChainResult};
 use crate::types::{
-    BlockNumber, CommitRevealMode, Commitment, Hyperparameters, Metagraph, NetUid, ServeAxon,
-    SubnetOwner, TimelockReceipt, Uid,
+    BlockNumber, CommitRevealMode, Commitment, ConnectionHealth, Hyperparameters, Metagraph,
+    NetUid, ServeAxon, SubnetOwner, TimelockReceipt, Uid,
 };
 
 /// New block heights, in order; an item is an error when the connection broke (the stream then
@@ -91,6 +91,12 @@ pub trait Chain: Send + Sync {
         salt: &[u16],
         version_key: u64,
     ) -> ChainResult<()>;
+
+    /// How the connection to the chain has fared (forced reconnects, stalls); `None` for a chain
+    /// without a connection to watch (the embedded chain, its loopback RPC client).
+    fn connection_health(&self) -> Option<ConnectionHealth> {
+        None
+    }
 
     /// How the subnet takes weights now: off (`set_weights`), CRv2 (`commit_weights` then
     /// `reveal_weights`) or timelocked (`commit_timelocked_weights`; the chain reveals).

@@ -355,6 +355,15 @@ pub struct SubnetOwner {
     pub hotkey: AccountId,
 }
 
+/// How a client's connection to the chain has fared since it connected.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionHealth {
+    /// Forced reconnects (after a stalled block stream or repeated failed calls).
+    pub reconnects: u64,
+    /// Block streams that went silent for longer than the stall limit.
+    pub stalls: u64,
+}
+
 /// A commitment a neuron published with `set_commitment`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Commitment {

@@ -464,6 +464,16 @@ async fn the_nodes_ride_out_a_chain_crash_and_a_stall() {
         .await;
     let (r2, _) = probe.scoreboard().await.unwrap();
     assert!(r2 > r, "requests go on: {r2} after {r}");
+    // The forced reconnects are on the validator's exporter too.
+    let (_, _) = nodes
+        .wait_for(Duration::from_secs(30), "the reconnect metric", || async {
+            (probe
+                .validator_metric("omron_validator_chain_reconnects")
+                .await?
+                >= 1.0)
+                .then_some(())
+        })
+        .await;
     nodes.assert_running();
 
     // What the nodes said about the chain, for the record.

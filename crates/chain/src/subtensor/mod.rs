@@ -407,6 +407,13 @@ impl SubtensorClient {
 
 #[async_trait]
 impl Chain for SubtensorClient {
+    fn connection_health(&self) -> Option<crate::types::ConnectionHealth> {
+        Some(crate::types::ConnectionHealth {
+            reconnects: self.health.reconnects(),
+            stalls: self.health.stalls(),
+        })
+    }
+
     async fn current_block(&self) -> ChainResult<BlockNumber> {
         Ok(self.at().await?.block_number())
     }

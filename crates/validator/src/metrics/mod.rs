@@ -138,6 +138,11 @@ pub struct ValidatorMetrics {
     external_retries: CounterVec,
     /// `omron_validator_external_connections`: open WebSocket connections.
     external_connections: GaugeVec,
+    /// `omron_validator_chain_reconnects`: forced reconnects to the chain since start (a
+    /// stalled block stream or repeated failed calls; real networks only).
+    chain_reconnects: GaugeVec,
+    /// `omron_validator_chain_stalls`: block streams that went silent past the stall limit.
+    chain_stalls: GaugeVec,
 }
 
 impl Default for ValidatorMetrics {
@@ -250,6 +255,16 @@ impl ValidatorMetrics {
                 "Open external API WebSocket connections.",
                 &[],
             ),
+            chain_reconnects: GaugeVec::new(
+                "omron_validator_chain_reconnects",
+                "Forced reconnects to the chain since start (stalled block stream or failed calls).",
+                &[],
+            ),
+            chain_stalls: GaugeVec::new(
+                "omron_validator_chain_stalls",
+                "Block streams that went silent past the stall limit since start.",
+                &[],
+            ),
         }
     }
 
@@ -279,6 +294,17 @@ impl ValidatorMetrics {
     /// Sets the number of open external connections.
     pub fn set_external_connections(&self, n: usize) {
         self.external_connections.set(&[], n as f64);
+    }
+
+    /// Sets the chain connection's counters.
+    pub fn set_chain_health(&self, reconnects: u64, stalls: u64) {
+        self.chain_reconnects.set(&[], reconnects as f64);
+        self.chain_stalls.set(&[], stalls as f64);
+    }
+
+    /// The forced reconnects last recorded.
+    pub fn chain_reconnects(&self) -> Option<f64> {
+        self.chain_reconnects.get(&[])
     }
 
     /// Records a finished request.
@@ -399,6 +425,8 @@ impl ValidatorMetrics {
         self.external_queue.encode(&mut out);
         self.external_retries.encode(&mut out);
         self.external_connections.encode(&mut out);
+        self.chain_reconnects.encode(&mut out);
+        self.chain_stalls.encode(&mut out);
         out
     }
 }
@@ -416,6 +444,7 @@ mod tests {
         m.set_score(3, 0.25);
         m.weights(WeightsMethod::Set, true, 1_700_000_000.0);
         m.weights(WeightsMethod::Commit, false, 0.0);
+        m.set_chain_health(2, 1);
         let text = m.render();
         for line in [
             "omron_validator_requests_total{circuit=\"c1\",status=\"verified\"} 1",
@@ -427,6 +456,8 @@ mod tests {
             "omron_validator_weights_set_total{method=\"set_weights\"} 1",
             "omron_validator_weights_failed_total{method=\"commit_weights\"} 1",
             "omron_validator_last_weight_update_timestamp_seconds 1700000000",
+            "omron_validator_chain_reconnects 2",
+            "omron_validator_chain_stalls 1",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

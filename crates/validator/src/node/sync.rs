@@ -129,6 +129,9 @@ pub(super) async fn run(shared: Arc<Shared>) {
             Event::Block(block) => {
                 shared.block.send_replace(block);
                 shared.metrics.set_block(block);
+                if let Some(h) = shared.chain.connection_health() {
+                    shared.metrics.set_chain_health(h.reconnects, h.stalls);
+                }
                 let epoch = epoch_of(&shared, block);
                 let new_epoch = epoch != last_epoch;
                 if new_epoch {

@@ -457,6 +457,23 @@ async fn state_survives_a_restart() {
     assert_eq!(alice, 1_000_000 * RAO_PER_TAO - 100 * RAO_PER_TAO);
 }
 
+#[test]
+fn an_empty_or_foreign_state_file_is_refused_not_restarted_from_block_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(omron_chain::STATE_FILE);
+    std::fs::write(&file, b"").unwrap();
+    let err = EmbeddedChain::open(dir.path(), ChainConfig::default()).unwrap_err();
+    assert!(err.to_string().contains("is empty (0 bytes)"), "{err}");
+    assert_eq!(std::fs::metadata(&file).unwrap().len(), 0, "the file is left as it was");
+    std::fs::remove_file(&file).unwrap();
+    rusqlite::Connection::open(&file)
+        .unwrap()
+        .execute_batch("CREATE TABLE other (x INTEGER)")
+        .unwrap();
+    let err = EmbeddedChain::open(dir.path(), ChainConfig::default()).unwrap_err();
+    assert!(err.to_string().contains("without the chain's tables"), "{err}");
+}
+
 #[tokio::test]
 async fn rpc_client_sees_the_same_chain() {
     let net = subnet(dev()).await;

@@ -109,6 +109,38 @@ impl std::fmt::Debug for EmbeddedChain {
 /// File name of the state inside a `--state` folder.
 pub const STATE_FILE: &str = "chain.sqlite";
 
+/// SQLite takes a 0-byte file for a new database, so a truncated state would restart the chain
+/// from block 0 without a word: a state file that exists must already be a chain state.
+fn refuse_foreign_state(path: &Path) -> ChainResult<()> {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(()); // missing: a new chain
+    };
+    let refuse = |reason: &str| ChainError::InvalidArgument {
+        what: "chain state",
+        reason: format!(
+            "{} {reason}; restore it from a backup, or move it away to start a new chain \
+             from block 0",
+            path.display()
+        ),
+    };
+    if meta.len() == 0 {
+        return Err(refuse("is empty (0 bytes)"));
+    }
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|_| refuse("cannot be opened as SQLite"))?;
+    let tables: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(|_| refuse("is not an SQLite database"))?;
+    if tables == 0 {
+        return Err(refuse("is an SQLite database without the chain's tables"));
+    }
+    Ok(())
+}
+
 impl EmbeddedChain {
     /// Opens (or creates) the chain whose state lives in `dir/chain.sqlite`.
     pub fn open(dir: &Path, config: ChainConfig) -> ChainResult<Self> {
@@ -117,6 +149,7 @@ impl EmbeddedChain {
             reason: format!("cannot create {}: {e}", dir.display()),
         })?;
         let path: PathBuf = dir.join(STATE_FILE);
+        refuse_foreign_state(&path)?;
         let conn = Connection::open(&path)?;
         Self::with_connection(conn, config, path.display().to_string())
     }

@@ -25,6 +25,11 @@ pub(crate) struct ValidatorNodeArgs {
     /// (default: ~/.bittensor/omron-rs/validator/<wallet>/<hotkey>/netuid<N>).
     #[arg(long = "state", value_name = "DIR")]
     pub(crate) state: Option<PathBuf>,
+    /// Start a new state when the state file exists but is empty or not a validator state
+    /// (the old file is moved aside as `<file>.invalid-<time>`, never deleted). Without it
+    /// such a file stops the validator.
+    #[arg(long = "fresh-state")]
+    pub(crate) fresh_state: bool,
     /// Also query miners whose axon is on a loopback, private or link-local IPv4 address
     /// (local networks only; upstream queries global addresses only).
     #[arg(long = "allow-private-axons")]
@@ -52,6 +57,7 @@ impl Default for ValidatorNodeArgs {
             concurrency: 16,
             circuits: None,
             state: None,
+            fresh_state: false,
             allow_private_axons: false,
             sync_interval_secs: 300.0,
             no_weights: false,

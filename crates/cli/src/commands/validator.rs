@@ -15,7 +15,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use omron_bittensor::wallet::expand_home;
 use omron_scoring::constants::SINGLE_POW_BATCH_SIZE as POW_BATCH;
-use omron_validator::store::Store;
+use omron_validator::store::{Store, StoreError};
 use omron_validator::{BatchProver, NodeParts, StoredCircuitProver, Validator, ValidatorConfig};
 
 use crate::Outcome;
@@ -103,6 +103,28 @@ pub(crate) fn run(args: ValidatorArgs) -> anyhow::Result<Outcome> {
     runtime.block_on(run_async(args))
 }
 
+/// Opens the validator's state; with `fresh` an unusable file is moved aside first.
+fn open_state(state_file: &std::path::Path, fresh: bool) -> anyhow::Result<Store> {
+    match Store::open(state_file) {
+        Err(StoreError::NotAState { path, reason }) if fresh => {
+            let moved = Store::set_aside(&path)?;
+            if let Some(moved) = moved {
+                tracing::warn!(
+                    state = %path.display(),
+                    moved = %moved.display(),
+                    reason,
+                    "the state file was not a validator state; moved aside, starting a new state"
+                );
+            }
+            Ok(Store::open(state_file)?)
+        }
+        // This message names the file and what to do already.
+        Err(e @ StoreError::NotAState { .. }) => Err(e.into()),
+        result => result
+            .with_context(|| format!("cannot open the validator state {}", state_file.display())),
+    }
+}
+
 async fn run_async(args: ValidatorArgs) -> anyhow::Result<Outcome> {
     let config = args.config()?;
     let wallet = args.wallet.wallet()?;
@@ -117,8 +139,7 @@ async fn run_async(args: ValidatorArgs) -> anyhow::Result<Outcome> {
     std::fs::create_dir_all(&state_dir)
         .with_context(|| format!("cannot create the state folder {}", state_dir.display()))?;
     let state_file = state_dir.join(STATE_FILE);
-    let store = Store::open(&state_file)
-        .with_context(|| format!("cannot open the validator state {}", state_file.display()))?;
+    let store = open_state(&state_file, args.node.fresh_state)?;
     let network = args.subtensor.network()?;
     let chain = network
         .connect()
@@ -190,6 +211,25 @@ async fn run_async(args: ValidatorArgs) -> anyhow::Result<Outcome> {
 mod tests {
     use super::*;
     use clap::Parser;
+
+    #[test]
+    fn an_empty_state_file_stops_the_validator_unless_a_fresh_state_is_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(STATE_FILE);
+        std::fs::write(&file, b"").unwrap();
+        let err = format!("{:#}", open_state(&file, false).unwrap_err());
+        assert!(err.contains("is empty") && err.contains("--fresh-state"), "{err}");
+        // Named once, not once per layer of context.
+        assert_eq!(err.matches(&*file.display().to_string()).count(), 1, "{err}");
+        let store = open_state(&file, true).unwrap();
+        assert!(store.scores().unwrap().is_empty());
+        let moved: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains(".invalid-"))
+            .collect();
+        assert_eq!(moved.len(), 1, "the empty file is kept aside");
+    }
 
     #[derive(Parser)]
     struct Wrapper {

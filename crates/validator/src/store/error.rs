@@ -52,6 +52,19 @@ pub enum StoreError {
         /// The configured limit.
         limit: u64,
     },
+    /// The state file exists but is not a validator state (empty, not SQLite, or another
+    /// program's database): refused rather than silently started afresh.
+    #[error(
+        "{} is not a validator state: {reason}; restore it from a backup, or start a new \
+         state with --fresh-state (the file is moved aside, not deleted)",
+        path.display()
+    )]
+    NotAState {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A weights-history id that does not exist.
     #[error("no weights record with id {id}")]
     UnknownWeightsRecord {

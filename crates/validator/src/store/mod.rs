@@ -28,16 +28,19 @@ mod error;
 mod evaluation;
 mod external;
 mod hash_guard;
+#[cfg(test)]
+mod locking_tests;
 mod miner_stats;
 mod pow_queue;
 mod schema;
 mod scores;
+mod state_file;
 mod weights;
 
 use std::path::Path;
 
 use omron_scoring::constants::MAX_HASHES;
-use rusqlite::{Connection, Transaction};
+use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
 pub use archive::{ArchivedProof, NewArchivedProof};
 pub use commits::PendingCommit;
@@ -81,6 +84,48 @@ impl Default for StoreLimits {
     }
 }
 
+/// How long one attempt waits on a lock held by another connection (SQLite's busy handler).
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Attempts at taking the write lock before a write fails: with [`BUSY_TIMEOUT`] each, a lock
+/// held for up to five minutes (an operator's `sqlite3` session, a backup, an outside checkpoint)
+/// delays the node instead of stopping it.
+const LOCK_ATTEMPTS: u32 = 60;
+
+/// Starts a write transaction holding the write lock from its first statement. A deferred
+/// transaction that reads and then writes must upgrade its lock, and SQLite answers such an
+/// upgrade with `SQLITE_BUSY` at once, without the busy timeout, whenever another connection
+/// wrote or holds the lock meanwhile; taking the lock up front makes every wait go through
+/// the busy handler. A lock still held after [`BUSY_TIMEOUT`] is retried up to
+/// [`LOCK_ATTEMPTS`] times before the error reaches the caller.
+pub(crate) fn begin_immediate(conn: &Connection) -> Result<Transaction<'_>> {
+    let mut attempt = 1;
+    loop {
+        // `new_unchecked` borrows the connection shared, so a failed attempt's borrow does not
+        // stand in the way of the next one; the `&mut` that `Store::write` holds keeps the
+        // transactions from nesting.
+        match Transaction::new_unchecked(conn, TransactionBehavior::Immediate) {
+            Err(e) if is_transient_lock(&e) && attempt < LOCK_ATTEMPTS => {
+                tracing::warn!(
+                    attempt,
+                    max = LOCK_ATTEMPTS,
+                    "the validator state is locked by another process; waiting"
+                );
+                attempt += 1;
+            }
+            result => return Ok(result?),
+        }
+    }
+}
+
+/// Whether `e` is another connection holding a lock (worth waiting for), not a failure.
+fn is_transient_lock(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    )
+}
+
 /// The validator's database.
 #[derive(Debug)]
 pub struct Store {
@@ -98,13 +143,16 @@ pub struct Writer<'a> {
 
 impl Store {
     /// Opens (creating if needed) the database at `path` with the default limits, and
-    /// migrates it to this build's schema.
+    /// migrates it to this build's schema. A file that exists but is empty or is not a
+    /// validator state is refused ([`StoreError::NotAState`]): starting from empty scores
+    /// because a backup went wrong must be the operator's choice ([`Store::set_aside`]).
     pub fn open(path: &Path) -> Result<Self> {
         Self::open_with_limits(path, StoreLimits::default())
     }
 
     /// [`Store::open`] with explicit limits.
     pub fn open_with_limits(path: &Path, limits: StoreLimits) -> Result<Self> {
+        state_file::check(path)?;
         let conn = Connection::open(path)?;
         // WAL keeps readers (a dashboard) from blocking the node's writes; NORMAL sync is
         // durable across process crashes, which is the failure a validator restart meets.
@@ -118,8 +166,15 @@ impl Store {
         Self::init(Connection::open_in_memory()?, limits)
     }
 
+    /// Moves an unusable state file (and its `-wal`/`-shm` companions) aside to
+    /// `<name>.invalid-<unix seconds>` so that [`Store::open`] starts a new one; returns
+    /// where it went, or `None` when there was no file. Nothing is deleted.
+    pub fn set_aside(path: &Path) -> Result<Option<std::path::PathBuf>> {
+        state_file::set_aside(path)
+    }
+
     fn init(mut conn: Connection, limits: StoreLimits) -> Result<Self> {
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         schema::migrate(&mut conn, schema::MIGRATIONS)?;
         Ok(Self { conn, limits })
     }
@@ -148,7 +203,7 @@ impl Store {
     /// it returns `Err` (or panics).
     pub fn write<T>(&mut self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
         let mut writer = Writer {
-            tx: self.conn.transaction()?,
+            tx: begin_immediate(&self.conn)?,
             limits: self.limits,
         };
         let value = f(&mut writer)?;

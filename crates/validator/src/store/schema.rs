@@ -137,6 +137,25 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE weights_history ADD COLUMN reveal_round INTEGER;
     "#,
+    // Version 5: every scored request (benchmark, and each miner an external request asked)
+    // with its outcome and the reason it failed, for the dashboard's history; bounded.
+    r#"
+    CREATE TABLE request_log (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at_ms INTEGER NOT NULL,
+        block         INTEGER NOT NULL,
+        uid           INTEGER NOT NULL,
+        hotkey        TEXT    NOT NULL,
+        circuit_id    TEXT    NOT NULL,
+        external      INTEGER NOT NULL,
+        status        TEXT    NOT NULL,
+        response_time REAL    NOT NULL,
+        proof_bytes   INTEGER NOT NULL,
+        detail        TEXT    NOT NULL,
+        score         REAL    NOT NULL
+    );
+    CREATE INDEX request_log_block ON request_log (block);
+    "#,
 ];
 
 /// Reads the recorded version (0 for a new database).
@@ -166,7 +185,7 @@ pub(crate) fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<Vec<
     let mut applied = Vec::new();
     for (index, sql) in migrations.iter().enumerate().skip(found as usize) {
         let version = index as u32 + 1;
-        let tx = conn.transaction()?;
+        let tx = super::begin_immediate(conn)?;
         tx.execute_batch(sql)?;
         tx.execute("DELETE FROM schema_version", [])?;
         tx.execute(

@@ -20,8 +20,12 @@
 //! * [`metrics`]: [`MinerMetrics`], one documented struct, exported as Prometheus text with
 //!   `/health` by [`http`].
 //! * [`status`]: the miner's own neuron (block, stake, rank, trust, consensus, incentive,
-//!   emission), logged as a status line every [`status::STATUS_INTERVAL`] and exported as the
+//!   emission) and its requests served and failed per circuit, logged as a status line every
+//!   [`StatusOptions::every_blocks`] blocks; the neuron values are also the
 //!   `omron_miner_chain_*` gauges after every metagraph read.
+//! * [`doctor`]: `omron miner doctor`'s checks (registration, the announced axon probed with a
+//!   signed request, the blacklist's view of the validators, prove times against the timeouts,
+//!   disk, clock), each OK / WARN / FAIL with what to fix.
 //! * [`node`]: [`Miner::start`] ties it together; [`MinerHandle::shutdown`] stops it cleanly.
 //!
 //! Depends on the `Chain` trait (never on a chain implementation's internals), the axon of
@@ -32,6 +36,7 @@
 pub mod blacklist;
 pub mod capacities;
 pub mod config;
+pub mod doctor;
 mod error;
 pub mod handlers;
 pub mod http;
@@ -47,3 +52,4 @@ pub use error::MinerError;
 pub use metrics::MinerMetrics;
 pub use node::{Miner, MinerHandle};
 pub use prover::{ProofService, ProveError, Proved, ProvedPow};
+pub use status::{RequestTally, StatusOptions};

@@ -2,10 +2,13 @@
 //! line and the monitoring endpoint; [`MinerHandle::shutdown`] stops them in order.
 //!
 //! The metagraph is read every `sync_interval` (60 s by default); each read refreshes the
-//! blacklist's view and the `omron_miner_chain_*` gauges. Independently, every
-//! [`STATUS_INTERVAL`] (24 s, the original miner's status-table cadence) and once at start-up
-//! the miner logs one `miner status` line from its latest view: block (of that read), uid,
-//! stake, rank, trust, consensus, incentive, emission, validator trust and dividends.
+//! blacklist's view and the `omron_miner_chain_*` gauges. Independently, the miner follows the
+//! chain's new blocks and every [`StatusOptions::every_blocks`] (2 by default: the original
+//! miner's status table every 24 s) logs one `miner status` line: the current block, and from
+//! the latest metagraph read uid, stake, rank, trust, consensus, incentive and emission, with
+//! the proof requests served and failed per circuit since start and since the previous line
+//! ([`RequestTally`], counted around the handlers here). While the hotkey holds no uid the line
+//! is a warning that says what to do.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,10 +27,11 @@ use crate::blacklist::Gatekeeper;
 use crate::capacities::Capacities;
 use crate::config::MinerConfig;
 use crate::handlers::MinerService;
+use crate::handlers::{BUSY, EMPTY_INPUT, ERROR};
 use crate::http::{HealthInfo, MetricsServer};
 use crate::metrics::MinerMetrics;
 use crate::prover::ProofService;
-use crate::status::{NeuronStatus, STATUS_INTERVAL};
+use crate::status::{self, NeuronStatus, RequestTally, StatusOptions};
 
 /// The protocol number published with the axon (the Python SDK sends 4).
 const AXON_PROTOCOL: u8 = 4;
@@ -85,11 +89,22 @@ async fn announce(
 }
 
 impl Miner {
-    /// Starts a miner for `hotkey` on `chain`, proving with `store`. Fails when the hotkey is
-    /// not registered, the store is empty, the axon cannot bind, the chain refuses the axon
-    /// address, or the monitoring port cannot bind.
+    /// Starts a miner for `hotkey` on `chain`, proving with `store`, with the default status
+    /// line. Fails when the hotkey is not registered, the store is empty, the axon cannot bind,
+    /// the chain refuses the axon address, or the monitoring port cannot bind.
     pub async fn start(
         config: MinerConfig,
+        chain: Arc<dyn Chain>,
+        hotkey: Keypair,
+        store: CircuitStore,
+    ) -> Result<MinerHandle, MinerError> {
+        Self::start_with_status(config, StatusOptions::default(), chain, hotkey, store).await
+    }
+
+    /// [`Miner::start`] with the status line's cadence.
+    pub async fn start_with_status(
+        config: MinerConfig,
+        status_options: StatusOptions,
         chain: Arc<dyn Chain>,
         hotkey: Keypair,
         store: CircuitStore,
@@ -136,6 +151,9 @@ impl Miner {
         for c in store.iter() {
             info!(circuit = %c.id(), name = %c.metadata.name, kind = ?c.metadata.circuit_type, "serving circuit");
         }
+        let tally = Arc::new(RequestTally::new(
+            store.iter().map(|c| (c.id(), c.metadata.name.clone())),
+        ));
         let store = Arc::new(store);
         let gate = Arc::new(Gatekeeper::new(
             metagraph.clone(),
@@ -175,16 +193,31 @@ impl Miner {
             service.clone(),
             service.clone(),
         );
+        let (t1, t2) = (tally.clone(), tally.clone());
         let refused = metrics.clone();
         let blacklist_gate = gate.clone();
         let axon = Axon::builder(me)
             .handler(move |req: Request<QueryZkProof>| {
                 let s = s1.clone();
-                async move { Ok::<_, HandlerError>(s.query_zk_proof(req).await) }
+                let tally = t1.clone();
+                async move {
+                    let circuit = requested_circuit(&req.synapse);
+                    let answer = s.query_zk_proof(req).await;
+                    tally.record(Some(&circuit), is_proof_answer(&answer));
+                    Ok::<_, HandlerError>(answer)
+                }
             })
             .handler(move |req: Request<ProofOfWeightsSynapse>| {
                 let s = s2.clone();
-                async move { s.proof_of_weights(req).await }
+                let tally = t2.clone();
+                async move {
+                    let circuit = req.synapse.verification_key_hash.to_string();
+                    let empty = req.synapse.inputs.is_empty();
+                    let answer = s.proof_of_weights(req).await;
+                    // Empty inputs come back unchanged, without a proof.
+                    tally.record(Some(&circuit), answer.is_ok() && !empty);
+                    answer
+                }
             })
             .handler(move |req: Request<Competition>| {
                 let s = s3.clone();
@@ -256,6 +289,8 @@ impl Miner {
             gate,
             metrics: metrics.clone(),
             interval: config.sync_interval,
+            status_every: status_options.every_blocks.max(1),
+            tally,
             stopped,
         }));
         Ok(MinerHandle {
@@ -281,35 +316,88 @@ struct SyncTask {
     gate: Arc<Gatekeeper>,
     metrics: Arc<MinerMetrics>,
     interval: std::time::Duration,
+    /// A status line every this many blocks.
+    status_every: u64,
+    tally: Arc<RequestTally>,
     stopped: watch::Receiver<bool>,
 }
 
+/// The circuit a `QueryZkProof` names (upstream's default when it names none).
+fn requested_circuit(synapse: &QueryZkProof) -> String {
+    synapse
+        .query_input
+        .as_ref()
+        .and_then(|i| i.model_id())
+        .unwrap_or(omron_scoring::constants::SINGLE_PROOF_OF_WEIGHTS_MODEL_ID)
+        .to_owned()
+}
+
+/// Whether a `QueryZkProof` answer carries a proof: every other answer is one of the
+/// handlers' fixed texts.
+fn is_proof_answer(answer: &QueryZkProof) -> bool {
+    answer
+        .query_output
+        .as_deref()
+        .is_some_and(|o| ![EMPTY_INPUT, ERROR, BUSY].contains(&o))
+}
+
+/// How long to wait before subscribing to blocks again after the stream broke.
+const RESUBSCRIBE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Reads the metagraph every `interval`: refreshes the blacklist's view and the chain gauges,
 /// notices a lost or changed registration, and announces the axon again when the chain shows
-/// another address (e.g. after a re-registration). Logs the status line every
-/// [`STATUS_INTERVAL`] from the latest read.
+/// another address (e.g. after a re-registration). Follows new blocks and logs the status line
+/// every `status_every` of them.
 async fn sync_loop(mut t: SyncTask) {
     let start = tokio::time::Instant::now();
     let mut sync = tokio::time::interval_at(start + t.interval, t.interval);
     sync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut status = tokio::time::interval_at(start + STATUS_INTERVAL, STATUS_INTERVAL);
-    status.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut blocks = subscribe(t.chain.as_ref()).await;
+    let mut resubscribe = tokio::time::interval_at(start + RESUBSCRIBE, RESUBSCRIBE);
+    let mut last_line: Option<u64> = None;
+    let mut last_counts = t.tally.snapshot();
     loop {
         tokio::select! {
             _ = sync.tick() => sync_once(&mut t).await,
-            _ = status.tick() => log_status(&t),
+            next = next_block(&mut blocks) => match next {
+                Some(Ok(block)) => {
+                    if last_line.is_none_or(|l| block >= l.saturating_add(t.status_every)) {
+                        let now = t.tally.snapshot();
+                        status::log_line(t.netuid, &t.hotkey.public(), block, t.status.as_ref(), &now, &last_counts);
+                        last_counts = now;
+                        last_line = Some(block);
+                    }
+                }
+                Some(Err(err)) => {
+                    debug!(%err, "block stream broke; subscribing again");
+                    blocks = None;
+                }
+                None => blocks = None,
+            },
+            _ = resubscribe.tick(), if blocks.is_none() => blocks = subscribe(t.chain.as_ref()).await,
             _ = t.stopped.changed() => return,
         }
     }
 }
 
-/// The periodic status line, from the latest metagraph read.
-fn log_status(t: &SyncTask) {
-    match &t.status {
-        Some(s) => s.log(t.netuid),
-        None => {
-            warn!(netuid = t.netuid, hotkey = %t.hotkey.public(), "miner status: this hotkey holds no uid on the subnet")
+async fn subscribe(chain: &dyn Chain) -> Option<omron_chain::BlockStream> {
+    match chain.subscribe_blocks().await {
+        Ok(s) => Some(s),
+        Err(err) => {
+            warn!(%err, "cannot follow new blocks; the status line waits until it can");
+            None
         }
+    }
+}
+
+/// The next block of the stream; never resolves without one.
+async fn next_block(
+    blocks: &mut Option<omron_chain::BlockStream>,
+) -> Option<omron_chain::ChainResult<u64>> {
+    use futures::StreamExt;
+    match blocks {
+        Some(s) => s.next().await,
+        None => std::future::pending().await,
     }
 }
 

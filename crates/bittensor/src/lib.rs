@@ -11,6 +11,8 @@
 //! * [`json`] and [`body_hash`]: JSON as Python sees it, and the `computed_body_hash` over
 //!   Python `str()` of the hashed fields.
 //! * [`headers`], [`ids`]: header names and codecs, UUIDs and clocks.
+//! * [`process`]: the process's memory, CPU time and file descriptors under the standard
+//!   `process_*` metric names, for the nodes' exporters.
 //!
 //! Keys and addresses come from `omron-keys`. Must not depend on: the chain, the proof engine,
 //! the subnet's synapses (`omron-protocol` depends on this crate) or any node crate.
@@ -23,5 +25,6 @@ pub mod headers;
 pub mod ids;
 pub mod json;
 pub mod legacy;
+pub mod process;
 pub mod synapse;
 pub mod wallet;

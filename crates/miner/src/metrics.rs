@@ -24,13 +24,24 @@
 //!
 //! The `omron_miner_chain_*` gauges are the miner's own neuron at the last metagraph read (the
 //! values of its status line, [`crate::status`]); they read 0 while it holds no uid.
+//!
+//! Beside them, without the prefix, the standard process metrics (`process_cpu_seconds_total`,
+//! `process_resident_memory_bytes`, `process_virtual_memory_bytes`, `process_open_fds`,
+//! `process_max_fds`, `process_start_time_seconds`), read from the OS at each scrape by
+//! [`ProcessCollector`] (see [`omron_bittensor::process`]).
 
 use std::sync::atomic::AtomicU64;
 
 use crate::status::NeuronStatus;
+use omron_bittensor::process::ProcessStats;
+use prometheus_client::collector::Collector;
 use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
@@ -222,7 +233,11 @@ impl MinerMetrics {
         uid.set(-1);
         let metagraph_block = Gauge::default();
         let chain = ChainGauges::default();
-        let mut registry = Registry::with_prefix("omron_miner");
+        // The process metrics keep their standard, unprefixed names: they hang off the root,
+        // the miner's own metrics off the `omron_miner` sub-registry.
+        let mut root = Registry::default();
+        root.register_collector(Box::new(ProcessCollector));
+        let registry = root.sub_registry_with_prefix("omron_miner");
         registry.register(
             "requests",
             "Requests answered, by synapse and outcome",
@@ -266,7 +281,7 @@ impl MinerMetrics {
             "Block of the last metagraph read",
             metagraph_block.clone(),
         );
-        chain.register(&mut registry);
+        chain.register(registry);
         Self {
             requests,
             refused,
@@ -278,7 +293,7 @@ impl MinerMetrics {
             uid,
             metagraph_block,
             chain,
-            registry,
+            registry: root,
         }
     }
 
@@ -369,6 +384,31 @@ impl MinerMetrics {
     }
 }
 
+/// The standard process metrics, read when the registry is encoded (at each scrape).
+#[derive(Debug)]
+pub struct ProcessCollector;
+
+impl Collector for ProcessCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        for m in ProcessStats::read().metrics() {
+            let kind = if m.counter {
+                MetricType::Counter
+            } else {
+                MetricType::Gauge
+            };
+            // No UNIT line: the unit is already the name's suffix, as Prometheus's own
+            // collectors write it.
+            let metric = encoder.encode_descriptor(m.name, m.help, None, kind)?;
+            if m.counter {
+                ConstCounter::new(m.value).encode(metric)?;
+            } else {
+                ConstGauge::new(m.value).encode(metric)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Decrements a gauge when dropped (so a cancelled request cannot leave it high).
 #[derive(Debug)]
 pub struct GaugeGuard {
@@ -416,6 +456,18 @@ mod tests {
         ] {
             assert!(text.contains(needle), "missing {needle:?} in\n{text}");
         }
+        // The process metrics, unprefixed, before the end marker.
+        for needle in [
+            "# TYPE process_cpu_seconds counter",
+            "\nprocess_cpu_seconds_total ",
+            "\nprocess_resident_memory_bytes ",
+            "\nprocess_start_time_seconds ",
+        ] {
+            let at = text.find(needle);
+            assert!(at.is_some(), "missing {needle:?} in\n{text}");
+            assert!(at < text.find("# EOF"), "{needle:?} after # EOF");
+        }
+        assert!(!text.contains("omron_miner_process"), "{text}");
     }
 
     #[test]

@@ -2,9 +2,15 @@
 //! text exposition at `/metrics` on `--prometheus.port` (see `docs/validator.md`).
 //!
 //! Every name starts with `omron_validator_`; units are in the names. Labels: `circuit` is the
-//! circuit id (sha256 of its verifying key, hex), `uid` the miner's uid.
+//! circuit id (sha256 of its verifying key, hex), `uid` the miner's uid. The standard process
+//! metrics (`process_*`, see [`omron_bittensor::process`]) follow, read at each render.
 
+mod process;
 mod registry;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use omron_bittensor::process::ProcessStats;
 
 use registry::{CounterVec, GaugeVec, HistogramVec};
 
@@ -143,6 +149,15 @@ pub struct ValidatorMetrics {
     chain_reconnects: GaugeVec,
     /// `omron_validator_chain_stalls`: block streams that went silent past the stall limit.
     chain_stalls: GaugeVec,
+    /// `omron_validator_last_weights_block`: the latest block seen when the chain last accepted
+    /// a weight transaction (absent before the first).
+    last_weights_block: GaugeVec,
+    /// `omron_validator_blocks_since_weights`: blocks from the last accepted weight
+    /// transaction (or, before the first, from the first block this process saw) to the
+    /// latest block; computed at render.
+    blocks_since_weights: GaugeVec,
+    /// The first block this process saw, plus one (0: none yet).
+    first_block: AtomicU64,
 }
 
 impl Default for ValidatorMetrics {
@@ -265,6 +280,17 @@ impl ValidatorMetrics {
                 "Block streams that went silent past the stall limit since start.",
                 &[],
             ),
+            last_weights_block: GaugeVec::new(
+                "omron_validator_last_weights_block",
+                "Latest block seen when the chain last accepted a weight transaction.",
+                &[],
+            ),
+            blocks_since_weights: GaugeVec::new(
+                "omron_validator_blocks_since_weights",
+                "Blocks since the last accepted weight transaction (before the first: since this process saw its first block).",
+                &[],
+            ),
+            first_block: AtomicU64::new(0),
         }
     }
 
@@ -348,6 +374,12 @@ impl ValidatorMetrics {
     /// Sets the latest block.
     pub fn set_block(&self, block: u64) {
         self.block.set(&[], block as f64);
+        let _ = self.first_block.compare_exchange(
+            0,
+            block.saturating_add(1),
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
     }
 
     /// Sets a uid's score.
@@ -372,6 +404,11 @@ impl ValidatorMetrics {
         if accepted {
             self.weights_set.inc(&[method.label()]);
             self.last_weight_update.set(&[], unix_secs);
+            // The call sites know the block only roughly too (the transaction is in the latest
+            // block or the next), so the latest block seen is the block of record.
+            if let Some(block) = self.block.get(&[]) {
+                self.last_weights_block.set(&[], block);
+            }
         } else {
             self.weights_failed.inc(&[method.label()]);
         }
@@ -427,7 +464,27 @@ impl ValidatorMetrics {
         self.external_connections.encode(&mut out);
         self.chain_reconnects.encode(&mut out);
         self.chain_stalls.encode(&mut out);
+        self.update_blocks_since_weights();
+        self.last_weights_block.encode(&mut out);
+        self.blocks_since_weights.encode(&mut out);
+        process::encode(&mut out, &ProcessStats::read());
         out
+    }
+
+    /// Blocks since weights were last accepted (see the field), once a block was seen.
+    fn update_blocks_since_weights(&self) {
+        let Some(block) = self.block.get(&[]) else {
+            return;
+        };
+        let first = self.first_block.load(Ordering::Relaxed).saturating_sub(1) as f64;
+        let since = self.last_weights_block.get(&[]).unwrap_or(first);
+        self.blocks_since_weights.set(&[], (block - since).max(0.0));
+    }
+
+    /// Blocks since weights were last accepted, as last rendered.
+    pub fn blocks_since_weights(&self) -> Option<f64> {
+        self.update_blocks_since_weights();
+        self.blocks_since_weights.get(&[])
     }
 }
 
@@ -466,5 +523,57 @@ mod tests {
         }
         assert_eq!(m.requests("c1", RequestStatus::Verified), 1);
         assert_eq!(m.weights_accepted(WeightsMethod::Set), 1);
+    }
+
+    #[test]
+    fn blocks_since_weights_counts_from_start_then_from_the_last_accepted_weights() {
+        let m = ValidatorMetrics::new();
+        assert_eq!(m.blocks_since_weights(), None, "no block seen yet");
+        m.set_block(1000);
+        m.set_block(1250);
+        assert_eq!(
+            m.blocks_since_weights(),
+            Some(250.0),
+            "since the first block seen"
+        );
+        m.weights(WeightsMethod::Set, false, 0.0);
+        assert_eq!(
+            m.blocks_since_weights(),
+            Some(250.0),
+            "a failed transaction counts not"
+        );
+        m.weights(WeightsMethod::Set, true, 1.0);
+        m.set_block(1300);
+        let text = m.render();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines.contains(&"omron_validator_last_weights_block 1250"),
+            "{text}"
+        );
+        assert!(
+            lines.contains(&"omron_validator_blocks_since_weights 50"),
+            "{text}"
+        );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn render_reads_the_process_metrics() {
+        let text = ValidatorMetrics::new().render();
+        let rss = text
+            .lines()
+            .find_map(|l| l.strip_prefix("process_resident_memory_bytes "))
+            .and_then(|v| v.parse::<f64>().ok());
+        assert!(rss.is_some_and(|v| v > 0.0), "{text}");
+        for family in [
+            "process_cpu_seconds_total",
+            "process_open_fds",
+            "process_max_fds",
+        ] {
+            assert!(
+                text.contains(&format!("# TYPE {family} ")),
+                "{family} in {text}"
+            );
+        }
     }
 }

@@ -48,7 +48,7 @@ fn labels(names: &[&str], values: &[String], extra: Option<(&str, &str)>) -> Str
     }
 }
 
-fn number(x: f64) -> String {
+pub(super) fn number(x: f64) -> String {
     if x.is_nan() {
         "NaN".into()
     } else if x == f64::INFINITY {
@@ -60,7 +60,7 @@ fn number(x: f64) -> String {
     }
 }
 
-fn header(out: &mut String, name: &str, help: &str, kind: &str) {
+pub(super) fn header(out: &mut String, name: &str, help: &str, kind: &str) {
     let _ = writeln!(out, "# HELP {name} {}", help.replace('\n', " "));
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }

@@ -9,7 +9,7 @@ mod args;
 mod commands;
 mod logging;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[global_allocator]
 static ALLOCATOR: alloc::TrackingAllocator = alloc::TrackingAllocator;
@@ -68,8 +68,13 @@ pub(crate) enum Outcome {
 }
 
 fn main() {
-    let cli = Cli::parse();
-    logging::init(&cli.logging);
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // The subcommand names the log file (`omron-miner.log`, ...).
+    if let Err(err) = logging::init(&cli.logging, matches.subcommand_name().unwrap_or("omron")) {
+        eprintln!("omron: error: {err:#}");
+        std::process::exit(2);
+    }
     let result = match cli.command {
         Command::Circuit(cmd) => commands::circuit::run(cmd),
         Command::Prove(args) => commands::prove::run(args),

@@ -43,7 +43,8 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 pub use rejection::{
-    AxonRejection, Blacklisted, HeadersTooLarge, InternalCause, InternalError, InvalidJson,
+    AxonRejection, Blacklisted, BodyHashMismatch, HeadersTooLarge, InternalCause, InternalError,
+    InvalidJson,
     InvalidSynapse, MalformedHeader, MethodNotAllowed, NotVerified, Overloaded, PayloadTooLarge,
     Rejection, ResponseTimeout, UnknownSynapse, VerifyFailure,
 };

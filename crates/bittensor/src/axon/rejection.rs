@@ -111,14 +111,6 @@ impl fmt::Display for ResponseTimeout {
 /// Why a 500 happened (logged with its id; never sent to the caller).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InternalCause {
-    /// The body's hashed fields do not match the signed `computed_body_hash` (the SDK answers
-    /// this with a 500 too).
-    BodyHashMismatch {
-        /// The signed header value.
-        header: String,
-        /// The hash of the received body.
-        computed: String,
-    },
     /// The handler returned an error.
     Handler(String),
     /// The response could not be serialised.
@@ -173,6 +165,29 @@ impl fmt::Display for MalformedHeader {
             f,
             "Improperly formatted request: header {} {}",
             self.header, self.reason
+        )
+    }
+}
+
+/// 400: the body's hashed fields do not match the signed `computed_body_hash`. The SDK's
+/// axon raises inside its body check and answers a generic 500; the caller sent a bad
+/// request, and is told which part of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyHashMismatch {
+    /// The signed header value.
+    pub header: String,
+    /// The hash of the received body.
+    pub computed: String,
+}
+
+impl AxonRejection for BodyHashMismatch {
+    const STATUS: u16 = 400;
+}
+
+impl fmt::Display for BodyHashMismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "Improperly formatted request: the body does not match the signed computed_body_hash",
         )
     }
 }
@@ -300,6 +315,8 @@ pub enum Rejection {
     MalformedHeader(MalformedHeader),
     /// 400.
     InvalidJson(InvalidJson),
+    /// 400.
+    BodyHashMismatch(BodyHashMismatch),
     /// 422.
     InvalidSynapse(InvalidSynapse),
     /// 413.
@@ -338,6 +355,7 @@ rejection_variants!(
     ResponseTimeout,
     InternalError,
     MalformedHeader,
+    BodyHashMismatch,
     InvalidJson,
     InvalidSynapse,
     PayloadTooLarge,

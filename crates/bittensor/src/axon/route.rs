@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use omron_keys::AccountId;
 
-use super::rejection::{InternalCause, InternalError, InvalidJson, InvalidSynapse, Rejection};
+use super::rejection::{
+    BodyHashMismatch, InternalCause, InternalError, InvalidJson, InvalidSynapse, Rejection,
+};
 use crate::json::{self, JsonObject, JsonValue};
 use crate::synapse::{Envelope, Synapse, SynapseBase};
 
@@ -120,10 +122,10 @@ where
         if let Some(header) = &ctx.header_body_hash {
             let computed = envelope.body_hash().map_err(InvalidSynapse)?;
             if *header != computed {
-                return Err(InternalError::new(InternalCause::BodyHashMismatch {
+                return Err(BodyHashMismatch {
                     header: header.clone(),
                     computed,
-                })
+                }
                 .into());
             }
         }

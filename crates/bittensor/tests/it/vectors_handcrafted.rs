@@ -9,6 +9,16 @@ use omron_bittensor::axon::AxonConfig;
 /// (case, our status, why we differ from the Python axon).
 const DEVIATIONS: &[(&str, u16, &str)] = &[
     (
+        "19_reject_body_hash_mismatch",
+        400,
+        "a body that does not match its signed hash is a bad request, not a crash into 500",
+    ),
+    (
+        "20_reject_hash_over_json_not_repr",
+        400,
+        "a body that does not match its signed hash is a bad request, not a crash into 500",
+    ),
+    (
         "10_accept_second_nonce_17s_old_same_uuid",
         401,
         "freshness is checked on every request",

@@ -159,6 +159,11 @@ fn compile_prove_verify_and_reject_tampering() {
 
     // A wrong context.
     assert_rejected(&c.verify(&["--context", "00ff"]), "different context");
+    // A flag that is wrong is the caller's error (exit 2), not a rejected proof.
+    let bad_flag = c.verify(&["--context", "zz"]);
+    assert_eq!(bad_flag.status.code(), Some(2), "{}", text(&bad_flag));
+    assert!(text(&bad_flag).contains("--context must be hex"), "{}", text(&bad_flag));
+    assert!(!text(&bad_flag).contains("rejected"), "{}", text(&bad_flag));
 
     // Single changed bytes, truncation, random bytes, an empty file.
     let proof = std::fs::read(c.path().join("proof.bin")).unwrap();
@@ -356,9 +361,10 @@ fn verify_checks_a_validators_batch_proof_by_its_hotkey() {
         ],
         dir.path(),
     );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    // Flags that do not fit the circuit: the caller's error (exit 2), not a rejected proof.
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("only for proof-of-weights"),
+        String::from_utf8_lossy(&out.stderr).contains("only for proof-of-weights"),
         "{}",
         text(&out)
     );

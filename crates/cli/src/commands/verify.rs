@@ -77,18 +77,19 @@ fn context_of(args: &VerifyArgs) -> anyhow::Result<Vec<u8>> {
     Ok(omron_circuit::request_context(&nonce, hotkey.as_bytes()))
 }
 
-fn check(args: &VerifyArgs) -> anyhow::Result<f64> {
+/// What the command checks, read from the flags. A flag or file that cannot be read is the
+/// caller's mistake (exit 2); only the proof itself can be rejected (exit 1).
+struct Check {
+    circuit: omron_circuit::Circuit,
+    context: Vec<u8>,
+    inputs: Vec<Vec<i64>>,
+    expected: Option<OutputData>,
+}
+
+fn prepare(args: &VerifyArgs) -> anyhow::Result<Check> {
     let (circuit, _) = CircuitDir::new(&args.circuit).load()?;
     let context = context_of(args)?;
     let inputs = circuit_inputs(&args.circuit, &circuit, &args.input)?;
-    let len = std::fs::metadata(&args.proof)
-        .with_context(|| format!("cannot read {}", args.proof.display()))?
-        .len();
-    if len > MAX_PROOF_BYTES as u64 {
-        anyhow::bail!("proof file is {len} bytes, larger than any valid proof");
-    }
-    let proof = std::fs::read(&args.proof)
-        .with_context(|| format!("cannot read {}", args.proof.display()))?;
     let expected = match &args.output_json {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -99,21 +100,42 @@ fn check(args: &VerifyArgs) -> anyhow::Result<f64> {
         }
         None => None,
     };
+    Ok(Check {
+        circuit,
+        context,
+        inputs,
+        expected,
+    })
+}
+
+/// Verifies the proof file; an error here is a rejection of the proof. A missing or
+/// oversized proof file is rejected too: there is no valid proof to accept.
+fn check(args: &VerifyArgs, c: &Check) -> anyhow::Result<f64> {
+    let len = std::fs::metadata(&args.proof)
+        .with_context(|| format!("cannot read {}", args.proof.display()))?
+        .len();
+    if len > MAX_PROOF_BYTES as u64 {
+        anyhow::bail!("proof file is {len} bytes, larger than any valid proof");
+    }
+    let proof = std::fs::read(&args.proof)
+        .with_context(|| format!("cannot read {}", args.proof.display()))?;
     let start = Instant::now();
-    let outputs = circuit
-        .verify(&inputs, &proof, &context)
+    let outputs = c
+        .circuit
+        .verify(&c.inputs, &proof, &c.context)
         .context("invalid proof")?;
     let ms = start.elapsed().as_secs_f64() * 1e3;
-    if let Some(expected) = expected {
+    if let Some(expected) = &c.expected {
         expected
-            .matches(&circuit, &outputs)
+            .matches(&c.circuit, &outputs)
             .map_err(|e| anyhow::anyhow!("output mismatch: {e}"))?;
     }
     Ok(ms)
 }
 
 pub(crate) fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
-    match check(&args) {
+    let prepared = prepare(&args)?;
+    match check(&args, &prepared) {
         Ok(ms) => {
             println!("verified");
             tracing::debug!(ms, "verification time");

@@ -56,6 +56,15 @@ const PROOF_BYTES_BUCKETS: [f64; 7] = [
     4096.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0, 16777216.0,
 ];
 
+/// Every `reason` of [`crate::blacklist::Refusal::label`]: their series exist at 0 from the
+/// start, so that `rate()` and the dashboard show 0 rather than no data before the first
+/// refusal.
+const REFUSAL_REASONS: [&str; 3] = [
+    "not_registered",
+    "stake_below_minimum",
+    "no_validator_permit",
+];
+
 /// How a request ended, the `outcome` label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -224,6 +233,10 @@ impl MinerMetrics {
     pub fn new() -> Self {
         let requests = Family::<Labels, Counter>::default();
         let refused = Family::<Labels, Counter>::default();
+        for reason in REFUSAL_REASONS {
+            // Creating the series is the point; the guard is dropped at once.
+            drop(refused.get_or_create(&vec![("reason", reason.to_owned())]));
+        }
         let proof_duration = HistogramFamily::new_with_constructor(seconds_histogram as fn() -> _);
         let proof_size = HistogramFamily::new_with_constructor(bytes_histogram as fn() -> _);
         let in_flight = Gauge::default();
@@ -468,6 +481,28 @@ mod tests {
             assert!(at < text.find("# EOF"), "{needle:?} after # EOF");
         }
         assert!(!text.contains("omron_miner_process"), "{text}");
+    }
+
+    #[test]
+    fn refusal_series_start_at_zero_for_every_reason() {
+        use crate::blacklist::Refusal;
+        let text = MinerMetrics::new().render();
+        for refusal in [
+            Refusal::NotRegistered,
+            Refusal::StakeBelowMinimum {
+                stake: Default::default(),
+                threshold: Default::default(),
+            },
+            Refusal::NoValidatorPermit {
+                uid: Default::default(),
+            },
+        ] {
+            let line = format!(
+                "omron_miner_refused_total{{reason=\"{}\"}} 0",
+                refusal.label()
+            );
+            assert!(text.contains(&line), "missing {line:?} in\n{text}");
+        }
     }
 
     #[test]

@@ -22,6 +22,7 @@ use crate::external::Job;
 use crate::metrics::{RequestStatus, VerificationResult};
 use crate::pool::RoundTracker;
 use crate::scorer::{ScoreUpdate, ScoredAnswer, ScoringContext, score_response};
+use crate::store::{LoggedRequest, LoggedStatus};
 
 /// How long the pool sleeps when there is nobody to query, unless the metagraph changes.
 const IDLE: Duration = Duration::from_secs(1);
@@ -297,8 +298,38 @@ pub(crate) async fn ask_and_score(
         *slot = rand::rngs::OsRng.r#gen();
     }
     let block = ctx.block;
+    let log = LoggedRequest {
+        created_at_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64),
+        block,
+        uid,
+        hotkey: miner_ss58.clone(),
+        circuit_id: circuit_id.clone(),
+        // Lane 0 is the benchmark pool's; external requests ask on lanes from 1.
+        external: lane > 0,
+        status: match checked.status {
+            RequestStatus::Verified => LoggedStatus::Verified,
+            RequestStatus::Unverified => LoggedStatus::Unverified,
+            RequestStatus::Failed => LoggedStatus::Failed,
+        },
+        response_time,
+        proof_bytes: checked.proof_bytes,
+        detail: checked.detail.clone(),
+        score: 0.0,
+    };
     let update = shared
-        .with_store(move |s| s.write(|w| score_response(w, &ctx, &scored, &nonce)))
+        .with_store(move |s| {
+            s.write(|w| {
+                let update = score_response(w, &ctx, &scored, &nonce)?;
+                // Logged in the same transaction, with the score this response left.
+                w.log_request(&LoggedRequest {
+                    score: update.score,
+                    ..log
+                })?;
+                Ok(update)
+            })
+        })
         .await?;
     shared
         .metrics

@@ -11,7 +11,8 @@
 //! * a proof archive of [`ArchivedProof`]s, bounded in entries and bytes, oldest evicted first;
 //! * the history of weight vectors set, with the transaction's outcome ([`WeightsRecord`]),
 //!   and the commits still to reveal on commit-reveal subnets ([`PendingCommit`]);
-//! * per-uid request statistics for the scoreboard ([`MinerStats`]).
+//! * per-uid request statistics for the scoreboard ([`MinerStats`]);
+//! * a bounded log of scored requests for the dashboard's history ([`LoggedRequest`]).
 //!
 //! Every write runs in a transaction: a single call through the convenience methods on
 //! [`Store`], or several calls at once through [`Store::write`], which commits them together
@@ -24,6 +25,7 @@
 
 mod archive;
 mod commits;
+mod dashboard;
 mod error;
 mod evaluation;
 mod external;
@@ -44,6 +46,9 @@ use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
 pub use archive::{ArchivedProof, NewArchivedProof};
 pub use commits::PendingCommit;
+pub use dashboard::{
+    CircuitSample, LoggedRequest, LoggedStatus, MAX_REQUEST_LOG, SeriesBucket, StoredRequest,
+};
 pub use error::{Result, StoreError};
 pub use external::{ExternalRecord, MAX_EXTERNAL_RECORDS, ProvenRecord, StoredExternalRecord};
 pub use hash_guard::HashInsert;

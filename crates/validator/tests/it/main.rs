@@ -4,11 +4,13 @@
 //!   and slow variants);
 //! * `node`: the validator node against the embedded chain and those miners;
 //! * `external`: the external API end to end: apps over TLS WebSocket, refusals, receipts;
+//! * `dashboard`: the dashboard's JSON endpoints against a running node and a real store;
 //! * `dashboard_external`: the dashboard's list of recent external requests (`GET /external`).
 
 // Helpers outside #[test] functions unwrap too: a failed setup should fail the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod dashboard;
 mod dashboard_external;
 mod external;
 mod miners;

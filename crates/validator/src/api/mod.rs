@@ -6,8 +6,10 @@
 //! * `GET /external?limit=N` → the newest external requests first, as [`ExternalRow`]s
 //!   (`limit` 50 by default, at most [`MAX_EXTERNAL_ROWS`]); without proofs, inputs or
 //!   outputs, which stay in the archive;
-//! * `GET /` → a self-contained HTML page that polls `/scoreboard` and `/external` (no
-//!   external assets).
+//! * `GET /dashboard/summary`, `/dashboard/miners/series`, `/dashboard/circuits`,
+//!   `/dashboard/requests`: the dashboard's parts ([`dashboard`]);
+//! * `GET /` → the dashboard: one self-contained HTML page (inline CSS, JS and SVG charts, no
+//!   external assets) that polls the endpoints above.
 //!
 //! Prometheus exporter (`--prometheus.port`): `GET /metrics` (text format 0.0.4) and
 //! `GET /health`.
@@ -15,10 +17,14 @@
 //! Both answer only `GET`; other paths get 404, a malformed query 400, a store failure 500
 //! with `{"error": ...}`.
 
+mod chain_watch;
+pub mod dashboard;
+mod stats;
+
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{FromRef, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::get;
@@ -29,6 +35,8 @@ use tokio::sync::watch;
 use crate::error::NodeError;
 use crate::node::Shared;
 use crate::store::StoredExternalRecord;
+use chain_watch::ChainWatch;
+pub use chain_watch::WeightsMode;
 
 /// The dashboard page.
 const DASHBOARD: &str = include_str!("dashboard.html");
@@ -162,13 +170,7 @@ pub(crate) async fn recent_external(
 ) -> Result<Vec<ExternalRow>, NodeError> {
     let limit = limit.min(MAX_EXTERNAL_ROWS);
     let records = shared.with_store(move |s| s.recent_external(limit)).await?;
-    let name = |id: &str| {
-        shared
-            .all_circuits
-            .iter()
-            .find(|c| c.id() == id)
-            .map(|c| c.metadata.name.clone())
-    };
+    let name = |id: &str| dashboard::circuit_name(shared, id);
     Ok(records
         .into_iter()
         .map(|r| ExternalRow::new(r, name))
@@ -280,6 +282,55 @@ async fn get_dashboard() -> Html<&'static str> {
     Html(DASHBOARD)
 }
 
+/// The API's state: the node's, and the chain watch the dashboard reads.
+#[derive(Clone)]
+struct ApiState {
+    shared: Arc<Shared>,
+    watch: Arc<ChainWatch>,
+}
+
+impl FromRef<ApiState> for Arc<Shared> {
+    fn from_ref(state: &ApiState) -> Self {
+        state.shared.clone()
+    }
+}
+
+/// A dashboard part as JSON, or a 500 naming it.
+fn json_or_500<T: Serialize>(what: &str, result: Result<T, NodeError>) -> Response {
+    match result {
+        Ok(value) => Json(value).into_response(),
+        Err(e) => internal_error(what, &e),
+    }
+}
+
+async fn get_summary(State(st): State<ApiState>) -> Response {
+    json_or_500(
+        "dashboard summary",
+        dashboard::summary(&st.shared, &st.watch).await,
+    )
+}
+
+async fn get_series(
+    State(shared): State<Arc<Shared>>,
+    Query(q): Query<dashboard::SeriesQuery>,
+) -> Response {
+    json_or_500("miner series", dashboard::series(&shared, q).await)
+}
+
+async fn get_circuits(
+    State(shared): State<Arc<Shared>>,
+    Query(q): Query<dashboard::CircuitsQuery>,
+) -> Response {
+    json_or_500("circuit statistics", dashboard::circuits(&shared, q).await)
+}
+
+async fn get_requests(
+    State(shared): State<Arc<Shared>>,
+    Query(q): Query<dashboard::RequestsQuery>,
+) -> Response {
+    json_or_500("request list", dashboard::requests(&shared, q).await)
+}
+
 async fn get_metrics(State(shared): State<Arc<Shared>>) -> Response {
     (
         [(
@@ -291,14 +342,22 @@ async fn get_metrics(State(shared): State<Arc<Shared>>) -> Response {
         .into_response()
 }
 
-/// The API's routes.
+/// The API's routes; starts the chain watch the dashboard reads (it ends with the node).
 pub(crate) fn api_router(shared: Arc<Shared>) -> Router {
+    let state = ApiState {
+        watch: ChainWatch::start(&shared),
+        shared,
+    };
     Router::new()
         .route("/", get(get_dashboard))
         .route("/health", get(get_health))
         .route("/scoreboard", get(get_scoreboard))
         .route("/external", get(get_external))
-        .with_state(shared)
+        .route("/dashboard/summary", get(get_summary))
+        .route("/dashboard/miners/series", get(get_series))
+        .route("/dashboard/circuits", get(get_circuits))
+        .route("/dashboard/requests", get(get_requests))
+        .with_state(state)
 }
 
 /// The Prometheus exporter's routes.

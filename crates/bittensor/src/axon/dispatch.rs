@@ -11,11 +11,12 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use omron_keys::{AccountId, Signature};
+use tokio::sync::Semaphore;
 use tracing::{debug, warn};
 
 use super::priority::{GateError, PriorityGate};
 use super::rejection::{
-    Blacklisted, HeadersTooLarge, MalformedHeader, MethodNotAllowed, Overloaded, PayloadTooLarge,
+    Blacklisted, BodiesInFlight, HeadersTooLarge, MalformedHeader, MethodNotAllowed, Overloaded, PayloadTooLarge,
     Rejection, ResponseTimeout, UnknownSynapse,
 };
 use super::route::{AuthScheme, CallContext, CallerInfo, Route};
@@ -40,8 +41,18 @@ pub(crate) struct AxonState {
     pub(crate) nonces: NonceStore,
     pub(crate) replays: ReplayStore,
     pub(crate) gate: Arc<PriorityGate>,
+    /// Request bytes in flight, in [`BUDGET_UNIT`]s (see `AxonConfig::max_body_bytes_in_flight`).
+    pub(crate) body_budget: Arc<Semaphore>,
     pub(crate) clock: Clock,
     pub(crate) local_addr: SocketAddr,
+}
+
+/// Bytes per permit of the body budget: semaphores take `u32` permit counts per acquire.
+const BUDGET_UNIT: usize = 1024;
+
+/// Permits for `bytes` bytes (at least one, so that empty bodies are counted as requests).
+pub(crate) fn budget_units(bytes: usize) -> usize {
+    bytes.div_ceil(BUDGET_UNIT).max(1)
 }
 
 /// What the error response echoes about the request.
@@ -206,7 +217,8 @@ async fn handle(
     }
 
     // The body is needed to verify btauth/1 (it is signed); read it with a hard limit.
-    if let Some(len) = parse_header::<u64>(headers, "content-length", "an integer")?
+    let declared = parse_header::<u64>(headers, "content-length", "an integer")?;
+    if let Some(len) = declared
         && len > state.config.max_body_bytes as u64
     {
         return Err(PayloadTooLarge {
@@ -214,6 +226,17 @@ async fn handle(
         }
         .into());
     }
+    // Reserve the body's bytes (the limit when no length is declared) until the answer is
+    // sent: the raw body and its parsed synapse live that long.
+    let reserve = declared.map_or(state.config.max_body_bytes, |len| len as usize);
+    let units = u32::try_from(budget_units(reserve)).unwrap_or(u32::MAX);
+    let _body_permit = state
+        .body_budget
+        .clone()
+        .try_acquire_many_owned(units)
+        .map_err(|_| BodiesInFlight {
+            limit: state.config.max_body_bytes_in_flight,
+        })?;
     let body = Limited::new(body, state.config.max_body_bytes)
         .collect()
         .await

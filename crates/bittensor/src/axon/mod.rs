@@ -43,7 +43,7 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 pub use rejection::{
-    AxonRejection, Blacklisted, BodyHashMismatch, HeadersTooLarge, InternalCause, InternalError,
+    AxonRejection, Blacklisted, BodiesInFlight, BodyHashMismatch, HeadersTooLarge, InternalCause, InternalError,
     InvalidJson,
     InvalidSynapse, MalformedHeader, MethodNotAllowed, NotVerified, Overloaded, PayloadTooLarge,
     Rejection, ResponseTimeout, UnknownSynapse, VerifyFailure,
@@ -68,6 +68,11 @@ pub type PriorityFn = Arc<dyn Fn(&CallerInfo<'_>) -> f64 + Send + Sync>;
 pub struct AxonConfig {
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
+    /// Request bytes held at once over all requests being read or served (at least
+    /// `max_body_bytes`). Beyond it new requests get 503: a permitted caller sending many
+    /// large requests at once cannot make the process hold more than this in bodies (plus
+    /// their parsed form) however many connections it opens.
+    pub max_body_bytes_in_flight: usize,
     /// Largest total of request header names and values, in bytes.
     pub max_header_bytes: usize,
     /// Timeout when the client sends none, in seconds (the SDK's default, 12).
@@ -96,6 +101,7 @@ impl Default for AxonConfig {
     fn default() -> Self {
         Self {
             max_body_bytes: 16 * 1024 * 1024,
+            max_body_bytes_in_flight: 64 * 1024 * 1024,
             max_header_bytes: 32 * 1024,
             default_timeout_secs: DEFAULT_TIMEOUT_SECS,
             nonce_rules: NonceRules::default(),
@@ -244,6 +250,9 @@ impl AxonBuilder {
             nonces: NonceStore::new(config.nonce_store_capacity),
             replays: ReplayStore::new(config.nonce_store_capacity),
             gate: PriorityGate::new(config.max_running_handlers, config.max_queued_requests),
+            body_budget: Arc::new(Semaphore::new(dispatch::budget_units(
+                config.max_body_bytes_in_flight.max(config.max_body_bytes),
+            ))),
             clock: self.clock,
             local_addr,
             config,

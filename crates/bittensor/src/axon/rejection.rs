@@ -281,6 +281,27 @@ impl fmt::Display for Overloaded {
     }
 }
 
+/// 503: the bytes of the requests already being read or served fill the budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodiesInFlight {
+    /// The budget in bytes.
+    pub limit: usize,
+}
+
+impl AxonRejection for BodiesInFlight {
+    const STATUS: u16 = 503;
+}
+
+impl fmt::Display for BodiesInFlight {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Service busy: requests in flight already hold {} bytes",
+            self.limit
+        )
+    }
+}
+
 /// 405: only POST (and GET, as the SDK's routes accept it) are served.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MethodNotAllowed {
@@ -325,6 +346,8 @@ pub enum Rejection {
     HeadersTooLarge(HeadersTooLarge),
     /// 503.
     Overloaded(Overloaded),
+    /// 503.
+    BodiesInFlight(BodiesInFlight),
     /// 405.
     MethodNotAllowed(MethodNotAllowed),
 }
@@ -361,6 +384,7 @@ rejection_variants!(
     PayloadTooLarge,
     HeadersTooLarge,
     Overloaded,
+    BodiesInFlight,
     MethodNotAllowed
 );
 

@@ -222,3 +222,51 @@ async fn bodies_over_the_limit_are_refused_with_413() {
     assert_eq!(got.base.dendrite.status_code, Some(413));
     axon.shutdown().await;
 }
+
+#[tokio::test]
+async fn request_bytes_in_flight_are_bounded_over_all_connections() {
+    // Room for two 600 KB bodies at once, not three.
+    let config = AxonConfig {
+        max_body_bytes: 1 << 20,
+        max_body_bytes_in_flight: 1_300_000,
+        ..AxonConfig::default()
+    };
+    let axon = capture_axon(None, config).await;
+    let addr = axon.local_addr();
+    let target = AxonTarget {
+        ip: addr.ip().to_string(),
+        port: addr.port(),
+        hotkey: miner_hotkey().public(),
+    };
+    let dendrite = std::sync::Arc::new(Dendrite::new(validator_hotkey()).unwrap());
+    let t = Duration::from_secs(10);
+    let slow = || {
+        query(input(&[
+            ("blob", JsonValue::String("x".repeat(600_000))),
+            ("sleep", JsonValue::Float(1.5)),
+        ]))
+    };
+    let (a, b) = (slow(), slow());
+    let first = tokio::spawn({
+        let (d, tg) = (dendrite.clone(), target.clone());
+        async move { d.query(&tg, a, t).await }
+    });
+    let second = tokio::spawn({
+        let (d, tg) = (dendrite.clone(), target.clone());
+        async move { d.query(&tg, b, t).await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Both big requests are held by the slow handler: a third big one is refused as busy...
+    let third = dendrite.query(&target, slow(), t).await;
+    assert_eq!(third.base.dendrite.status_code, Some(503));
+    // ...while a small one still fits and is served.
+    let small = dendrite.query(&target, query(input(&[])), t).await;
+    assert_eq!(small.base.dendrite.status_code, Some(200));
+    for held in [first, second] {
+        assert_eq!(held.await.unwrap().base.dendrite.status_code, Some(200));
+    }
+    // Their bytes are given back: the next big request is served.
+    let after = dendrite.query(&target, slow(), t).await;
+    assert_eq!(after.base.dendrite.status_code, Some(200));
+    axon.shutdown().await;
+}

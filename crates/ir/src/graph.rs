@@ -80,8 +80,9 @@ impl Graph {
     }
 
     /// Checks the structure: ids in range, each computed tensor produced by exactly one earlier
-    /// node, inputs and constants never produced by a node, constant sizes matching shapes, and
-    /// every node's operand shapes valid for its op.
+    /// node, inputs and constants never produced by a node, constant sizes matching shapes,
+    /// constants below [`crate::VALUE_BOUND`] in magnitude, and every node's operand shapes
+    /// valid for its op.
     pub fn validate(&self) -> Result<(), IrError> {
         let count = self.tensors.len();
         for t in &self.tensors {
@@ -93,6 +94,18 @@ impl Graph {
                     t.name,
                     data.len(),
                     t.shape
+                )));
+            }
+            // Every value the circuit handles is below 2^62 in magnitude, constants included:
+            // the circuit's no-wrap bounds (e.g. of a division by a constant) assume it.
+            if let TensorKind::Const(data) = &t.kind
+                && let Some(v) = data
+                    .iter()
+                    .find(|v| v.unsigned_abs() >= crate::VALUE_BOUND as u64)
+            {
+                return Err(IrError::Malformed(format!(
+                    "constant '{}' holds {v}, beyond 2^62 in magnitude",
+                    t.name
                 )));
             }
         }

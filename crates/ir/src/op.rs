@@ -2,6 +2,28 @@ use serde::{Deserialize, Serialize};
 
 use crate::{ExactFn, IrError, LookupFn, TensorDef, broadcast_shape, numel};
 
+/// Largest [`Op::Rescale`] shift. A division by a constant `d` is proven by range-checking the
+/// remainder `x + c - d q` to `[0, d)` in the Goldilocks field (`p = 2^64 - 2^32 + 1`); that
+/// check pins `q` down only while no quotient in its range can move the remainder by a
+/// multiple of `p`. With `|x| < 2^62` and `|q| <= 2^15` (the activation range) that holds up to
+/// `d = 2^48`; at `2^49` wrong quotients pass. The circuit layer checks the exact condition
+/// (`omron-circuit`'s plan), and a test there checks these limits are exactly its boundary.
+pub const MAX_RESCALE_SHIFT: u32 = 48;
+
+/// Largest [`Op::DivRound`] divisor: the largest `d` with
+/// `2^62 - 1 + floor(d / 2) + 2^15 d < p` (quotients in the activation range, see
+/// [`MAX_RESCALE_SHIFT`]); about `2^48.58`.
+pub const MAX_DIV_ROUND_DIVISOR: u64 = 422_206_022_582_272;
+
+/// Largest [`Op::DivFloor`] divisor: the largest `d` with `2^62 - 1 + 3 d <= p` (the quotient
+/// range divisors above `2^61` get is `[-2, 3)`, from `|q| <= 2^62 / d + 1`), i.e.
+/// `d <= 2^62 - (2^32 - 2) / 3`; every smaller divisor is safe (see [`MAX_RESCALE_SHIFT`]).
+pub const MAX_DIV_FLOOR_DIVISOR: u64 = 0x3fff_ffff_aaaa_aaab;
+
+/// Why the limits above exist, for error messages (the circuit layer gives the same reason).
+const WRAP_REASON: &str = "a larger divisor lets a wrong quotient pass the remainder range \
+    check modulo the field (the no-wrap bound of a division by a constant)";
+
 /// Attributes of a 2-D convolution (NCHW activations, OIHW weights).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConvAttrs {
@@ -55,9 +77,9 @@ pub enum Op {
     Sub,
     /// `y = a * b`, numpy broadcasting; scale `scale(a) + scale(b)`.
     Mul,
-    /// `y = floor((x + 2^(shift-1)) / 2^shift)` (round half up; `shift = 0` is the identity).
-    /// Scale: `scale(x) - shift`. The result must lie in the activation range
-    /// [`crate::ACT_MIN`]..=[`crate::ACT_MAX`].
+    /// `y = floor((x + 2^(shift-1)) / 2^shift)` (round half up; `shift = 0` is the identity),
+    /// `shift <=` [`MAX_RESCALE_SHIFT`]. Scale: `scale(x) - shift`. The result must lie in the
+    /// activation range [`crate::ACT_MIN`]..=[`crate::ACT_MAX`].
     Rescale {
         /// Bits dropped.
         shift: u32,
@@ -127,13 +149,15 @@ pub enum Op {
     /// `y = min(a, b)`, numpy broadcasting, equal scales; `|a - b|` must lie in the
     /// activation range.
     Min,
-    /// `y = floor((x + floor(d / 2)) / d)`: division by a constant `d >= 1`, rounding half up.
+    /// `y = floor((x + floor(d / 2)) / d)`: division by a constant `1 <= d <=`
+    /// [`MAX_DIV_ROUND_DIVISOR`], rounding half up.
     /// Same scale as `x`; the result must lie in the activation range.
     DivRound {
         /// The divisor.
         divisor: u64,
     },
-    /// `y = floor(x / d)`: exact floor division by a constant `d >= 1`. Same scale as `x`.
+    /// `y = floor(x / d)`: exact floor division by a constant `1 <= d <=`
+    /// [`MAX_DIV_FLOOR_DIVISOR`]. Same scale as `x`.
     DivFloor {
         /// The divisor.
         divisor: u64,
@@ -352,10 +376,15 @@ impl Op {
             }
             Op::Rescale { shift } => {
                 arity(1, 1)?;
-                if *shift > inputs[0].scale || *shift > 60 {
+                if *shift > inputs[0].scale {
                     return Err(shape_err(format!(
                         "shift {shift} exceeds the input scale {}",
                         inputs[0].scale
+                    )));
+                }
+                if *shift > MAX_RESCALE_SHIFT {
+                    return Err(shape_err(format!(
+                        "shift {shift} exceeds {MAX_RESCALE_SHIFT}: {WRAP_REASON}"
                     )));
                 }
                 Ok(inputs[0].shape.clone())
@@ -513,8 +542,17 @@ impl Op {
             }
             Op::DivRound { divisor } | Op::DivFloor { divisor } => {
                 arity(1, 1)?;
-                if *divisor == 0 || *divisor >= 1 << 62 {
-                    return Err(shape_err(format!("divisor {divisor} must be in [1, 2^62)")));
+                let max = match self {
+                    Op::DivRound { .. } => MAX_DIV_ROUND_DIVISOR,
+                    _ => MAX_DIV_FLOOR_DIVISOR,
+                };
+                if *divisor == 0 {
+                    return Err(shape_err("divisor 0".into()));
+                }
+                if *divisor > max {
+                    return Err(shape_err(format!(
+                        "divisor {divisor} exceeds {max}: {WRAP_REASON}"
+                    )));
                 }
                 Ok(inputs[0].shape.clone())
             }
@@ -541,4 +579,57 @@ fn check_bias(inputs: &[&TensorDef], n: usize) -> Result<(), String> {
         return Err(format!("bias scale {}, expected {scale}", b.scale));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::TensorKind;
+
+    fn operand(scale: u32) -> TensorDef {
+        TensorDef {
+            name: "x".into(),
+            shape: vec![4],
+            scale,
+            kind: TensorKind::Input,
+        }
+    }
+
+    fn check(op: Op) -> Result<Vec<usize>, IrError> {
+        op.output_shape("div", &[&operand(62)])
+    }
+
+    #[test]
+    fn constant_divisions_stop_at_the_no_wrap_bound() {
+        let refused = |op: Op| {
+            let e = check(op.clone()).expect_err("beyond the no-wrap bound");
+            let text = e.to_string();
+            assert!(
+                text.contains("'div'") && text.contains("modulo the field"),
+                "{op:?}: {text}"
+            );
+        };
+        check(Op::Rescale { shift: 48 }).expect("shift 48 is safe");
+        refused(Op::Rescale { shift: 49 });
+        refused(Op::Rescale { shift: 60 });
+        check(Op::DivRound {
+            divisor: MAX_DIV_ROUND_DIVISOR,
+        })
+        .expect("largest safe DivRound divisor");
+        refused(Op::DivRound {
+            divisor: MAX_DIV_ROUND_DIVISOR + 1,
+        });
+        refused(Op::DivRound { divisor: 1 << 52 });
+        check(Op::DivFloor {
+            divisor: MAX_DIV_FLOOR_DIVISOR,
+        })
+        .expect("largest safe DivFloor divisor");
+        refused(Op::DivFloor {
+            divisor: MAX_DIV_FLOOR_DIVISOR + 1,
+        });
+        refused(Op::DivFloor {
+            divisor: (1 << 62) - 1,
+        });
+        assert!(check(Op::DivFloor { divisor: 0 }).is_err());
+    }
 }

@@ -67,7 +67,7 @@ pub fn prove(
         }
         let mut msg = Vec::with_capacity(degree);
         msg.push(evals[0]);
-        msg.extend_from_slice(&evals[2..]);
+        msg.extend_from_slice(evals.get(2..).unwrap_or_default());
         ch.send_exts(label, &msg);
         let r = ch.challenge_ext(label);
         for table in tables.iter_mut() {
@@ -90,10 +90,20 @@ pub fn verify(
 ) -> Result<(Vec<Ext>, Ext), VerifyError> {
     let mut point = Vec::with_capacity(num_vars);
     let mut evals = vec![Ext::ZERO; degree + 1];
-    for _ in 0..num_vars {
+    for round in 0..num_vars {
         let msg = ch.recv_exts(label, degree.max(1))?;
         evals[0] = msg[0];
-        if degree >= 1 {
+        if degree == 0 {
+            // A constant round polynomial has no free value to derive from the claim, so the
+            // round check `h(0) + h(1) = claim` must be made explicitly.
+            if msg[0] + msg[0] != claim {
+                return Err(VerifyError::Sumcheck {
+                    label: std::str::from_utf8(label).unwrap_or("sumcheck"),
+                    round,
+                    rounds: num_vars,
+                });
+            }
+        } else {
             evals[1] = claim - msg[0];
             evals[2..].copy_from_slice(&msg[1..]);
         }
@@ -180,6 +190,35 @@ mod tests {
             let r = run(|p| p[i] ^= 0x10, Ext::ZERO);
             assert!(r.is_err(), "byte {i} flipped but accepted");
         }
+    }
+
+    /// Degree 0 (a constant summand): every round must check `2 h(0) = claim` itself, since
+    /// no value of the round polynomial is derived from the claim.
+    #[test]
+    fn degree_zero_checks_every_round() {
+        let n = 4;
+        let k = Ext::from(Fp::new(5));
+        let run = |claim: Ext| {
+            let t = Transcript::new(b"sc0");
+            let mut pc = ProverChannel::new(t.clone());
+            prove(b"sc0", vec![vec![Ext::ZERO; 1 << n]], 0, |_| k, &mut pc);
+            let proof = pc.finish();
+            let mut vc = VerifierChannel::new(t, &proof, 1 << 20)?;
+            let (_, fin) = verify(b"sc0", claim, n, 0, &mut vc)?;
+            vc.finish()?;
+            Ok::<Ext, VerifyError>(fin)
+        };
+        let honest = k * Fp::new(1 << n);
+        assert_eq!(run(honest), Ok(k), "the final claim is f itself");
+        assert_eq!(
+            run(honest + Ext::ONE),
+            Err(VerifyError::Sumcheck {
+                label: "sc0",
+                round: 0,
+                rounds: n
+            }),
+            "a wrong claim is caught in the first round"
+        );
     }
 
     #[test]

@@ -228,6 +228,8 @@ pub struct VerifierChannel<'a> {
     transcript: Transcript,
     bytes: &'a [u8],
     pos: usize,
+    /// Extension-field challenges drawn so far (soundness accounting is checked against it).
+    ext_challenges: u64,
 }
 
 impl<'a> VerifierChannel<'a> {
@@ -247,6 +249,7 @@ impl<'a> VerifierChannel<'a> {
             transcript,
             bytes,
             pos: 0,
+            ext_challenges: 0,
         })
     }
 
@@ -415,12 +418,20 @@ impl<'a> VerifierChannel<'a> {
 
     /// A verifier challenge (identical to the prover's).
     pub fn challenge_ext(&mut self, label: &[u8]) -> Ext {
+        self.ext_challenges += 1;
         self.transcript.challenge_ext(label)
     }
 
     /// Several verifier challenges.
     pub fn challenge_exts(&mut self, label: &[u8], n: usize) -> Vec<Ext> {
+        self.ext_challenges += n as u64;
         self.transcript.challenge_exts(label, n)
+    }
+
+    /// How many extension-field challenges have been drawn: each is a point where a cheating
+    /// prover's polynomial could vanish, so soundness accounting counts them.
+    pub fn ext_challenges(&self) -> u64 {
+        self.ext_challenges
     }
 
     /// A random integer below `2^bits`.

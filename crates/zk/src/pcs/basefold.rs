@@ -19,8 +19,10 @@
 //!
 //! Soundness (unique-decoding regime, rate `ρ`): a folded codeword far from the code passes one
 //! query with probability at most `1 - δ`, `δ = (1 - ρ) / 2`; with `q` queries and `g` bits of
-//! proof of work the query phase errs with probability `(1 - δ)^q * 2^-g`, and each fold adds at
-//! most `2^n / |Fp2|` (proximity gaps for Reed-Solomon codes). See `docs/proof-system.md`.
+//! proof of work the query phase errs with probability `(1 - δ)^q * 2^-g`, and the fold of a
+//! codeword of `2^m` points adds at most `2^m / |Fp2|` (proximity gaps for Reed-Solomon codes).
+//! The whole proof's error, these terms included, is counted by `omron-circuit`'s soundness
+//! report; see `docs/proof-system.md` §7.
 
 use crate::mle::{eq_eval, eq_table};
 use crate::par;
@@ -64,7 +66,8 @@ impl PcsParams {
     /// Parameters for a committed polynomial of `2^n` values: rate 1/8 up to `2^16` values
     /// (smallest proofs), then rate 1/4 up to `2^18` and rate 1/2 beyond (the prover's NTT and
     /// hashing scale with the codeword, so large polynomials trade proof size for prover
-    /// time). Every choice keeps the query phase at 100 bits or more.
+    /// time). Every choice keeps the query phase at 100 bits or more; the circuit layer adds
+    /// queries where the proof's other terms (folding, LogUp, sumchecks) need them.
     pub fn for_size(n: u32) -> PcsParams {
         let base = PcsParams::default();
         match n {

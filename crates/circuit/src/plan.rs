@@ -225,14 +225,74 @@ pub(crate) fn output_range(op: &Op) -> Option<(i64, i64)> {
 }
 
 /// For `Div` and `IntDiv`: the denominator's exclusive bound and the numerator's magnitude
-/// bound (after the shift). With `|q| < Q`, `b < B` and `|num| < N`, `Q * B + N` stays below
-/// `p / 2`, so `num = q b + r` cannot wrap around the field.
+/// bound (after the shift). With `|q| < Q`, `b, r < B` and `|num| < N`, `N + B + Q B` stays
+/// below `p` ([`check_no_wrap`] checks it), so `num = q b + r` cannot wrap around the field.
 pub(crate) fn division_bounds(op: &Op) -> (i64, i64) {
     match *op {
         Op::Div { shift } => (DIV_DENOMINATOR_BOUND, VALUE_BOUND >> shift),
         Op::IntDiv { den_bits, .. } => (1i64 << den_bits, 1i64 << 61),
         _ => (1, 1),
     }
+}
+
+/// The Goldilocks modulus, widened for the no-wrap arithmetic below.
+const P: i128 = omron_zk::field::P as i128;
+
+/// Checks that no identity `node`'s relation or lookups check in the field can wrap around it,
+/// so that each field identity is the integer identity the op defines. Values are below
+/// `B = 2^62` in magnitude (the executor checks every computed value, [`Graph::validate`] every
+/// constant, the proof's inputs are the verifier's own).
+///
+/// * Division by a constant `d` (`Rescale`, `DivRound`, `DivFloor`): the lookup checks
+///   `x + c - d q' ∈ [0, d)` modulo `p` for the committed quotient `q'`, which its own range
+///   check puts in `[lo, hi)`. The integer `x + c - d q'` lies in
+///   `[-(B - 1) + c - d (hi - 1), B - 1 + c - d lo]`; if that span avoids `[k p, k p + d)` for
+///   every `k != 0`, i.e. it starts at or above `-p + d` and ends at or below `p - 1`, the
+///   residue is in `[0, d)` only for the true remainder, so `q' = q`.
+/// * Division by a tensor (`Div`, `IntDiv`): `num - r = q b` is checked at a random point;
+///   with `|num| < N`, `0 <= r < D`, `1 <= b < D` and `q` in its range,
+///   `|num - r - q b| <= N - 1 + D - 1 + max|q| (D - 1)` must stay below `p`.
+/// * `Max`/`Min`: the column `a - b` is looked up in the activation range; `|a - b| < 2B` and
+///   `2 (B - 1) + 2^15 < p` keep a wrapped difference out of that range.
+pub(crate) fn check_no_wrap(node: &omron_ir::Node) -> Result<(), CircuitError> {
+    const B: i128 = VALUE_BOUND as i128;
+    let refuse = |reason: String| {
+        Err(CircuitError::Unsupported {
+            node: node.name.clone(),
+            op: node.op.name().into(),
+            reason,
+        })
+    };
+    if let (Some(div), Some((lo, hi))) = (const_division(&node.op), output_range(&node.op)) {
+        let (d, c) = (div.divisor as i128, div.offset as i128);
+        let (lo, hi) = (lo as i128, hi as i128);
+        let low = -(B - 1) + c - d * (hi - 1);
+        let high = B - 1 + c - d * lo;
+        if low < -P + d || high > P - 1 {
+            return refuse(format!(
+                "divisor {d}: with |x| < 2^62 and the quotient in [{lo}, {hi}) the remainder \
+                 x + c - d q spans [{low}, {high}], which reaches a multiple of p, so a wrong \
+                 quotient could pass the remainder range check modulo the field (the no-wrap \
+                 bound of a division by a constant)"
+            ));
+        }
+    }
+    if matches!(node.op, Op::Div { .. } | Op::IntDiv { .. })
+        && let Some((lo, hi)) = output_range(&node.op)
+    {
+        let (den, num) = division_bounds(&node.op);
+        let q = (lo as i128).abs().max(hi as i128 - 1);
+        let span = num as i128 - 1 + den as i128 - 1 + q * (den as i128 - 1);
+        if span >= P {
+            return refuse(format!(
+                "the identity num - r = q b can reach {span} in magnitude, beyond the field"
+            ));
+        }
+    }
+    if matches!(node.op, Op::Max | Op::Min) && 2 * (B - 1) + (ACT_MAX as i128 + 1) >= P {
+        return refuse("the difference a - b could wrap into the activation range".into());
+    }
+    Ok(())
 }
 
 /// The full plan of a proof.
@@ -297,6 +357,7 @@ impl Plan {
             }
         };
         for node in &graph.nodes {
+            check_no_wrap(node)?;
             match &node.op {
                 Op::Rescale { .. } | Op::DivRound { .. } | Op::DivFloor { .. } => {
                     materialise(&mut tensors[node.output].role)
@@ -472,5 +533,95 @@ impl Plan {
             .iter()
             .map(|s| self.tensors[s.tensor].layout.padded_len())
             .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use omron_ir::{MAX_DIV_FLOOR_DIVISOR, MAX_DIV_ROUND_DIVISOR, MAX_RESCALE_SHIFT, Node};
+
+    use super::*;
+
+    fn node(op: Op) -> Node {
+        Node {
+            name: "div".into(),
+            op,
+            inputs: vec![0],
+            output: 1,
+        }
+    }
+
+    fn refused(op: Op) {
+        let e = check_no_wrap(&node(op.clone())).expect_err("must be refused");
+        let text = e.to_string();
+        assert!(
+            text.contains("'div'") && text.contains("modulo the field"),
+            "{op:?}: {text}"
+        );
+    }
+
+    /// The five accepted forgeries of the soundness review (issue 12, F1): the plan refuses
+    /// every one of these divisions itself, whatever the IR lets through.
+    #[test]
+    fn issue_12_f1_forgeable_divisions_are_refused_by_the_plan() {
+        refused(Op::Rescale { shift: 49 });
+        refused(Op::Rescale { shift: 50 });
+        refused(Op::Rescale { shift: 51 });
+        refused(Op::DivRound { divisor: 1 << 52 });
+        refused(Op::DivFloor {
+            divisor: (1 << 62) - 1,
+        });
+    }
+
+    /// The IR's limits are exactly the boundary of the plan's condition, so the IR refuses
+    /// early what the plan would refuse, and nothing the plan accepts.
+    #[test]
+    fn ir_limits_are_the_exact_no_wrap_boundary() {
+        check_no_wrap(&node(Op::Rescale {
+            shift: MAX_RESCALE_SHIFT,
+        }))
+        .expect("largest shift");
+        refused(Op::Rescale {
+            shift: MAX_RESCALE_SHIFT + 1,
+        });
+        check_no_wrap(&node(Op::DivRound {
+            divisor: MAX_DIV_ROUND_DIVISOR,
+        }))
+        .expect("largest DivRound divisor");
+        refused(Op::DivRound {
+            divisor: MAX_DIV_ROUND_DIVISOR + 1,
+        });
+        check_no_wrap(&node(Op::DivFloor {
+            divisor: MAX_DIV_FLOOR_DIVISOR,
+        }))
+        .expect("largest DivFloor divisor");
+        refused(Op::DivFloor {
+            divisor: MAX_DIV_FLOOR_DIVISOR + 1,
+        });
+        // Every power of two below the DivFloor limit is safe (its quotient range shrinks as
+        // the divisor grows).
+        for k in 0..62 {
+            check_no_wrap(&node(Op::DivFloor { divisor: 1 << k })).expect("power of two");
+        }
+    }
+
+    #[test]
+    fn variable_divisions_and_max_min_cannot_wrap() {
+        for op in [
+            Op::Div { shift: 0 },
+            Op::Div { shift: 30 },
+            Op::IntDiv {
+                den_bits: 31,
+                quot_bits: 30,
+            },
+            Op::IntDiv {
+                den_bits: 1,
+                quot_bits: 60,
+            },
+            Op::Max,
+            Op::Min,
+        ] {
+            check_no_wrap(&node(op)).expect("within the field");
+        }
     }
 }

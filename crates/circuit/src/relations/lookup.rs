@@ -109,6 +109,73 @@ pub(crate) fn prove(p: &mut Prover<'_>) -> Result<(), CircuitError> {
     Ok(())
 }
 
+/// Why a multiplicity list was refused.
+#[derive(Debug, PartialEq, Eq)]
+enum DecodeError {
+    /// A row or count is out of range.
+    Integer(VerifyError),
+    /// The counts do not add up to the number of lookups.
+    Unbalanced,
+}
+
+/// Reads a table's `(row step, count)` pairs: rows strictly increasing below `rows`, counts in
+/// `1 ..= total`, summing to exactly `total`. The sum is checked, not wrapped: a list whose
+/// counts overflow `u64` must not come back round to `total`.
+fn decode_multiplicities(
+    pairs: &[u64],
+    rows: u64,
+    total: u64,
+) -> Result<Vec<(u64, u64)>, DecodeError> {
+    let bad = |what: &'static str, detail: String| {
+        DecodeError::Integer(VerifyError::InvalidInteger { what, detail })
+    };
+    let mut entries = Vec::with_capacity(pairs.len() / 2);
+    let (mut row, mut sum) = (0u64, 0u64);
+    for (i, pair) in pairs.chunks_exact(2).enumerate() {
+        let (delta, count) = (pair[0], pair[1]);
+        if delta > rows.saturating_sub(1) {
+            return Err(bad(
+                "lookup-row",
+                format!("row step {delta} outside a table of {rows}"),
+            ));
+        }
+        if i > 0 && delta == 0 {
+            return Err(bad("lookup-row", "rows must be strictly increasing".into()));
+        }
+        row = if i == 0 {
+            delta
+        } else {
+            row.saturating_add(delta)
+        };
+        if row >= rows {
+            return Err(bad(
+                "lookup-row",
+                format!("row {row} outside a table of {rows}"),
+            ));
+        }
+        if count > total {
+            return Err(bad(
+                "lookup-count",
+                format!("{count} exceeds the {total} lookups"),
+            ));
+        }
+        if count == 0 {
+            return Err(bad("lookup-count", "zero multiplicity listed".into()));
+        }
+        sum = sum.checked_add(count).ok_or_else(|| {
+            bad(
+                "lookup-count",
+                format!("counts overflow past {sum} (of {total} lookups)"),
+            )
+        })?;
+        entries.push((row, count));
+    }
+    if sum != total {
+        return Err(DecodeError::Unbalanced);
+    }
+    Ok(entries)
+}
+
 pub(crate) fn verify(v: &mut Verifier<'_>) -> Result<(), VerifyError> {
     let plan = v.plan;
     let totals = table_totals(plan);
@@ -121,51 +188,10 @@ pub(crate) fn verify(v: &mut Verifier<'_>) -> Result<(), VerifyError> {
             2 * nnz as usize,
             (rows - 1).max(total),
         )?;
-        let mut entries = Vec::with_capacity(nnz as usize);
-        let (mut row, mut sum) = (0u64, 0u64);
-        for (i, pair) in pairs.chunks_exact(2).enumerate() {
-            let (delta, count) = (pair[0], pair[1]);
-            if delta > rows - 1 {
-                return Err(VerifyError::InvalidInteger {
-                    what: "lookup-row",
-                    detail: format!("row step {delta} outside a table of {rows}"),
-                });
-            }
-            if i > 0 && delta == 0 {
-                return Err(VerifyError::InvalidInteger {
-                    what: "lookup-row",
-                    detail: "rows must be strictly increasing".into(),
-                });
-            }
-            row = if i == 0 {
-                delta
-            } else {
-                row.saturating_add(delta)
-            };
-            if row >= rows {
-                return Err(VerifyError::InvalidInteger {
-                    what: "lookup-row",
-                    detail: format!("row {row} outside a table of {rows}"),
-                });
-            }
-            if count > total {
-                return Err(VerifyError::InvalidInteger {
-                    what: "lookup-count",
-                    detail: format!("{count} exceeds the {total} lookups"),
-                });
-            }
-            if count == 0 {
-                return Err(VerifyError::InvalidInteger {
-                    what: "lookup-count",
-                    detail: "zero multiplicity listed".into(),
-                });
-            }
-            sum += count;
-            entries.push((row, count));
-        }
-        if sum != total {
-            return Err(VerifyError::Lookup { table: spec.name() });
-        }
+        let entries = decode_multiplicities(&pairs, rows, total).map_err(|e| match e {
+            DecodeError::Integer(e) => e,
+            DecodeError::Unbalanced => VerifyError::Lookup { table: spec.name() },
+        })?;
         multiplicities.push(entries);
     }
     let alpha = v.ch.challenge_ext(b"lookup-alpha");
@@ -216,4 +242,44 @@ pub(crate) fn verify(v: &mut Verifier<'_>) -> Result<(), VerifyError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multiplicities_decode_and_balance() {
+        let entries = decode_multiplicities(&[2, 3, 5, 1], 10, 4).unwrap();
+        assert_eq!(entries, vec![(2, 3), (7, 1)]);
+        assert_eq!(
+            decode_multiplicities(&[2, 3, 5, 2], 10, 4),
+            Err(DecodeError::Unbalanced)
+        );
+        assert!(matches!(
+            decode_multiplicities(&[2, 3, 0, 1], 10, 4),
+            Err(DecodeError::Integer(_))
+        ));
+    }
+
+    #[test]
+    fn overflowing_multiplicities_are_refused_not_wrapped() {
+        // Three counts, each within `total`, whose wrapped sum is exactly `total`: an unchecked
+        // addition would accept them as balanced.
+        let total = 1u64 << 63;
+        let counts = [total; 3];
+        assert_eq!(
+            counts.iter().fold(0u64, |a, &c| a.wrapping_add(c)),
+            total,
+            "the counts wrap round to total"
+        );
+        let pairs = [0, counts[0], 1, counts[1], 1, counts[2]];
+        match decode_multiplicities(&pairs, 10, total) {
+            Err(DecodeError::Integer(VerifyError::InvalidInteger { what, detail })) => {
+                assert_eq!(what, "lookup-count");
+                assert!(detail.contains("overflow"), "{detail}");
+            }
+            other => panic!("overflow accepted: {other:?}"),
+        }
+    }
 }

@@ -212,7 +212,7 @@ pub fn log_line(
             metagraph_block = s.block,
             served,
             failed,
-            %requests,
+            ?requests,
             "miner status"
         ),
         None => tracing::warn!(
@@ -221,7 +221,7 @@ pub fn log_line(
             hotkey = %hotkey,
             served,
             failed,
-            %requests,
+            ?requests,
             "miner status: NOT REGISTERED: this hotkey holds no uid on the subnet, so validators do not query it; register it again (`btcli subnets register --netuid {netuid}`, or `omron chain register` on a dev chain) and run `omron miner doctor` with the miner's flags"
         ),
     }

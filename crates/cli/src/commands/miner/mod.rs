@@ -1,20 +1,22 @@
 //! `omron miner`: serve proofs to the subnet's validators (the node itself is `omron-miner`;
 //! this module parses the flags, loads the wallet, circuits and chain, and waits for a
-//! signal).
+//! signal). `omron miner doctor` takes the same flags and checks them ([`doctor`]).
 //!
 //! Flags keep the original subnet's names (`--netuid`, `--wallet.*`, `--subtensor.network`,
 //! which defaults to `finney` as there, `--subtensor.chain_endpoint`, `--axon.*`,
 //! `--disable-blacklist`). Two hidden flags, `--dev.delay-ms` and `--dev.faulty`,
 //! exist only for `omron localnet`'s slow and faulty miners.
 
+mod doctor;
+
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use clap::Args;
+use clap::{Args, Subcommand};
 use omron_circuit::CircuitStore;
-use omron_miner::{Capacities, DevOptions, Miner, MinerConfig};
+use omron_miner::{Capacities, DevOptions, Miner, MinerConfig, StatusOptions};
 
 use crate::Outcome;
 use crate::args::axon::AxonArgs;
@@ -24,9 +26,30 @@ use crate::args::wallet::WalletArgs;
 /// The capacities file upstream reads from the working directory.
 pub(crate) const MINER_CONFIG_FILE: &str = "miner.config.toml";
 
+/// `omron miner [doctor]`: the node's flags, or the doctor with the same flags. Flags go
+/// after `doctor` (`omron miner doctor --wallet.name x`); given before it they are refused
+/// rather than silently ignored.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct MinerArgs {
+    #[command(subcommand)]
+    pub(crate) command: Option<MinerCommand>,
+    #[command(flatten)]
+    pub(crate) node: MinerNodeArgs,
+}
+
+/// `omron miner` subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum MinerCommand {
+    /// Check this miner's setup with the same flags as `omron miner`: registration, the
+    /// announced axon (probed with a signed request), the blacklist's view of the validators,
+    /// prove times against the validators' timeouts, disk and clock. Exits 1 when a check fails.
+    Doctor(Box<doctor::DoctorArgs>),
+}
+
 /// `omron miner` flags.
 #[derive(Debug, Args)]
-pub(crate) struct MinerArgs {
+pub(crate) struct MinerNodeArgs {
     /// The subnet to mine on.
     #[arg(long, value_name = "NETUID", default_value_t = omron_scoring_netuid())]
     pub(crate) netuid: u16,
@@ -59,6 +82,17 @@ pub(crate) struct MinerArgs {
         default_value_t = 60.0
     )]
     pub(crate) sync_interval_secs: f64,
+    /// Log the status line (block, stake, uid, rank, trust, consensus, incentive, emission,
+    /// requests served and failed per circuit) every this many blocks; the original printed
+    /// its status table every 24 s, two 12-second blocks.
+    #[arg(
+        id = "status.interval-blocks",
+        long = "status.interval-blocks",
+        value_name = "BLOCKS",
+        default_value_t = omron_miner::status::DEFAULT_STATUS_BLOCKS,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub(crate) status_blocks: u64,
     #[command(flatten)]
     pub(crate) wallet: WalletArgs,
     #[command(flatten)]
@@ -166,7 +200,14 @@ pub(crate) fn load_store(flag: Option<&Path>) -> anyhow::Result<(PathBuf, Circui
     Ok((dir, store))
 }
 
-impl MinerArgs {
+impl MinerNodeArgs {
+    /// The status line's settings.
+    fn status(&self) -> StatusOptions {
+        StatusOptions {
+            every_blocks: self.status_blocks,
+        }
+    }
+
     /// The node's settings, built once.
     fn config(&self) -> anyhow::Result<MinerConfig> {
         let mut config = MinerConfig::new(self.netuid, self.axon.bind());
@@ -211,18 +252,26 @@ pub(crate) fn run(args: MinerArgs) -> anyhow::Result<Outcome> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(run_async(args))
+    match args.command {
+        Some(MinerCommand::Doctor(doctor)) => runtime.block_on(doctor::run(*doctor)),
+        None => runtime.block_on(run_async(args.node)),
+    }
 }
 
-async fn run_async(args: MinerArgs) -> anyhow::Result<Outcome> {
-    let config = args.config()?;
+/// The wallet's hotkey, with the path in the error.
+fn read_hotkey(args: &MinerNodeArgs) -> anyhow::Result<omron_keys::Keypair> {
     let wallet = args.wallet.wallet()?;
-    let hotkey = wallet.hotkey().with_context(|| {
+    wallet.hotkey().with_context(|| {
         format!(
             "cannot read the hotkey {} (create it with `omron wallet create`)",
             wallet.hotkey_path().display()
         )
-    })?;
+    })
+}
+
+async fn run_async(args: MinerNodeArgs) -> anyhow::Result<Outcome> {
+    let config = args.config()?;
+    let hotkey = read_hotkey(&args)?;
     let (dir, store) = load_store(args.circuits.as_deref())?;
     tracing::info!(dir = %dir.display(), circuits = store.len(), "circuits loaded");
     let network = args.subtensor.network()?;
@@ -230,7 +279,7 @@ async fn run_async(args: MinerArgs) -> anyhow::Result<Outcome> {
         .connect()
         .await
         .with_context(|| format!("cannot reach the chain at {}", network.url()))?;
-    let miner = Miner::start(config, chain, hotkey, store).await?;
+    let miner = Miner::start_with_status(config, args.status(), chain, hotkey, store).await?;
     tracing::info!(
         uid = miner.uid(),
         axon = %miner.announced_addr(),
@@ -274,7 +323,49 @@ mod tests {
     #[derive(Parser)]
     struct Wrapper {
         #[command(flatten)]
+        args: MinerNodeArgs,
+    }
+
+    #[derive(Parser)]
+    struct Cmd {
+        #[command(flatten)]
         args: MinerArgs,
+    }
+
+    #[test]
+    fn doctor_takes_the_miners_flags_after_it_and_refuses_them_before() {
+        let run = Cmd::try_parse_from(["x", "--wallet.name", "w", "--netuid", "3"]).unwrap();
+        assert!(run.args.command.is_none());
+        assert_eq!(run.args.node.netuid, 3);
+        let doc = Cmd::try_parse_from([
+            "x",
+            "doctor",
+            "--wallet.name",
+            "w",
+            "--netuid",
+            "3",
+            "--axon.port",
+            "9000",
+            "--no-prove",
+        ])
+        .unwrap();
+        match doc.args.command {
+            Some(MinerCommand::Doctor(d)) => {
+                assert_eq!((d.node.netuid, d.node.axon.port), (3, 9000));
+                assert!(d.no_prove);
+            }
+            None => panic!("doctor not parsed"),
+        }
+        assert!(Cmd::try_parse_from(["x", "--netuid", "3", "doctor"]).is_err());
+    }
+
+    #[test]
+    fn status_cadence_defaults_to_two_blocks_and_refuses_zero() {
+        let parsed = Wrapper::try_parse_from(["x"]).unwrap();
+        assert_eq!(parsed.args.status().every_blocks, 2);
+        let parsed = Wrapper::try_parse_from(["x", "--status.interval-blocks", "10"]).unwrap();
+        assert_eq!(parsed.args.status().every_blocks, 10);
+        assert!(Wrapper::try_parse_from(["x", "--status.interval-blocks", "0"]).is_err());
     }
 
     #[derive(Parser)]

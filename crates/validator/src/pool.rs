@@ -2,9 +2,16 @@
 //! `concurrency` requests in flight, each queryable uid queried at most once per round.
 //!
 //! A uid enters the round's *processed* set when its request ends (success or failure); the
-//! round restarts, clearing that set, once it holds at least as many uids as are queryable.
+//! round restarts, clearing that set, once every queryable uid is processed or in flight.
 //! Candidates are taken in ascending uid order, skipping processed and in-flight uids. This
 //! type is the pure logic; the node drives it and owns the tasks.
+//!
+//! Unlike the reference, a round does not wait for requests still in flight: there, one miner
+//! that never answers holds every round for its whole timeout, so an honest miner is asked
+//! once per timeout (3 requests in 130 s with a 60 s timeout) and a score batch takes hours.
+//! Here the straggler keeps its one request in flight (never two at once), misses the rounds
+//! that pass meanwhile, and rejoins the round in which its request ends; every other uid is
+//! still asked exactly once per round.
 
 use std::collections::BTreeSet;
 
@@ -22,10 +29,14 @@ impl RoundTracker {
         Self::default()
     }
 
-    /// Clears the processed set when the round is complete (the reference's
-    /// `update_processed_uids`: `len(processed) >= len(queryable)`). Returns whether it did.
+    /// Clears the processed set when the round is complete: every queryable uid is processed
+    /// or in flight, and at least one is processed (the reference's `update_processed_uids`
+    /// waits until all are processed). Returns whether it did.
     pub fn maybe_start_new_round(&mut self, queryable: &[u16]) -> bool {
-        if !self.processed.is_empty() && self.processed.len() >= queryable.len() {
+        let covered = queryable
+            .iter()
+            .all(|uid| self.processed.contains(uid) || self.active.contains(uid));
+        if !self.processed.is_empty() && covered {
             self.processed.clear();
             self.rounds_completed += 1;
             true
@@ -86,15 +97,54 @@ mod tests {
         t.finish(3);
         assert_eq!(t.take(&queryable, 2), vec![4, 5]);
         t.finish(4);
-        assert!(!t.maybe_start_new_round(&queryable), "5 still in flight");
         assert!(
-            t.take(&queryable, 2).is_empty(),
-            "every uid served this round"
+            t.maybe_start_new_round(&queryable),
+            "5 still in flight does not hold the round"
         );
-        t.finish(5);
-        assert!(t.maybe_start_new_round(&queryable));
+        assert!(!t.maybe_start_new_round(&queryable), "nothing done yet");
         assert_eq!(t.rounds_completed(), 1);
-        assert_eq!(t.take(&queryable, 3), vec![1, 2, 3]);
+        assert_eq!(t.take(&queryable, 2), vec![1], "5 holds the other slot");
+        t.finish(5);
+        assert_eq!(t.take(&queryable, 3), vec![2, 3], "5 is done for this round");
+    }
+
+    /// One uid that never answers (its request ends only at a long timeout) does not slow the
+    /// others: simulated in steps where every other request takes one step and the straggler's
+    /// takes 60, the others are each asked once per step, the straggler once per 60 steps.
+    #[test]
+    fn a_silent_uid_does_not_hold_the_others_and_each_uid_is_asked_once_per_round() {
+        let queryable: Vec<u16> = (0..5).collect();
+        let (silent, timeout_steps, steps) = (0u16, 60u32, 600u32);
+        let mut t = RoundTracker::new();
+        let mut asked = [0u32; 5];
+        let mut silent_since = None;
+        for step in 0..steps {
+            t.maybe_start_new_round(&queryable);
+            let mut in_round = Vec::new();
+            for uid in t.take(&queryable, 16) {
+                asked[uid as usize] += 1;
+                in_round.push(uid);
+            }
+            assert!(
+                in_round.windows(2).all(|w| w[0] < w[1]),
+                "no uid twice in one take"
+            );
+            if in_round.contains(&silent) {
+                silent_since = Some(step);
+            }
+            for uid in in_round.into_iter().filter(|&u| u != silent) {
+                t.finish(uid);
+            }
+            if silent_since.is_some_and(|s| step - s + 1 == timeout_steps) {
+                t.finish(silent);
+                silent_since = None;
+            }
+        }
+        for uid in 1..5 {
+            assert!(asked[uid] >= steps - 1, "uid {uid} asked {} times", asked[uid]);
+        }
+        assert!(asked[0] <= steps / timeout_steps + 1, "one request at a time");
+        assert!(asked[0] >= steps / timeout_steps - 1, "the silent uid is still asked");
     }
 
     #[test]

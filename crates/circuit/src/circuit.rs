@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::CircuitError;
 use crate::plan::{Plan, Role};
+use crate::soundness::{self, SoundnessReport};
 
 /// Magic bytes opening a verifying key.
 const VK_MAGIC: &[u8; 8] = b"OMRNVK01";
@@ -51,8 +52,13 @@ impl From<CommitmentParams> for PcsParams {
     }
 }
 
-/// The minimum security the query phase of a loadable circuit must reach, in bits.
+/// The minimum soundness a loadable circuit must reach, in bits, counting every term of the
+/// protocol ([`Circuit::soundness`]), not only the commitment's query phase.
 pub const MIN_SECURITY_BITS: f64 = 100.0;
+
+/// How many queries [`Circuit::compile`] may add to [`PcsParams::for_size`]'s choice to reach
+/// [`MIN_SECURITY_BITS`]; each adds at least 0.4 bits, so this is far more than any size needs.
+const MAX_EXTRA_QUERIES: usize = 256;
 
 /// Everything a verifier needs, serialised as the verifying key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,9 +83,18 @@ pub struct Circuit {
 
 impl Circuit {
     /// Compiles a graph with commitment parameters chosen for its size
-    /// ([`PcsParams::for_size`]).
+    /// ([`PcsParams::for_size`]), with as many more queries as the whole proof needs to reach
+    /// [`MIN_SECURITY_BITS`] (none for most sizes: the other terms are small until the
+    /// commitment is large).
     pub fn compile(name: &str, graph: Graph) -> Result<Circuit, CircuitError> {
-        let params = PcsParams::for_size(Plan::new(&graph)?.commit_vars);
+        let plan = Plan::new(&graph)?;
+        let mut params = PcsParams::for_size(plan.commit_vars);
+        for _ in 0..MAX_EXTRA_QUERIES {
+            if soundness::report(&plan, &graph, &params).bits_total >= MIN_SECURITY_BITS {
+                break;
+            }
+            params.queries += 1;
+        }
         Circuit::compile_with(name, graph, params)
     }
 
@@ -120,15 +135,14 @@ impl Circuit {
 
     fn from_body(body: VkBody, vk: Vec<u8>) -> Result<Circuit, CircuitError> {
         let params: PcsParams = body.params.into();
-        if params.query_security_bits() < MIN_SECURITY_BITS
-            || params.fold_bits == 0
+        if params.fold_bits == 0
             || params.fold_bits > 8
             || params.log_blowup == 0
             || params.log_blowup > 8
             || params.final_bits > 12
         {
             return Err(CircuitError::Malformed(format!(
-                "commitment parameters {:?} are out of range or below {MIN_SECURITY_BITS} bits",
+                "commitment parameters {:?} are out of range",
                 body.params
             )));
         }
@@ -141,6 +155,19 @@ impl Circuit {
                     "{} committed values exceed the field's 2-adic domain",
                     plan.committed_len()
                 ),
+            });
+        }
+        let report = soundness::report(&plan, &body.graph, &params);
+        if report.bits_total < MIN_SECURITY_BITS {
+            return Err(CircuitError::Soundness {
+                bits: report.bits_total,
+                min: MIN_SECURITY_BITS,
+                terms: report
+                    .terms
+                    .iter()
+                    .map(|t| format!("{} {:.1}", t.name, t.bits))
+                    .collect::<Vec<_>>()
+                    .join(", "),
             });
         }
         let consts = (0..plan.tensors.len())
@@ -201,6 +228,12 @@ impl Circuit {
         &self.params
     }
 
+    /// The soundness error of this circuit's proofs, term by term
+    /// (`docs/proof-system.md` §7); loading refuses circuits below [`MIN_SECURITY_BITS`].
+    pub fn soundness(&self) -> SoundnessReport {
+        soundness::report(&self.plan, &self.graph, &self.params)
+    }
+
     pub(crate) fn consts(&self) -> &[Vec<Fp>] {
         &self.consts
     }
@@ -238,5 +271,166 @@ impl Circuit {
         }
         counts.sort();
         counts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use omron_ir::{LookupFn, LookupKind, Node, TensorDef, TensorKind};
+
+    use super::*;
+
+    /// A graph `x -> op -> (relu ->) y` built directly, bypassing the IR's builder checks.
+    fn graph(op: Op, scale: u32, relu: bool, n: usize) -> Graph {
+        let tensor = |name: &str, scale: u32, kind: TensorKind| TensorDef {
+            name: name.into(),
+            shape: vec![n],
+            scale,
+            kind,
+        };
+        let mut g = Graph {
+            tensors: vec![
+                tensor("x", scale, TensorKind::Input),
+                tensor("q", 0, TensorKind::Computed),
+            ],
+            nodes: vec![Node {
+                name: "forged".into(),
+                op,
+                inputs: vec![0],
+                output: 1,
+            }],
+            inputs: vec![0],
+            outputs: vec![1],
+        };
+        if relu {
+            g.tensors.push(tensor("y", 0, TensorKind::Computed));
+            g.nodes.push(Node {
+                name: "relu".into(),
+                op: Op::Lookup(LookupFn {
+                    kind: LookupKind::Relu,
+                    in_scale: 0,
+                    out_scale: 0,
+                }),
+                inputs: vec![1],
+                output: 2,
+            });
+            g.outputs = vec![2];
+        }
+        g
+    }
+
+    /// Verifying-key bytes for `graph`, written without compiling it.
+    fn vk_bytes(graph: Graph, params: PcsParams) -> Vec<u8> {
+        let body = VkBody {
+            name: "forged".into(),
+            params: params.into(),
+            graph,
+        };
+        let mut vk = VK_MAGIC.to_vec();
+        vk.extend(postcard::to_stdvec(&body).expect("encodes"));
+        vk
+    }
+
+    /// The graphs of the review's five accepted forgeries (issue 12, F1), scaled so that the
+    /// division's own scale check passes.
+    fn forgeries() -> Vec<Graph> {
+        vec![
+            graph(Op::Rescale { shift: 49 }, 49, false, 4),
+            graph(Op::Rescale { shift: 50 }, 50, false, 4),
+            graph(Op::Rescale { shift: 51 }, 51, true, 4),
+            graph(Op::DivRound { divisor: 1 << 52 }, 0, true, 4),
+            graph(
+                Op::DivFloor {
+                    divisor: (1 << 62) - 1,
+                },
+                0,
+                false,
+                4,
+            ),
+        ]
+    }
+
+    fn assert_refused(result: Result<Circuit, CircuitError>, what: &str) {
+        let e = result.expect_err(what).to_string();
+        assert!(
+            e.contains("'forged'") && e.contains("modulo the field"),
+            "{what}: {e}"
+        );
+    }
+
+    #[test]
+    fn issue_12_f1_forgeries_are_refused_at_compile_and_at_load() {
+        for g in forgeries() {
+            let what = format!("{:?}", g.nodes[0].op);
+            assert_refused(Circuit::compile("forged", g.clone()), &what);
+            let vk = vk_bytes(g, PcsParams::default());
+            assert_refused(Circuit::from_vk_bytes(&vk), &what);
+        }
+    }
+
+    #[test]
+    fn divisions_at_the_no_wrap_bound_compile() {
+        let safe = [
+            graph(Op::Rescale { shift: 48 }, 48, false, 4),
+            graph(
+                Op::DivRound {
+                    divisor: omron_ir::MAX_DIV_ROUND_DIVISOR,
+                },
+                0,
+                true,
+                4,
+            ),
+            graph(
+                Op::DivFloor {
+                    divisor: omron_ir::MAX_DIV_FLOOR_DIVISOR,
+                },
+                0,
+                false,
+                4,
+            ),
+        ];
+        for g in safe {
+            let what = format!("{:?}", g.nodes[0].op);
+            let c = Circuit::compile("safe", g).unwrap_or_else(|e| panic!("{what}: {e}"));
+            Circuit::from_vk_bytes(c.vk_bytes()).unwrap_or_else(|e| panic!("{what}: {e}"));
+        }
+    }
+
+    /// Issue 12, F2: the query count [`PcsParams::for_size`] picks for the query phase alone
+    /// leaves a proof committing `2^24` values under 100 bits (folding and LogUp grow with the
+    /// size): a key with those parameters is refused at load, and compiling adds queries until
+    /// the total reaches the floor. At `2^28` lookups the LogUp term alone is 99 bits over
+    /// `Fp2`, which no query count fixes: compiling refuses too.
+    #[test]
+    fn issue_12_f2_large_commitments_need_the_whole_bound() {
+        let below_floor = |r: Result<Circuit, CircuitError>, what: &str| match r {
+            Err(CircuitError::Soundness { bits, .. }) => assert!(bits < MIN_SECURITY_BITS),
+            other => panic!("{what}: {other:?}"),
+        };
+        for vars in [24, 28] {
+            let g = graph(Op::Rescale { shift: 8 }, 8, true, 1 << vars);
+            let short = PcsParams::for_size(vars);
+            assert!(short.query_security_bits() >= MIN_SECURITY_BITS);
+            let what = format!("2^{vars} values at {short:?}");
+            below_floor(Circuit::from_vk_bytes(&vk_bytes(g.clone(), short)), &what);
+            if vars == 28 {
+                below_floor(Circuit::compile("large", g), "2^28 lookups");
+                continue;
+            }
+            let c = Circuit::compile("large", g).expect("compile reaches the floor");
+            let report = c.soundness();
+            assert!(report.bits_total >= MIN_SECURITY_BITS, "{report:?}");
+            assert!(c.params().queries > short.queries, "{:?}", c.params());
+            assert_eq!(c.plan().commit_vars, vars);
+            Circuit::from_vk_bytes(c.vk_bytes()).expect("its own key loads");
+        }
+    }
+
+    #[test]
+    fn small_circuits_keep_the_size_default() {
+        let g = graph(Op::Rescale { shift: 8 }, 8, false, 64);
+        let c = Circuit::compile("small", g).expect("compiles");
+        assert_eq!(*c.params(), PcsParams::for_size(c.plan().commit_vars));
+        assert!(c.soundness().bits_total >= MIN_SECURITY_BITS);
     }
 }

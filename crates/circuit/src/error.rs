@@ -20,6 +20,16 @@ pub enum CircuitError {
         /// Why.
         reason: String,
     },
+    /// The circuit's proofs would be sound to fewer bits than required.
+    #[error("circuit soundness is {bits:.2} bits, below the required {min} ({terms})")]
+    Soundness {
+        /// The circuit's total, in bits.
+        bits: f64,
+        /// The floor.
+        min: f64,
+        /// Each term, in bits.
+        terms: String,
+    },
     /// A verifying key or circuit folder is malformed.
     #[error("malformed circuit: {0}")]
     Malformed(String),

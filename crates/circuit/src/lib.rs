@@ -16,6 +16,7 @@ mod plan;
 pub mod pow;
 mod proof;
 mod relations;
+mod soundness;
 mod store;
 mod witness;
 
@@ -26,6 +27,7 @@ pub use input::{InputData, OutputData};
 pub use layout::Layout;
 pub use plan::{LookupInstance, Plan, Role, Segment, TableSpec, TensorPlan, TensorRef};
 pub use proof::{MAX_PROOF_BYTES, PROOF_MAGIC, ProofOutput};
+pub use soundness::{SoundnessReport, SoundnessTerm};
 pub use store::{
     CircuitMetadata, CircuitStore, CircuitType, InputGenerator, METADATA_FILE, RequestInput,
     StoredCircuit, pow_nonce, request_context,

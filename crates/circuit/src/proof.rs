@@ -116,6 +116,18 @@ impl Circuit {
         proof: &[u8],
         context: &[u8],
     ) -> Result<Vec<Vec<i64>>, VerifyError> {
+        self.verify_counting(inputs, proof, context)
+            .map(|(outputs, _)| outputs)
+    }
+
+    /// [`Circuit::verify`], also returning how many extension challenges it drew (the
+    /// soundness accounting's tests compare it with their count).
+    pub(crate) fn verify_counting(
+        &self,
+        inputs: &[Vec<i64>],
+        proof: &[u8],
+        context: &[u8],
+    ) -> Result<(Vec<Vec<i64>>, u64), VerifyError> {
         let graph = self.graph();
         let plan = self.plan();
         if inputs.len() != graph.inputs.len()
@@ -194,8 +206,9 @@ impl Circuit {
         }
         let claims = pcs_claims(plan, &v.pending);
         basefold::verify(&root, plan.commit_vars, &claims, self.params(), &mut v.ch)?;
+        let drawn = v.ch.ext_challenges();
         v.ch.finish()?;
-        Ok(outputs)
+        Ok((outputs, drawn))
     }
 }
 

@@ -25,7 +25,8 @@ fn transpose_point(perm: &[usize], x: &Layout, y: &Layout, z: &[Ext]) -> Vec<Ext
     point
 }
 
-fn same_positions(x: &Layout, y: &Layout) -> bool {
+/// Whether a reshape keeps every element at its padded position (then it costs nothing).
+pub(crate) fn same_positions(x: &Layout, y: &Layout) -> bool {
     x.num_vars() == y.num_vars() && x.positions() == y.positions()
 }
 

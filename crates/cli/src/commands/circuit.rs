@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Subcommand;
-use omron_circuit::{Circuit, CircuitDir, CircuitInfo};
+use omron_circuit::{Circuit, CircuitDir, CircuitInfo, MIN_SECURITY_BITS, SoundnessReport};
 use omron_model::{AccuracyReport, CoverageReport, OnnxModel, QuantOptions, QuantisedModel};
 
 use super::prove::read_input;
@@ -106,6 +106,7 @@ pub(crate) fn run(cmd: CircuitCommand) -> anyhow::Result<Outcome> {
             let (circuit, info) = CircuitDir::new(&dir).load()?;
             let info = info.unwrap_or_else(|| CircuitInfo::new(&circuit, serde_json::Value::Null));
             print_info(&info);
+            print_soundness(&circuit.soundness());
             Ok(Outcome::Success)
         }
     }
@@ -284,8 +285,22 @@ fn print_info(info: &CircuitInfo) {
     println!("parameters        {}", info.params);
     println!("committed values  {} per proof", info.committed_values);
     println!("lookup tables     {}", info.tables.join(", "));
+}
+
+/// The soundness figure and each of its terms (`docs/proof-system.md` §7). Truncated, not
+/// rounded: a circuit at 99.97 bits must not print as 100.0.
+fn print_soundness(report: &SoundnessReport) {
+    let floor = |bits: f64| (bits * 10.0).floor() / 10.0;
     println!(
-        "security          {:.1} bits (commitment query phase)",
-        info.query_security_bits
+        "security          {:.1} bits (every term; loading requires {MIN_SECURITY_BITS})",
+        floor(report.bits_total)
     );
+    for term in &report.terms {
+        println!(
+            "  {:<20} {:>6.1} bits  {}",
+            term.name,
+            floor(term.bits),
+            term.detail
+        );
+    }
 }

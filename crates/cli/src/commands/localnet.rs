@@ -33,7 +33,7 @@ use crate::Outcome;
 use crate::commands::miner::{circuits_dir, shutdown_signal};
 use chain::{ChainKind, LocalChain};
 use nodes::{MinerKind, Node, free_port, wait_healthy};
-use scoreboard::{KnownMiner, Summary, ValidatorBoard};
+use scoreboard::{Frame, KnownMiner, Summary, Terminal, ValidatorBoard};
 
 /// The file that marks a folder as a localnet state folder (so only such a folder is wiped).
 const MARKER: &str = "localnet.json";
@@ -483,12 +483,20 @@ async fn run_async(args: LocalnetArgs) -> anyhow::Result<Outcome> {
     ticker.tick().await;
     let mut last_board = ValidatorBoard::default();
     let mut failure = None;
+    let mut screen = Terminal::stdout(Duration::from_secs(args.scoreboard_interval.max(1)));
+    let source = BoardSource {
+        chain,
+        netuid,
+        tempo: args.tempo,
+        known: &known,
+        started,
+    };
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
             _ = &mut until_deadline => break,
             _ = &mut signal => {
-                println!("interrupted; stopping");
+                screen.note("interrupted; stopping");
                 break;
             }
         }
@@ -503,7 +511,7 @@ async fn run_async(args: LocalnetArgs) -> anyhow::Result<Outcome> {
             Ok(board) => last_board = board,
             Err(e) => tracing::warn!(error = %e, "cannot read the validator's scoreboard"),
         }
-        print_board(chain, netuid, args.tempo, &known, &last_board, started).await;
+        source.show(&last_board, &mut screen, false).await;
     }
 
     // The final picture, taken while every node still runs.
@@ -525,8 +533,7 @@ async fn run_async(args: LocalnetArgs) -> anyhow::Result<Outcome> {
             start_block,
         )),
     };
-    println!("final:");
-    print_board(chain, netuid, args.tempo, &known, &last_board, started).await;
+    source.show(&last_board, &mut screen, true).await;
 
     // Stop the nodes (they shut down cleanly on SIGTERM), then the chain.
     for n in nodes.iter_mut() {
@@ -570,31 +577,34 @@ async fn run_async(args: LocalnetArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-async fn print_board(
-    chain: &dyn Chain,
+/// What every scoreboard refresh reads besides the validator's board.
+struct BoardSource<'a> {
+    chain: &'a dyn Chain,
     netuid: NetUid,
     tempo: u16,
-    known: &[KnownMiner],
-    board: &ValidatorBoard,
+    known: &'a [KnownMiner],
     started: Instant,
-) {
-    let metagraph = match chain.metagraph(netuid).await {
-        Ok(m) => m,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot read the metagraph");
-            return;
-        }
-    };
-    let lines = scoreboard::join(known, board, &metagraph);
-    print!(
-        "{}",
-        scoreboard::render(
-            &lines,
-            metagraph.block,
-            epoch_index(netuid, tempo, metagraph.block),
-            started.elapsed()
-        )
-    );
+}
+
+impl BoardSource<'_> {
+    /// Shows one refresh of the scoreboard (`last`: the final one, which stays on a terminal).
+    async fn show(&self, board: &ValidatorBoard, screen: &mut Terminal, last: bool) {
+        let metagraph = match self.chain.metagraph(self.netuid).await {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the metagraph");
+                return;
+            }
+        };
+        let lines = scoreboard::join(self.known, board, &metagraph);
+        screen.show(&Frame {
+            lines: &lines,
+            block: metagraph.block,
+            epoch: epoch_index(self.netuid, self.tempo, metagraph.block),
+            elapsed: self.started.elapsed(),
+            last,
+        });
+    }
 }
 
 #[cfg(test)]

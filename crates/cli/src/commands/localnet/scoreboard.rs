@@ -1,5 +1,15 @@
 //! The localnet scoreboard: the validator's view (`GET /scoreboard`) joined with the chain's
-//! (the metagraph), printed as a table and written as the `--summary` JSON.
+//! (the metagraph), printed as a table and written as the `--summary` JSON. On a terminal it is
+//! a live frame redrawn in place, with sparklines (`terminal.rs`, `screen.rs`,
+//! `live.rs`, `sparkline.rs`).
+
+mod live;
+mod screen;
+mod sparkline;
+mod terminal;
+
+pub(crate) use live::Frame;
+pub(crate) use terminal::Terminal;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -136,7 +146,7 @@ fn short(hotkey: &str) -> String {
     }
 }
 
-/// The table, one line per miner.
+/// The plain table, one line per miner: what piped output shows at every refresh.
 pub(crate) fn render(lines: &[SummaryMiner], block: u64, epoch: u64, elapsed: Duration) -> String {
     let mut out = format!(
         "── block {block} · epoch {epoch} · {:.0} s ──\n{:>4}  {:<11}  {:<6}  {:>5}  {:>8}  {:>8}  {:>8}  {:>10}  {:>7}  {:>9}  {:>10}\n",

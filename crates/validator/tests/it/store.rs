@@ -571,5 +571,11 @@ fn newer_or_damaged_databases_are_errors_not_panics() {
         b"this is not sqlite, just text long enough to have a header",
     )
     .expect("write");
-    assert!(matches!(Store::open(&junk), Err(StoreError::Sqlite(_))));
+    // Refused before SQLite could take it for a new database, naming what is wrong.
+    match Store::open(&junk) {
+        Err(StoreError::NotAState { reason, .. }) => {
+            assert!(reason.contains("not an SQLite database"), "{reason}")
+        }
+        other => panic!("expected NotAState, got {other:?}"),
+    }
 }

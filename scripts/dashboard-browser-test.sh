@@ -53,8 +53,8 @@ fi
 
 # --- the localnet ------------------------------------------------------------------------
 if [ "$BUILD" = 1 ]; then
-    say "cargo build -p omron-cli"
-    cargo build -q -p omron-cli
+    say "cargo build --locked -p omron-cli"
+    cargo build -q --locked -p omron-cli
 fi
 omron="$root/target/debug/omron"
 [ -x "$omron" ] || die "$omron is missing (run with BUILD=1)"

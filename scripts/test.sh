@@ -24,6 +24,14 @@ source scripts/drand-venv.sh
 
 cargo test --workspace --locked
 
+# The Prometheus alert rules in deploy/: promtool check rules + promtool test rules (installs
+# Debian's prometheus package for promtool if missing; a failed install fails the run).
+./scripts/check-alerts.sh
+
 # The Python client package (clients/python, PyO3 + maturin from PyPI): built, installed and
 # tested, its live tests against `omron localnet`'s external API.
 ./scripts/python-client-e2e.sh
+
+# The validator's dashboard in headless Chromium (Debian's chromium, playwright-core from npm)
+# against a fresh `omron localnet`; screenshots in target/dashboard-screenshots/.
+./scripts/dashboard-browser-test.sh

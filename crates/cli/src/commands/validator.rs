@@ -218,9 +218,16 @@ mod tests {
         let file = dir.path().join(STATE_FILE);
         std::fs::write(&file, b"").unwrap();
         let err = format!("{:#}", open_state(&file, false).unwrap_err());
-        assert!(err.contains("is empty") && err.contains("--fresh-state"), "{err}");
+        assert!(
+            err.contains("is empty") && err.contains("--fresh-state"),
+            "{err}"
+        );
         // Named once, not once per layer of context.
-        assert_eq!(err.matches(&*file.display().to_string()).count(), 1, "{err}");
+        assert_eq!(
+            err.matches(&*file.display().to_string()).count(),
+            1,
+            "{err}"
+        );
         let store = open_state(&file, true).unwrap();
         assert!(store.scores().unwrap().is_empty());
         let moved: Vec<_> = std::fs::read_dir(dir.path())

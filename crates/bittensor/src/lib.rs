@@ -11,6 +11,7 @@
 //! * [`json`] and [`body_hash`]: JSON as Python sees it, and the `computed_body_hash` over
 //!   Python `str()` of the hashed fields.
 //! * [`headers`], [`ids`]: header names and codecs, UUIDs and clocks.
+//! * [`guard`]: connection caps and idle/lifetime timeouts for the nodes' HTTP servers.
 //! * [`process`]: the process's memory, CPU time and file descriptors under the standard
 //!   `process_*` metric names, for the nodes' exporters.
 //!
@@ -21,6 +22,7 @@ pub mod axon;
 pub mod body_hash;
 pub mod btauth;
 pub mod dendrite;
+pub mod guard;
 pub mod headers;
 pub mod ids;
 pub mod json;

@@ -1,6 +1,7 @@
 //! The miner's monitoring endpoint: `GET /metrics` (Prometheus/OpenMetrics text of
 //! [`MinerMetrics`]) and `GET /health` (JSON; 200 while registered, 503 otherwise).
 
+use omron_bittensor::guard::{ConnectionLimits, GuardedListener};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -86,6 +87,9 @@ impl MetricsServer {
             let shutdown = async {
                 let _ = stopped.await;
             };
+            // Capped connections, closed when silent or old: a slowloris client cannot hold
+            // them (the exporter answers short scrapes only).
+            let listener = GuardedListener::new(listener, ConnectionLimits::SHORT_REQUESTS);
             if let Err(err) = axum::serve(listener, app)
                 .with_graceful_shutdown(shutdown)
                 .await

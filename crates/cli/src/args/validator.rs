@@ -109,9 +109,10 @@ pub(crate) struct ValidatorPrometheusArgs {
         value_name = "PORT"
     )]
     pub(crate) port: Option<u16>,
-    /// Address the exporter binds.
+    /// Address the exporter binds (loopback by default: metrics and /health are for this
+    /// machine's Prometheus; give 0.0.0.0 to expose them, e.g. in a container).
     #[arg(id = "prometheus.ip", long = "prometheus.ip", value_name = "IP",
-        default_value_t = IpAddr::V4(Ipv4Addr::UNSPECIFIED))]
+        default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     pub(crate) ip: IpAddr,
     /// Upstream's switch: serve the exporter (on port 9090 unless --prometheus.port says
     /// otherwise).
@@ -123,7 +124,7 @@ impl Default for ValidatorPrometheusArgs {
     fn default() -> Self {
         Self {
             port: None,
-            ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             monitoring: false,
         }
     }
@@ -186,7 +187,7 @@ mod tests {
         };
         assert_eq!(
             on(&["--prometheus.port", "9191"]),
-            Some("0.0.0.0:9191".parse().unwrap())
+            Some("127.0.0.1:9191".parse().unwrap())
         );
         assert_eq!(
             on(&["--prometheus-port", "9192", "--prometheus.ip", "127.0.0.1"]),
@@ -194,7 +195,7 @@ mod tests {
         );
         assert_eq!(
             on(&["--prometheus-monitoring"]),
-            Some("0.0.0.0:9090".parse().unwrap())
+            Some("127.0.0.1:9090".parse().unwrap())
         );
     }
 

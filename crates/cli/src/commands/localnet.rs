@@ -350,6 +350,10 @@ async fn run_async(args: LocalnetArgs) -> anyhow::Result<Outcome> {
                 &metrics_port.to_string(),
                 "--metagraph.sync-interval",
                 "2",
+                // About every 12 s at the localnet's 250 ms blocks (the default 2 blocks would
+                // be two status lines a second in each miner's log).
+                "--status.interval-blocks",
+                "48",
             ]
             .map(OsString::from),
         );
@@ -563,6 +567,9 @@ async fn run_async(args: LocalnetArgs) -> anyhow::Result<Outcome> {
         summary.epochs,
         logs.display()
     );
+    if let Some(note) = no_batch_yet(&last_board, started.elapsed()) {
+        println!("{note}");
+    }
     if let Some((name, status)) = failure {
         let log = nodes
             .iter()
@@ -605,6 +612,27 @@ impl BoardSource<'_> {
             last,
         });
     }
+}
+
+/// When no score batch has landed (every score still 0), says so and how long a run needs:
+/// the first batch lands after [`SCORE_BATCH`] responses, and a short run ends before it.
+fn no_batch_yet(board: &ValidatorBoard, elapsed: Duration) -> Option<String> {
+    if board.miners.iter().any(|m| m.score > 0.0) {
+        return None;
+    }
+    let responses: u64 = board.miners.iter().map(|m| m.requests).sum();
+    let mut note = format!(
+        "no score batch has landed yet, so every score and weight is still 0: the first lands \
+         after {SCORE_BATCH} responses ({responses} so far)"
+    );
+    if responses > 0 {
+        let per_sec = responses as f64 / elapsed.as_secs_f64().max(1.0);
+        let needed = (SCORE_BATCH as f64 / per_sec).ceil() as u64 + 15;
+        note.push_str(&format!(
+            "; at this rate run with --duration {needed} or more"
+        ));
+    }
+    Some(note)
 }
 
 #[cfg(test)]
@@ -660,5 +688,27 @@ mod tests {
         let w = Wallet::new(dir.path(), "miner0", "default").unwrap();
         assert_eq!(w.hotkey().unwrap().public(), keys.hotkey.public());
         assert_eq!(w.coldkey_public().unwrap(), keys.coldkey.public());
+    }
+
+    #[test]
+    fn a_run_that_ends_before_the_first_batch_says_when_it_would_land() {
+        let row = |uid, requests, score| scoreboard::ValidatorRow {
+            uid,
+            requests,
+            score,
+            ..Default::default()
+        };
+        let board = ValidatorBoard {
+            block: 10,
+            miners: vec![row(1, 130, 0.0), row(2, 125, 0.0)],
+        };
+        let note = no_batch_yet(&board, Duration::from_secs(60)).unwrap();
+        assert!(note.contains("after 256 responses (255 so far)"), "{note}");
+        assert!(note.contains("--duration 76"), "{note}");
+        let landed = ValidatorBoard {
+            block: 10,
+            miners: vec![row(1, 300, 0.2)],
+        };
+        assert_eq!(no_batch_yet(&landed, Duration::from_secs(60)), None);
     }
 }

@@ -268,7 +268,7 @@ mod tests {
         assert_eq!(c.concurrency, 3);
         assert!(c.allow_private_axons && c.set_weights);
         assert_eq!(c.api_addr, Some("127.0.0.1:0".parse().unwrap()));
-        assert_eq!(c.metrics_addr, Some("0.0.0.0:9191".parse().unwrap()));
+        assert_eq!(c.metrics_addr, Some("127.0.0.1:9191".parse().unwrap()));
         assert!(
             parsed
                 .args

@@ -21,6 +21,7 @@ mod chain_watch;
 pub mod dashboard;
 mod stats;
 
+use omron_bittensor::guard::{ConnectionLimits, GuardedListener};
 use std::sync::Arc;
 
 use axum::Router;
@@ -370,6 +371,8 @@ pub(crate) fn metrics_router(shared: Arc<Shared>) -> Router {
 
 /// Serves `router` until `stop` turns true.
 pub(crate) async fn serve(listener: TcpListener, router: Router, stop: watch::Receiver<bool>) {
+    // Capped connections, closed when silent or old: a slowloris client cannot hold them.
+    let listener = GuardedListener::new(listener, ConnectionLimits::SHORT_REQUESTS);
     serve_on(listener, router, stop).await;
 }
 

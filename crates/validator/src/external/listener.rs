@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc};
 
-use super::guarded::Guarded;
+use omron_bittensor::guard::Guarded;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 

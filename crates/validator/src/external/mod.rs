@@ -4,7 +4,7 @@
 //! * [`cert`]: the TLS certificate, generated on first start and kept in the state folder;
 //!   its fingerprint is committed on chain so that clients pin it;
 //! * [`listener`]: TLS on top of the TCP listener, handshakes off the accept loop, a cap on
-//!   open connections and an idle timeout ([`guarded`]);
+//!   open connections and an idle timeout (`omron_bittensor::guard`);
 //! * [`ws`]: `GET /rpc` (JSON-RPC 2.0 over WebSocket), `GET /circuits`, `GET /health`, and
 //!   authentication at the upgrade;
 //! * [`limits`]: per-key rate limit and in-flight quota;
@@ -17,7 +17,6 @@
 
 pub mod cert;
 pub mod circuits;
-pub(crate) mod guarded;
 pub(crate) mod limits;
 pub(crate) mod listener;
 pub(crate) mod route;

@@ -117,9 +117,10 @@ pub(crate) struct PrometheusArgs {
     /// Serve `/metrics` (Prometheus) and `/health` on this port (e.g. 9091); off when absent.
     #[arg(id = "prometheus.port", long = "prometheus.port", value_name = "PORT")]
     pub(crate) port: Option<u16>,
-    /// Address the exporter binds.
+    /// Address the exporter binds (loopback by default: metrics and /health are for this
+    /// machine's Prometheus; give 0.0.0.0 to expose them, e.g. in a container).
     #[arg(id = "prometheus.ip",
-        long = "prometheus.ip", value_name = "IP", default_value_t = IpAddr::V4(Ipv4Addr::UNSPECIFIED))]
+        long = "prometheus.ip", value_name = "IP", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     pub(crate) ip: IpAddr,
 }
 
@@ -127,7 +128,7 @@ impl Default for PrometheusArgs {
     fn default() -> Self {
         Self {
             port: None,
-            ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
         }
     }
 }
@@ -413,7 +414,7 @@ mod tests {
         assert_eq!(c.axon_bind, "127.0.0.2:0".parse().unwrap());
         assert!(c.disable_blacklist);
         assert_eq!((c.max_concurrent_proofs, c.max_waiting_proofs), (3, 12));
-        assert_eq!(c.prometheus, Some("0.0.0.0:9091".parse().unwrap()));
+        assert_eq!(c.prometheus, Some("127.0.0.1:9091".parse().unwrap()));
         assert_eq!(c.sync_interval, Duration::from_millis(2500));
         assert!(!c.dev.any());
         let bad = Wrapper::try_parse_from(["x", "--max-concurrent-proofs", "0"]).unwrap();

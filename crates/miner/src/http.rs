@@ -1,5 +1,7 @@
 //! The miner's monitoring endpoint: `GET /metrics` (Prometheus/OpenMetrics text of
-//! [`MinerMetrics`]) and `GET /health` (JSON; 200 while registered, 503 otherwise).
+//! [`MinerMetrics`]) and `GET /health` (JSON; 200 while registered with a fresh metagraph,
+//! 503 `not_registered`, or 503 `degraded` with the metagraph's age when the chain has not
+//! been read for three read intervals).
 
 use omron_bittensor::guard::{ConnectionLimits, GuardedListener};
 use std::net::SocketAddr;
@@ -29,6 +31,9 @@ pub struct HealthInfo {
     pub axon: SocketAddr,
     /// Circuits served.
     pub circuits: usize,
+    /// A metagraph read older than this means the chain is not reachable: `/health` then
+    /// answers `degraded` (503). The node sets three read intervals.
+    pub stale_after: std::time::Duration,
 }
 
 /// The `/health` body.
@@ -39,6 +44,8 @@ struct Health<'a> {
     netuid: u16,
     uid: Option<u16>,
     block: u64,
+    /// Seconds since the metagraph was last read (`null` before the first read).
+    metagraph_age_secs: Option<f64>,
     axon: String,
     circuits: usize,
     proofs_in_flight: i64,
@@ -124,26 +131,59 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+/// `/health`'s status: registration first, then whether the chain still answers.
+fn health_status(
+    uid: Option<u16>,
+    age: Option<std::time::Duration>,
+    stale_after: std::time::Duration,
+) -> &'static str {
+    match (uid, age) {
+        (None, _) => "not_registered",
+        (Some(_), Some(age)) if age > stale_after => "degraded",
+        (Some(_), _) => "ok",
+    }
+}
+
 async fn health(State(state): State<AppState>) -> Response {
     let uid = state.metrics.uid();
+    let age = state.metrics.metagraph_age();
+    let status = health_status(uid, age, state.info.stale_after);
     let body = Health {
-        status: if uid.is_some() {
-            "ok"
-        } else {
-            "not_registered"
-        },
+        status,
         hotkey: &state.info.hotkey,
         netuid: state.info.netuid,
         uid,
         block: state.metrics.metagraph_block(),
+        metagraph_age_secs: age.map(|a| a.as_millis() as f64 / 1e3),
         axon: state.info.axon.to_string(),
         circuits: state.info.circuits,
         proofs_in_flight: state.metrics.in_flight(),
     };
-    let code = if uid.is_some() {
+    let code = if status == "ok" {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (code, axum::Json(body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn health_is_degraded_when_the_metagraph_goes_stale() {
+        let stale = Duration::from_secs(180);
+        assert_eq!(health_status(None, None, stale), "not_registered");
+        assert_eq!(health_status(Some(1), None, stale), "ok");
+        assert_eq!(
+            health_status(Some(1), Some(Duration::from_secs(30)), stale),
+            "ok"
+        );
+        assert_eq!(
+            health_status(Some(1), Some(Duration::from_secs(181)), stale),
+            "degraded"
+        );
+    }
 }

@@ -132,6 +132,8 @@ pub struct MinerMetrics {
     uid: Gauge,
     /// Block of the last metagraph read.
     metagraph_block: Gauge,
+    /// When the last metagraph read succeeded (`/health` reports its age).
+    last_read: std::sync::Mutex<Option<std::time::Instant>>,
     /// The miner's own neuron at the last metagraph read.
     chain: ChainGauges,
     registry: Registry,
@@ -305,6 +307,7 @@ impl MinerMetrics {
             registered,
             uid,
             metagraph_block,
+            last_read: std::sync::Mutex::new(None),
             chain,
             registry: root,
         }
@@ -375,6 +378,15 @@ impl MinerMetrics {
         self.uid.set(uid.map_or(-1, i64::from));
         self.metagraph_block
             .set(i64::try_from(block).unwrap_or(i64::MAX));
+        *self.last_read.lock().unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
+    }
+
+    /// Time since the last successful metagraph read (`None` before the first).
+    pub fn metagraph_age(&self) -> Option<std::time::Duration> {
+        self.last_read
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map(|at| at.elapsed())
     }
 
     /// Records the miner's own neuron after a metagraph read (`None`: it holds no uid, and

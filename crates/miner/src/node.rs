@@ -266,6 +266,7 @@ impl Miner {
                     netuid,
                     axon: axon.local_addr(),
                     circuits,
+                    stale_after: config.sync_interval * 3,
                 };
                 match MetricsServer::start(addr, metrics.clone(), info).await {
                     Ok(m) => Some(m),

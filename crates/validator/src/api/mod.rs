@@ -1,7 +1,8 @@
 //! The validator's HTTP endpoints.
 //!
 //! API (`--api.host`/`--api.port`, 127.0.0.1:8000 by default):
-//! * `GET /health` → `{"status": "ok", "uid": u16, "block": u64}`;
+//! * `GET /health` → [`Health`]: `"ok"` (200), or `"degraded"` (503) when no new block has
+//!   arrived for a minute (the chain is unreachable or stalled), with the block's age;
 //! * `GET /scoreboard` → [`Scoreboard`];
 //! * `GET /external?limit=N` → the newest external requests first, as [`ExternalRow`]s
 //!   (`limit` 50 by default, at most [`MAX_EXTERNAL_ROWS`]); without proofs, inputs or
@@ -179,14 +180,18 @@ pub(crate) async fn recent_external(
 }
 
 /// `GET /health`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Health {
-    /// Always `"ok"` while the node serves.
+    /// `"ok"`, or `"degraded"` when the chain connection is not (the answer is then a 503).
     pub status: String,
     /// The validator's uid.
     pub uid: u16,
     /// The latest block it saw.
     pub block: u64,
+    /// Seconds since that block arrived.
+    pub last_block_age_secs: f64,
+    /// The chain connection: `ok`, `lagging` (no block for 60 s) or `stalled` (180 s).
+    pub chain: String,
 }
 
 /// Builds the scoreboard from the snapshot and the store.
@@ -239,16 +244,33 @@ pub(crate) async fn scoreboard(shared: &Arc<Shared>) -> Result<Scoreboard, NodeE
     })
 }
 
-fn health(shared: &Shared) -> Health {
+/// `(status, chain)` of `/health` for a last block `age` old.
+fn health_status(age: std::time::Duration) -> (&'static str, &'static str) {
+    let chain = chain_watch::connection_state(age);
+    (if chain == "ok" { "ok" } else { "degraded" }, chain)
+}
+
+fn health(shared: &Shared, watch: &ChainWatch) -> Health {
+    let age = watch.last_block_age();
+    let (status, chain) = health_status(age);
     Health {
-        status: "ok".into(),
+        status: status.into(),
         uid: shared.snapshot().validator_uid,
         block: shared.block(),
+        // Whole milliseconds: the age is for people and alerts, not for arithmetic.
+        last_block_age_secs: age.as_millis() as f64 / 1e3,
+        chain: chain.into(),
     }
 }
 
-async fn get_health(State(shared): State<Arc<Shared>>) -> Json<Health> {
-    Json(health(&shared))
+async fn get_health(State(st): State<ApiState>) -> Response {
+    let health = health(&st.shared, &st.watch);
+    let code = if health.status == "ok" {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(health)).into_response()
 }
 
 /// A store failure as a 500 with `{"error": ...}`.
@@ -363,10 +385,14 @@ pub(crate) fn api_router(shared: Arc<Shared>) -> Router {
 
 /// The Prometheus exporter's routes.
 pub(crate) fn metrics_router(shared: Arc<Shared>) -> Router {
+    let state = ApiState {
+        watch: ChainWatch::start(&shared),
+        shared,
+    };
     Router::new()
         .route("/metrics", get(get_metrics))
         .route("/health", get(get_health))
-        .with_state(shared)
+        .with_state(state)
 }
 
 /// Serves `router` until `stop` turns true.
@@ -394,5 +420,24 @@ where
         .await
     {
         tracing::error!(error = %e, "HTTP server failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn health_is_degraded_once_blocks_stop_arriving() {
+        assert_eq!(health_status(Duration::from_secs(12)), ("ok", "ok"));
+        assert_eq!(
+            health_status(Duration::from_secs(61)),
+            ("degraded", "lagging")
+        );
+        assert_eq!(
+            health_status(Duration::from_secs(600)),
+            ("degraded", "stalled")
+        );
     }
 }

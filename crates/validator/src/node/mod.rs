@@ -18,6 +18,7 @@
 
 mod prover;
 pub(crate) mod requests;
+mod summary;
 mod sync;
 mod weights;
 
@@ -92,6 +93,8 @@ pub(crate) struct Shared {
     busy: Mutex<BTreeSet<u16>>,
     /// Verified responses per circuit: (count, sum of response times in seconds).
     circuit_times: Mutex<HashMap<String, (u64, f64)>>,
+    /// Responses scored since the last once-a-minute summary line.
+    pub(crate) summary: summary::ResponseSummary,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -303,6 +306,7 @@ impl Validator {
             external: external_state.clone(),
             busy: Mutex::new(BTreeSet::new()),
             circuit_times: Mutex::new(HashMap::new()),
+            summary: summary::ResponseSummary::new(summary::SUMMARY_INTERVAL),
         });
 
         // Bind before spawning anything, so a busy port fails the start cleanly.

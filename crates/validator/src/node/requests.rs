@@ -334,7 +334,7 @@ pub(crate) async fn ask_and_score(
     shared
         .metrics
         .request_finished(&circuit_id, checked.status, response_time);
-    tracing::info!(
+    tracing::debug!(
         uid,
         hotkey = %miner_ss58,
         circuit = %circuit_id,
@@ -344,6 +344,13 @@ pub(crate) async fn ask_and_score(
         detail = %checked.detail,
         "response scored"
     );
+    if let Some((elapsed, window)) =
+        shared
+            .summary
+            .record(checked.verified, response_time, &checked.detail)
+    {
+        super::summary::log(elapsed, &window);
+    }
     publish(shared, uid, &update, block);
     Ok(Some(Asked { checked }))
 }

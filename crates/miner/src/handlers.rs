@@ -203,7 +203,11 @@ impl MinerService {
                 let outcome = outcome_of(&e);
                 self.count(ProofOfWeightsSynapse::NAME, outcome);
                 warn!(%caller, circuit, outcome = outcome.label(), reason = %e, "proof-of-weights request failed");
-                Err(HandlerError::new(e.to_string()))
+                // Busy is not a failure of the request: a 503 tells the validator to try later.
+                Err(match outcome {
+                    Outcome::Busy => HandlerError::busy(BUSY),
+                    _ => HandlerError::new(e.to_string()),
+                })
             }
         }
     }

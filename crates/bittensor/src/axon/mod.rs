@@ -43,10 +43,10 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 pub use rejection::{
-    AxonRejection, Blacklisted, BodiesInFlight, BodyHashMismatch, HeadersTooLarge, InternalCause, InternalError,
-    InvalidJson,
-    InvalidSynapse, MalformedHeader, MethodNotAllowed, NotVerified, Overloaded, PayloadTooLarge,
-    Rejection, ResponseTimeout, UnknownSynapse, VerifyFailure,
+    AxonRejection, Blacklisted, BodiesInFlight, BodyHashMismatch, HandlerBusy, HeadersTooLarge,
+    InternalCause, InternalError, InvalidJson, InvalidSynapse, MalformedHeader, MethodNotAllowed,
+    NotVerified, Overloaded, PayloadTooLarge, Rejection, ResponseTimeout, UnknownSynapse,
+    VerifyFailure,
 };
 pub use route::{AuthScheme, CallerInfo, HandlerError, Request};
 

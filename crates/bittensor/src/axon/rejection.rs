@@ -302,6 +302,23 @@ impl fmt::Display for BodiesInFlight {
     }
 }
 
+/// 503: the handler had no capacity for the request (all its workers busy).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandlerBusy {
+    /// The handler's words.
+    pub reason: String,
+}
+
+impl AxonRejection for HandlerBusy {
+    const STATUS: u16 = 503;
+}
+
+impl fmt::Display for HandlerBusy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Service busy: {}", self.reason)
+    }
+}
+
 /// 405: only POST (and GET, as the SDK's routes accept it) are served.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MethodNotAllowed {
@@ -348,6 +365,8 @@ pub enum Rejection {
     Overloaded(Overloaded),
     /// 503.
     BodiesInFlight(BodiesInFlight),
+    /// 503.
+    HandlerBusy(HandlerBusy),
     /// 405.
     MethodNotAllowed(MethodNotAllowed),
 }
@@ -385,6 +404,7 @@ rejection_variants!(
     HeadersTooLarge,
     Overloaded,
     BodiesInFlight,
+    HandlerBusy,
     MethodNotAllowed
 );
 

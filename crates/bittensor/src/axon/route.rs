@@ -8,7 +8,8 @@ use std::sync::Arc;
 use omron_keys::AccountId;
 
 use super::rejection::{
-    BodyHashMismatch, InternalCause, InternalError, InvalidJson, InvalidSynapse, Rejection,
+    BodyHashMismatch, HandlerBusy, InternalCause, InternalError, InvalidJson, InvalidSynapse,
+    Rejection,
 };
 use crate::json::{self, JsonObject, JsonValue};
 use crate::synapse::{Envelope, Synapse, SynapseBase};
@@ -57,15 +58,32 @@ pub struct Request<S> {
     pub timeout_secs: f64,
 }
 
-/// A handler failure. The caller gets `500 Internal Server Error #<id>`; the message is logged.
+/// A handler failure. The caller gets `500 Internal Server Error #<id>` and the message is
+/// logged, or, for [`HandlerError::busy`], `503 Service busy: <message>`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct HandlerError(pub String);
+#[error("{message}")]
+pub struct HandlerError {
+    /// What went wrong.
+    pub message: String,
+    /// The handler had no capacity for the request (nothing is wrong with it): a 503.
+    pub busy: bool,
+}
 
 impl HandlerError {
     /// A failure with a message for the log.
     pub fn new(message: impl Into<String>) -> Self {
-        Self(message.into())
+        Self {
+            message: message.into(),
+            busy: false,
+        }
+    }
+
+    /// No capacity now: the caller may try again later, and is told so with a 503.
+    pub fn busy(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            busy: true,
+        }
     }
 }
 
@@ -141,9 +159,13 @@ where
         };
         let handler = self.handler.clone();
         let run: HandlerFuture = Box::pin(async move {
-            let out = handler(request)
-                .await
-                .map_err(|e| Rejection::from(InternalError::new(InternalCause::Handler(e.0))))?;
+            let out = handler(request).await.map_err(|e| {
+                if e.busy {
+                    Rejection::from(HandlerBusy { reason: e.message })
+                } else {
+                    Rejection::from(InternalError::new(InternalCause::Handler(e.message)))
+                }
+            })?;
             match json::to_value(&out) {
                 Ok(JsonValue::Object(o)) => Ok(o),
                 Ok(_) => Err(InternalError::new(InternalCause::Serialize(format!(

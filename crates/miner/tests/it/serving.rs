@@ -455,3 +455,50 @@ async fn chain_status_gauges_follow_the_metagraph() {
     assert_eq!(miner.metrics().chain_incentive(), 1.0);
     miner.shutdown().await;
 }
+
+/// With its only proof slot and wait queue taken, the miner answers further proof-of-weights
+/// requests with 503 "Service busy" (not a 500, which reads as a broken miner).
+#[tokio::test]
+async fn a_busy_miner_answers_proof_of_weights_with_503() {
+    let subnet = Subnet::new(1).await;
+    let mut config = subnet.config();
+    config.max_concurrent_proofs = 1;
+    config.max_waiting_proofs = 1;
+    let miner = subnet.start(0, config).await;
+    let store = store();
+    let pow_circuit = store
+        .iter()
+        .find(|c| c.metadata.circuit_type == CircuitType::ProofOfWeights)
+        .expect("a shipped proof-of-weights circuit")
+        .clone();
+    let dendrite = std::sync::Arc::new(validator());
+    let t = target(0, &miner);
+    let mut asks = Vec::new();
+    for _ in 0..6 {
+        let inputs = pow_circuit
+            .generate_pow_inputs(&mut rand::thread_rng())
+            .unwrap();
+        let wire = omron_bittensor::json::parse(inputs.to_string().as_bytes()).unwrap();
+        let pow = ProofOfWeightsSynapse::request(
+            2,
+            pow_circuit.id().parse().unwrap(),
+            ProofSystem::Zkml,
+            wire.as_object().unwrap().clone(),
+        );
+        let (d, t) = (dendrite.clone(), t.clone());
+        asks.push(tokio::spawn(async move { ask(&d, &t, pow).await }));
+    }
+    let mut codes = Vec::new();
+    for a in asks {
+        let got = a.await.unwrap();
+        codes.push(got.base.dendrite.status_code);
+        if got.base.dendrite.status_code == Some(503) {
+            let msg = got.base.dendrite.status_message.unwrap_or_default();
+            assert!(msg.contains("busy"), "{msg}");
+        }
+    }
+    assert!(codes.contains(&Some(200)), "{codes:?}");
+    assert!(codes.contains(&Some(503)), "{codes:?}");
+    assert!(!codes.contains(&Some(500)), "{codes:?}");
+    miner.shutdown().await;
+}

@@ -16,8 +16,8 @@ use tracing::{debug, warn};
 
 use super::priority::{GateError, PriorityGate};
 use super::rejection::{
-    Blacklisted, BodiesInFlight, HeadersTooLarge, MalformedHeader, MethodNotAllowed, Overloaded, PayloadTooLarge,
-    Rejection, ResponseTimeout, UnknownSynapse,
+    Blacklisted, BodiesInFlight, HeadersTooLarge, MalformedHeader, MethodNotAllowed, Overloaded,
+    PayloadTooLarge, Rejection, ResponseTimeout, UnknownSynapse,
 };
 use super::route::{AuthScheme, CallContext, CallerInfo, Route};
 use super::{AxonConfig, BlacklistFn, PriorityFn};

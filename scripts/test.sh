@@ -22,6 +22,10 @@ source scripts/chopsticks.sh
 # OMRON_DRAND1_PYTHON).
 source scripts/drand-venv.sh
 
+# Supply chain: licences, bans, sources and the dated RustSec advisory snapshot (cargo-deny,
+# offline; see docs/supply-chain.md).
+./scripts/cargo-deny.sh
+
 cargo test --workspace --locked
 
 # The Prometheus alert rules in deploy/: promtool check rules + promtool test rules (installs

@@ -33,6 +33,9 @@ use crate::json::{self, JsonValue};
 use crate::legacy::{SDK_VERSION_AS_INT, dendrite_message};
 use crate::synapse::{Envelope, Synapse, TerminalInfo};
 
+/// Answers at least this large are parsed on a blocking thread, not on the async runtime.
+const PARSE_OFF_RUNTIME_BYTES: usize = 256 * 1024;
+
 /// Where an axon is: its address and the hotkey it answers for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AxonTarget {
@@ -215,8 +218,23 @@ impl Dendrite {
                 headers,
                 body,
             } => {
+                // A large answer takes long to parse (a 40 MB one took seconds in a debug
+                // build): off the async runtime, so it cannot stall every other request.
+                let (mut merged, readable) = if body.len() >= PARSE_OFF_RUNTIME_BYTES {
+                    let parse = tokio::task::spawn_blocking(move || {
+                        merge_answer(local, status, &headers, &body)
+                    });
+                    match parse.await {
+                        Ok(merged) => merged,
+                        // A blocking task is never cancelled while this future is polled
+                        // (only a runtime shutdown would, and it stops polling too): the
+                        // error is a panic of the parser, passed on as if it ran here.
+                        Err(e) => std::panic::resume_unwind(e.into_panic()),
+                    }
+                } else {
+                    merge_answer(local, status, &headers, &body)
+                };
                 // As in the SDK, process_time is set only when the answer could be read.
-                let (mut merged, readable) = merge_answer(local, status, &headers, &body);
                 if readable {
                     merged.base.dendrite.process_time = Some(started.elapsed().as_secs_f64());
                 }

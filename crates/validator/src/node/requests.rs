@@ -246,7 +246,11 @@ pub(crate) async fn ask_and_score(
                 .map_err(|e| bad_input(e.to_string()))?;
             let synapse = QueryZkProof::request(QueryInput::new(&cid, public_inputs));
             let envelope = dendrite.query(&target, synapse, timeout).await;
-            (envelope.base.dendrite.process_time, read_answer(&envelope))
+            let process_time = envelope.base.dendrite.process_time;
+            (
+                process_time,
+                off_runtime(move || read_answer(&envelope)).await?,
+            )
         }
         Ask::Weights(inputs) => {
             let object = match omron_bittensor::json::to_value(inputs)
@@ -262,9 +266,10 @@ pub(crate) async fn ask_and_score(
                 object,
             );
             let envelope = dendrite.query(&target, synapse, timeout).await;
+            let process_time = envelope.base.dendrite.process_time;
             (
-                envelope.base.dendrite.process_time,
-                read_pow_answer(&envelope),
+                process_time,
+                off_runtime(move || read_pow_answer(&envelope)).await?,
             )
         }
     };
@@ -353,6 +358,17 @@ pub(crate) async fn ask_and_score(
     }
     publish(shared, uid, &update, block);
     Ok(Some(Asked { checked }))
+}
+
+/// Reads an answer on a blocking thread: a hostile miner's 40 MB answer took seconds to
+/// decode in a debug build, which must not stall the runtime every other request runs on.
+/// A panic is passed on as if the reader ran here (it ends this request's task only).
+async fn off_runtime(read: impl FnOnce() -> Answer + Send + 'static) -> Result<Answer, NodeError> {
+    match tokio::task::spawn_blocking(read).await {
+        Ok(answer) => Ok(answer),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(NodeError::Task(format!("reading an answer: {e}"))),
+    }
 }
 
 /// Verifies an answer against the input the validator sent and the metagraph's hotkey.

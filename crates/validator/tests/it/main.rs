@@ -5,7 +5,8 @@
 //! * `node`: the validator node against the embedded chain and those miners;
 //! * `external`: the external API end to end: apps over TLS WebSocket, refusals, receipts;
 //! * `dashboard`: the dashboard's JSON endpoints against a running node and a real store;
-//! * `dashboard_external`: the dashboard's list of recent external requests (`GET /external`).
+//! * `dashboard_external`: the dashboard's list of recent external requests (`GET /external`);
+//! * `hostile`, `hostile_miners`: miners that cheat or break HTTP, and the node against them.
 
 // Helpers outside #[test] functions unwrap too: a failed setup should fail the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -13,6 +14,8 @@
 mod dashboard;
 mod dashboard_external;
 mod external;
+mod hostile;
+mod hostile_miners;
 mod miners;
 mod node;
 mod store;

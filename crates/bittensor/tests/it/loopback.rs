@@ -239,11 +239,11 @@ async fn request_bytes_in_flight_are_bounded_over_all_connections() {
         hotkey: miner_hotkey().public(),
     };
     let dendrite = std::sync::Arc::new(Dendrite::new(validator_hotkey()).unwrap());
-    let t = Duration::from_secs(10);
+    let t = Duration::from_secs(20);
     let slow = || {
         query(input(&[
             ("blob", JsonValue::String("x".repeat(600_000))),
-            ("sleep", JsonValue::Float(1.5)),
+            ("sleep", JsonValue::Float(4.0)),
         ]))
     };
     let (a, b) = (slow(), slow());
@@ -255,7 +255,8 @@ async fn request_bytes_in_flight_are_bounded_over_all_connections() {
         let (d, tg) = (dendrite.clone(), target.clone());
         async move { d.query(&tg, b, t).await }
     });
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Long enough for both bodies to arrive on a loaded machine, well inside the handler's 4 s.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     // Both big requests are held by the slow handler: a third big one is refused as busy...
     let third = dendrite.query(&target, slow(), t).await;
     assert_eq!(third.base.dendrite.status_code, Some(503));

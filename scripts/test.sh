@@ -32,6 +32,11 @@ cargo test --workspace --locked
 # Debian's prometheus package for promtool if missing; a failed install fails the run).
 ./scripts/check-alerts.sh
 
+# The operator files (Dockerfile, compose, prometheus.yml, systemd units, shell scripts) with
+# hadolint, ShellCheck, docker-compose, promtool and systemd-analyze; the container image build
+# and run is left out here (about 40 minutes on 2 cores): `./scripts/check-deploy.sh` does it.
+CHECK_CONTAINER=0 ./scripts/check-deploy.sh
+
 # The Python client package (clients/python, PyO3 + maturin from PyPI): built, installed and
 # tested, its live tests against `omron localnet`'s external API.
 ./scripts/python-client-e2e.sh

@@ -40,5 +40,5 @@ cp -r "$snapshot"/. "$db"/
 )
 
 echo "cargo-deny.sh: advisories from the RustSec snapshot of $snapshot_date"
-"$deny" deny --offline --locked check
-"$deny" deny --offline --locked --manifest-path clients/python/Cargo.toml --config deny.toml check
+"$deny" deny --offline --locked check --hide-inclusion-graph
+"$deny" deny --offline --locked --manifest-path clients/python/Cargo.toml --config deny.toml check --hide-inclusion-graph

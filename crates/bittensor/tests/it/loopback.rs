@@ -238,7 +238,7 @@ async fn request_bytes_in_flight_are_bounded_over_all_connections() {
         port: addr.port(),
         hotkey: miner_hotkey().public(),
     };
-    let dendrite = std::sync::Arc::new(Dendrite::new(validator_hotkey()).unwrap());
+    let dendrite = Dendrite::new(validator_hotkey()).unwrap();
     let t = Duration::from_secs(20);
     let slow = || {
         query(input(&[
@@ -247,12 +247,14 @@ async fn request_bytes_in_flight_are_bounded_over_all_connections() {
         ]))
     };
     let (a, b) = (slow(), slow());
+    // One dendrite per concurrent request: requests of one dendrite that overtake each other
+    // on the way can be refused as replays (an older nonce arriving after a newer one).
     let first = tokio::spawn({
-        let (d, tg) = (dendrite.clone(), target.clone());
+        let (d, tg) = (Dendrite::new(validator_hotkey()).unwrap(), target.clone());
         async move { d.query(&tg, a, t).await }
     });
     let second = tokio::spawn({
-        let (d, tg) = (dendrite.clone(), target.clone());
+        let (d, tg) = (Dendrite::new(validator_hotkey()).unwrap(), target.clone());
         async move { d.query(&tg, b, t).await }
     });
     // Long enough for both bodies to arrive on a loaded machine, well inside the handler's 4 s.

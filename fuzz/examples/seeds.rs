@@ -56,7 +56,9 @@ fn chunk(v: &mut Vec<u8>, data: &[u8]) {
 
 fn main() {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let s = Seeds { root: manifest.join("corpus") };
+    let s = Seeds {
+        root: manifest.join("corpus"),
+    };
     let wire = manifest.join("../../shared/data/bittensor-wire");
     let circuits = manifest.join("../circuits");
 
@@ -90,16 +92,25 @@ fn main() {
     // request_inputs: a model request and one batch of each proof-of-weights circuit.
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let model = stored_circuit("cnn-small");
-    s.put("request_inputs", &serde_json::to_vec(&model.generate_input(&mut rng)).expect("json"));
+    s.put(
+        "request_inputs",
+        &serde_json::to_vec(&model.generate_input(&mut rng)).expect("json"),
+    );
     for name in ["sn2-pow-256", "sn27-pow-256", "sn48-pow-256"] {
         let c = stored_circuit(name);
         let inputs = c.generate_pow_inputs(&mut rng).expect("pow inputs");
-        s.put("request_inputs", &serde_json::to_vec(&inputs).expect("json"));
+        s.put(
+            "request_inputs",
+            &serde_json::to_vec(&inputs).expect("json"),
+        );
     }
 
     // onnx: the small benchmark models (the large ones only slow the fuzzer down).
     for name in ["mlp_small", "mlp_sigmoid", "mlp_tanh", "cnn_small"] {
-        let path = manifest.join("../bench/models").join(name).join("network.onnx");
+        let path = manifest
+            .join("../bench/models")
+            .join(name)
+            .join("network.onnx");
         s.put("onnx", &std::fs::read(&path).expect("bench model"));
     }
 
@@ -142,7 +153,14 @@ fn main() {
     // btauth: a signed request, free form (verifies) and signed mode with each kind of edit.
     let now: u64 = 1_750_000_000_000_000_000;
     let body = br#"{"query_input":null}"#;
-    let signed = sign_request(&key(2), "POST", "/QueryZkProof", body, &key(1).public(), now);
+    let signed = sign_request(
+        &key(2),
+        "POST",
+        "/QueryZkProof",
+        body,
+        &key(1).public(),
+        now,
+    );
     let mut free = vec![0u8, signed.len() as u8];
     for (i, (_, v)) in signed.iter().enumerate() {
         free.push(match i {
@@ -194,8 +212,12 @@ fn main() {
     s.put2("wallet", &[2], &env);
 
     // chain_rpc: every kind of query, a signed call, calls of each kind, answers, SCALE.
-    let alice_hot = omron_keys::Keypair::from_uri("//Alice/hot").expect("uri").public();
-    let bob_hot = omron_keys::Keypair::from_uri("//Bob/hot").expect("uri").public();
+    let alice_hot = omron_keys::Keypair::from_uri("//Alice/hot")
+        .expect("uri")
+        .public();
+    let bob_hot = omron_keys::Keypair::from_uri("//Bob/hot")
+        .expect("uri")
+        .public();
     for q in [
         Query::Block,
         Query::Genesis,
@@ -203,28 +225,74 @@ fn main() {
         Query::Metagraph { netuid: 1 },
         Query::Hyperparameters { netuid: 1 },
         Query::SubnetOwner { netuid: 1 },
-        Query::UidOf { netuid: 1, hotkey: bob_hot },
+        Query::UidOf {
+            netuid: 1,
+            hotkey: bob_hot,
+        },
     ] {
         s.put2("chain_rpc", &[0], &serde_json::to_vec(&q).expect("json"));
     }
     let chain = omron_fuzz::chain_rpc::chain_with_subnet();
     let alice = omron_keys::Keypair::from_uri("//Alice").expect("uri");
-    let call = Call::Transfer { dest: bob_hot, amount: 5 };
+    let call = Call::Transfer {
+        dest: bob_hot,
+        amount: 5,
+    };
     let sc = SignedCall::sign(&alice, &chain.genesis_hash(), 7, &call).expect("sign");
     s.put2("chain_rpc", &[1], &serde_json::to_vec(&sc).expect("json"));
     for (who, call) in [
-        (0u8, Call::CreateSubnet { hotkey: bob_hot, hyperparameters: Hyperparameters::default() }),
-        (1, Call::BurnedRegister { netuid: 1, hotkey: alice_hot }),
-        (2, Call::SetWeights { netuid: 1, uids: vec![0, 1], weights: vec![1, 65535], version_key: 0 }),
-        (0, Call::Mint { dest: bob_hot, amount: 1 }),
-        (0, Call::SetHyperparameters { netuid: 1, hyperparameters: Hyperparameters::default() }),
+        (
+            0u8,
+            Call::CreateSubnet {
+                hotkey: bob_hot,
+                hyperparameters: Hyperparameters::default(),
+            },
+        ),
+        (
+            1,
+            Call::BurnedRegister {
+                netuid: 1,
+                hotkey: alice_hot,
+            },
+        ),
+        (
+            2,
+            Call::SetWeights {
+                netuid: 1,
+                uids: vec![0, 1],
+                weights: vec![1, 65535],
+                version_key: 0,
+            },
+        ),
+        (
+            0,
+            Call::Mint {
+                dest: bob_hot,
+                amount: 1,
+            },
+        ),
+        (
+            0,
+            Call::SetHyperparameters {
+                netuid: 1,
+                hyperparameters: Hyperparameters::default(),
+            },
+        ),
     ] {
-        s.put2("chain_rpc", &[2, who], &serde_json::to_vec(&call).expect("json"));
+        s.put2(
+            "chain_rpc",
+            &[2, who],
+            &serde_json::to_vec(&call).expect("json"),
+        );
     }
     if let Ok(out) = chain.query_now(&Query::Metagraph { netuid: 1 }) {
         s.put2("chain_rpc", &[3], &serde_json::to_vec(&out).expect("json"));
     }
-    s.put2("chain_rpc", &[3], br#"{"kind":"invalid_request","name":null,"detail":"x"}"#);
+    s.put2(
+        "chain_rpc",
+        &[3],
+        br#"{"kind":"invalid_request","name":null,"detail":"x"}"#,
+    );
     s.put2("chain_rpc", &[4], &[0]);
     s.put2("chain_rpc", &[4], &[4, 0]);
 
@@ -235,10 +303,19 @@ fn main() {
         1,
     );
     s.put2("api_rpc", &[0], &serde_json::to_vec(&poc).expect("json"));
-    let pow = RpcRequest::new("omron.proof_of_weights", json!({"evaluation_data": {"a": [1]}, "weights_version": 3}), 2);
+    let pow = RpcRequest::new(
+        "omron.proof_of_weights",
+        json!({"evaluation_data": {"a": [1]}, "weights_version": 3}),
+        2,
+    );
     s.put2("api_rpc", &[0], &serde_json::to_vec(&pow).expect("json"));
     let headers = AuthHeaders::sign(&key(9), NOW_SECS);
-    let joined = headers.pairs().iter().map(|(_, v)| *v).collect::<Vec<_>>().join("\0");
+    let joined = headers
+        .pairs()
+        .iter()
+        .map(|(_, v)| *v)
+        .collect::<Vec<_>>()
+        .join("\0");
     s.put2("api_rpc", &[2], joined.as_bytes());
     let fx = answer_fixture();
     let miner = miner_key().public();
@@ -259,7 +336,11 @@ fn main() {
         issued_at: NOW_SECS,
     }
     .sign(&key(VALIDATOR_KEY));
-    s.put2("api_rpc", &[1], &serde_json::to_vec(&receipt).expect("json"));
+    s.put2(
+        "api_rpc",
+        &[1],
+        &serde_json::to_vec(&receipt).expect("json"),
+    );
     let result = InferenceResult {
         hash: "r1".into(),
         public_signals: fx.output.to_string(),
@@ -281,11 +362,17 @@ fn main() {
     let fx_circuit = &fx.circuit;
     omron_api::check_answer(
         fx_circuit,
-        omron_api::AppRequest::Weights { evaluation_data: &fx.evaluation_data },
+        omron_api::AppRequest::Weights {
+            evaluation_data: &fx.evaluation_data,
+        },
         &result,
     )
     .expect("the seed answer checks");
     s.put2("api_rpc", &[3], &serde_json::to_vec(&result).expect("json"));
-    s.put2("api_rpc", &[4], format!("sha256:{}", "ab".repeat(32)).as_bytes());
+    s.put2(
+        "api_rpc",
+        &[4],
+        format!("sha256:{}", "ab".repeat(32)).as_bytes(),
+    );
     println!("seeds written under {}", s.root.display());
 }

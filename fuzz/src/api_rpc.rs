@@ -74,12 +74,18 @@ pub fn run(data: &[u8]) {
                 let _ = receipt.check_proof(b"");
                 let _ = receipt.check_input(&receipt.body.output);
                 if let Ok(signer) = receipt.verify_signature() {
-                    assert_eq!(signer, key(VALIDATOR_KEY).public(), "a receipt verified for a key that never signed one");
+                    assert_eq!(
+                        signer,
+                        key(VALIDATOR_KEY).public(),
+                        "a receipt verified for a key that never signed one"
+                    );
                 }
             }
         }
         2 => {
-            let mut parts = body.split(|&b| b == 0).map(|p| String::from_utf8_lossy(p).into_owned());
+            let mut parts = body
+                .split(|&b| b == 0)
+                .map(|p| String::from_utf8_lossy(p).into_owned());
             let (ts, origin, sig) = (parts.next(), parts.next(), parts.next());
             let get = |name: &str| match name {
                 "x-timestamp" => ts.clone(),
@@ -91,18 +97,32 @@ pub fn run(data: &[u8]) {
                 && let Ok((account, stamp, signature)) = headers.verify(NOW_SECS)
             {
                 let mut guard = omron_api::auth::ReplayGuard::new(4);
-                guard.accept(&signature, stamp, NOW_SECS).expect("a fresh guard accepts once");
-                assert!(guard.accept(&signature, stamp, NOW_SECS).is_err(), "a replay was accepted");
+                guard
+                    .accept(&signature, stamp, NOW_SECS)
+                    .expect("a fresh guard accepts once");
+                assert!(
+                    guard.accept(&signature, stamp, NOW_SECS).is_err(),
+                    "a replay was accepted"
+                );
                 let _ = account;
             }
         }
         3 => {
             if let Ok(result) = serde_json::from_slice::<InferenceResult>(body) {
                 let fx = answer_fixture();
-                let asked = AppRequest::Weights { evaluation_data: &fx.evaluation_data };
+                let asked = AppRequest::Weights {
+                    evaluation_data: &fx.evaluation_data,
+                };
                 if let Ok(verified) = check_answer(&fx.circuit, asked, &result) {
-                    assert_eq!(verified.output, fx.output, "an answer with another output was accepted");
-                    assert_eq!(verified.validator, key(VALIDATOR_KEY).public(), "receipt key");
+                    assert_eq!(
+                        verified.output, fx.output,
+                        "an answer with another output was accepted"
+                    );
+                    assert_eq!(
+                        verified.validator,
+                        key(VALIDATOR_KEY).public(),
+                        "receipt key"
+                    );
                 }
             }
         }
@@ -120,7 +140,11 @@ fn request(body: &[u8]) {
     };
     let text = canonical::to_string(&value);
     let again: Value = serde_json::from_str(&text).expect("canonical JSON parses");
-    assert_eq!(canonical::to_string(&again), text, "canonical JSON is not a fixed point");
+    assert_eq!(
+        canonical::to_string(&again),
+        text,
+        "canonical JSON is not a fixed point"
+    );
     let _ = canonical::hash(&value);
     let Ok(req) = serde_json::from_value::<RpcRequest>(value) else {
         return;

@@ -81,7 +81,7 @@ fn next_nonce() -> u64 {
 }
 
 /// Sends `request` and reads the answer until the axon closes the connection.
-fn exchange(request: &[u8]) -> Vec<u8> {
+pub fn exchange(request: &[u8]) -> Vec<u8> {
     let Ok(mut stream) = TcpStream::connect(axon_addr()) else {
         return Vec::new();
     };
@@ -93,7 +93,7 @@ fn exchange(request: &[u8]) -> Vec<u8> {
     answer
 }
 
-fn signed_request(bytes: &mut Bytes<'_>, btauth: bool) -> Vec<u8> {
+pub fn signed_request(bytes: &mut Bytes<'_>, btauth: bool) -> Vec<u8> {
     let dendrite: Keypair = key(2);
     let axon_hotkey = key(1).public();
     let name = match NAMES.get(bytes.u8() as usize) {
@@ -108,8 +108,10 @@ fn signed_request(bytes: &mut Bytes<'_>, btauth: bool) -> Vec<u8> {
     let body = bytes.rest();
     let nonce = next_nonce();
     let path = format!("/{name}");
-    let mut pairs: Vec<(String, String)> =
-        vec![(headers::NAME.into(), name.clone()), (headers::TIMEOUT.into(), "12.0".into())];
+    let mut pairs: Vec<(String, String)> = vec![
+        (headers::NAME.into(), name.clone()),
+        (headers::TIMEOUT.into(), "12.0".into()),
+    ];
     if btauth {
         for (k, v) in sign_request(&dendrite, "POST", &path, body, &axon_hotkey, nonce) {
             pairs.push((k.to_owned(), v));
@@ -117,8 +119,13 @@ fn signed_request(bytes: &mut Bytes<'_>, btauth: bool) -> Vec<u8> {
     } else {
         let hash = body_hash(std::iter::empty());
         let uuid = "5a6f2b1c-0000-4000-8000-000000000001";
-        let message =
-            dendrite_message(nonce, &dendrite.public().to_ss58(), &axon_hotkey.to_ss58(), uuid, &hash);
+        let message = dendrite_message(
+            nonce,
+            &dendrite.public().to_ss58(),
+            &axon_hotkey.to_ss58(),
+            uuid,
+            &hash,
+        );
         let info = TerminalInfo {
             version: Some(SDK_VERSION_AS_INT),
             nonce: Some(nonce),

@@ -7,7 +7,9 @@
 //! case (the scheme upper-cases it).
 
 use http::{HeaderMap, HeaderName, HeaderValue};
-use omron_bittensor::btauth::{ReplayStore, claimed_hotkey, is_btauth, sign_request, verify_request};
+use omron_bittensor::btauth::{
+    ReplayStore, claimed_hotkey, is_btauth, sign_request, verify_request,
+};
 use omron_bittensor::headers::{AXON_PREFIX, DENDRITE_PREFIX, terminal_info_from_headers};
 
 use crate::Bytes;
@@ -74,7 +76,10 @@ pub fn run(data: &[u8]) {
     let signed = sign_request(&sender, method, target, &body, &receiver, nonce);
     let mut headers = HeaderMap::new();
     for (k, v) in &signed {
-        headers.insert(*k, HeaderValue::from_str(v).expect("signed headers are ASCII"));
+        headers.insert(
+            *k,
+            HeaderValue::from_str(v).expect("signed headers are ASCII"),
+        );
     }
     let (mut got_method, mut got_target, mut got_body) =
         (method.to_owned(), target.to_owned(), body.clone());
@@ -110,6 +115,9 @@ pub fn run(data: &[u8]) {
         assert_eq!(caller.nonce, nonce, "verified with another nonce");
         assert_eq!(got_body, body, "verified another body");
         assert_eq!(got_target, target, "verified another target");
-        assert!(got_method.eq_ignore_ascii_case(method), "verified another method");
+        assert!(
+            got_method.eq_ignore_ascii_case(method),
+            "verified another method"
+        );
     }
 }

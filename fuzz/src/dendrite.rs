@@ -24,7 +24,9 @@ fn read_request(stream: &mut TcpStream) {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
-        let Ok(n) = stream.read(&mut chunk) else { return };
+        let Ok(n) = stream.read(&mut chunk) else {
+            return;
+        };
         if n == 0 {
             return;
         }
@@ -82,7 +84,10 @@ fn answer(bytes: &mut Bytes<'_>) -> Vec<u8> {
         }
     }
     let body = bytes.rest();
-    head.push_str(&format!("content-length: {}\r\nconnection: close\r\n\r\n", body.len()));
+    head.push_str(&format!(
+        "content-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    ));
     let mut out = head.into_bytes();
     out.extend_from_slice(body);
     out

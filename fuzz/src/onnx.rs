@@ -27,9 +27,11 @@ pub fn run(data: &[u8]) {
         let Some(shape) = info.shape else { return };
         let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
         match n {
-            Some(n) if n <= MAX_ELEMENTS => {
-                inputs.push((0..n).map(|i| ((i % 7) as f32 - 3.0) / 4.0).collect::<Vec<f32>>())
-            }
+            Some(n) if n <= MAX_ELEMENTS => inputs.push(
+                (0..n)
+                    .map(|i| ((i % 7) as f32 - 3.0) / 4.0)
+                    .collect::<Vec<f32>>(),
+            ),
             _ => return,
         }
     }

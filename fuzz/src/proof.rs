@@ -72,7 +72,10 @@ fn fixture(name: &'static str) -> Fixture {
         .circuit
         .verify(&inputs, &proved.proof, &context)
         .unwrap_or_else(|e| panic!("{name}: the fixture proof does not verify: {e}"));
-    assert_eq!(outputs, proved.outputs, "{name}: verify disagrees with prove");
+    assert_eq!(
+        outputs, proved.outputs,
+        "{name}: verify disagrees with prove"
+    );
     Fixture {
         name,
         circuit: stored.circuit,
@@ -165,7 +168,9 @@ pub fn mutate(proof: &mut Vec<u8>, bytes: &mut Bytes<'_>, others: &[&[u8]]) {
                 }
             }
             _ => {
-                if let Some(other) = others.get(data.first().copied().unwrap_or(0) as usize % others.len().max(1)) {
+                if let Some(other) =
+                    others.get(data.first().copied().unwrap_or(0) as usize % others.len().max(1))
+                {
                     proof.truncate(at.min(proof.len()));
                     proof.extend(other.iter().skip(at).copied());
                 }

@@ -47,7 +47,12 @@ pub fn run(data: &[u8]) {
     for circuit in &circuits()[1..] {
         if let Ok(columns) = circuit.pow_columns(&plain) {
             let graph = circuit.circuit.graph();
-            assert_eq!(columns.len(), graph.inputs.len(), "{}: column count", circuit.metadata.name);
+            assert_eq!(
+                columns.len(),
+                graph.inputs.len(),
+                "{}: column count",
+                circuit.metadata.name
+            );
         }
     }
 }

@@ -26,6 +26,10 @@ fn every_corpus_file_replays_without_a_failure() {
             let data = std::fs::read(file).expect("corpus file");
             run(&data);
         }
-        eprintln!("{name}: {} inputs in {:.1?}", files.len(), started.elapsed());
+        eprintln!(
+            "{name}: {} inputs in {:.1?}",
+            files.len(),
+            started.elapsed()
+        );
     }
 }

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The bounded fuzzing pass of CI (docs/fuzzing.md): builds every target of fuzz/ with
+# cargo-fuzz on the nightly toolchain, replays the checked-in corpus of each (-runs=0) and
+# fuzzes each for FUZZ_SECONDS (default 15) from that corpus. Exits non-zero on any crash,
+# leak of an invariant, timeout or out-of-memory; the input that did it is left in
+# fuzz/artifacts/<target>/ and named in the output.
+#
+#   scripts/fuzz.sh                  # all targets
+#   scripts/fuzz.sh proof onnx       # some
+#   FUZZ_SECONDS=600 scripts/fuzz.sh # longer runs, as when developing
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=${FUZZ_SECONDS:-15}
+# Sanitizer none: our code is safe Rust, and ASan would halve the speed of a short pass on
+# two cores. Panics and failed invariants abort the process, which is what we look for.
+flags=(--sanitizer none)
+# libFuzzer options for every run: one input may take at most 30 s, the process 3 GiB (the
+# wallet target derives one argon2 key at 512 MiB), and the fuzzer reads the corpus inputs
+# whole (the largest seeds are verifying keys of ~200 KB).
+libfuzzer=(-timeout=30 -rss_limit_mb=3072 -max_len=262144 -print_final_stats=1)
+
+if ! cargo +nightly --version >/dev/null 2>&1; then
+    echo "error: no nightly toolchain (rustup toolchain install nightly)" >&2
+    exit 1
+fi
+if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+    echo "cargo-fuzz is missing; installing it" >&2
+    if ! cargo +stable install cargo-fuzz --locked; then
+        echo "error: cargo install cargo-fuzz failed" >&2
+        exit 1
+    fi
+fi
+
+if [ $# -gt 0 ]; then
+    targets=("$@")
+else
+    mapfile -t targets < <(cargo +nightly fuzz list)
+fi
+
+start=$(date +%s)
+cargo +nightly fuzz build "${flags[@]}"
+echo "fuzz: built ${#targets[@]} targets in $(( $(date +%s) - start )) s"
+
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+for t in "${targets[@]}"; do
+    corpus=fuzz/corpus/$t
+    if [ ! -d "$corpus" ]; then
+        echo "error: no corpus for target $t ($corpus)" >&2
+        exit 1
+    fi
+    echo "== $t: replaying $(find "$corpus" -type f | wc -l) corpus inputs"
+    cargo +nightly fuzz run "${flags[@]}" "$t" "$corpus" -- "${libfuzzer[@]}" -runs=0
+    echo "== $t: fuzzing for ${seconds} s"
+    # New inputs go to a scratch folder (the first one), so CI never grows the checked-in
+    # corpus; the checked-in one is read as the starting point.
+    mkdir -p "$scratch/$t"
+    cargo +nightly fuzz run "${flags[@]}" "$t" "$scratch/$t" "$corpus" -- \
+        "${libfuzzer[@]}" -max_total_time="$seconds"
+done
+echo "fuzz: ${#targets[@]} targets, no crash, $(( $(date +%s) - start )) s in all"

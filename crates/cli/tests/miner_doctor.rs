@@ -15,116 +15,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-const OMRON: &str = env!("CARGO_BIN_EXE_omron");
-
-/// A child process killed (and reaped) when dropped.
-struct Proc {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Proc {
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A command with the user's wallet and log settings cleared (STYLE habit 8).
-fn omron() -> Command {
-    let mut cmd = Command::new(OMRON);
-    for var in [
-        "RUST_LOG",
-        "BT_WALLET_NAME",
-        "BT_WALLET_HOTKEY",
-        "BT_WALLET_PATH",
-        "BT_WALLET_PASSWORD",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("NO_COLOR", "1");
-    cmd
-}
-
-fn text(output: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
-fn run(args: &[&str]) -> String {
-    let output = omron().args(args).output().unwrap();
-    let (stdout, stderr) = text(&output);
-    assert!(
-        output.status.success(),
-        "{} failed ({}):\n{stdout}\n{stderr}",
-        args.join(" "),
-        output.status
-    );
-    stdout
-}
-
-fn serve_chain(dir: &Path) -> (Proc, String) {
-    let log = dir.join("chain.log");
-    let mut child = omron()
-        .args(["chain", "serve", "--port", "0", "--block-time-ms", "100"])
-        .arg("--state")
-        .arg(dir.join("chain"))
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let url = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the chain printed its URL")
-        .trim()
-        .to_owned();
-    (Proc { child, log }, url)
-}
-
-/// A wallet with a plaintext coldkey and hotkey; returns the hotkey's ss58 address.
-fn wallet(root: &Path, name: &str) -> String {
-    let out = run(&[
-        "wallet",
-        "create",
-        "--no-password",
-        "--wallet.path",
-        root.to_str().unwrap(),
-        "--wallet.name",
-        name,
-    ]);
-    out.lines()
-        .find_map(|l| l.strip_prefix("hotkey default: "))
-        .map(|s| s.split_whitespace().next().unwrap().to_owned())
-        .unwrap_or_else(|| panic!("no hotkey address in {out}"))
-}
-
-fn free_port_on(ip: &str) -> u16 {
-    std::net::TcpListener::bind(format!("{ip}:0"))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+mod common;
+use common::*;
 
 /// Polls `f` every 200 ms until it returns `Some`, failing with `what` (and `log`) after
 /// `limit`.

@@ -19,7 +19,7 @@
 
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use omron_chain::chopsticks::{BlockMode, Chopsticks, ChopsticksOptions, default_genesis};
@@ -28,49 +28,8 @@ use omron_chain::{Chain, DevChain, Hyperparameters, NetUid, RAO_PER_TAO, Subtens
 use omron_keys::{AccountId, Keypair};
 use serde_json::Value;
 
-const OMRON: &str = env!("CARGO_BIN_EXE_omron");
-
-/// A child process killed (and reaped) when dropped.
-struct Proc {
-    name: &'static str,
-    child: Child,
-    log: PathBuf,
-}
-
-impl Proc {
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn assert_running(&mut self) {
-        if let Some(status) = self.child.try_wait().unwrap() {
-            panic!("{} exited ({status}):\n{}", self.name, self.log());
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A command with the user's wallet and log settings cleared (STYLE habit 8).
-fn omron() -> Command {
-    let mut cmd = Command::new(OMRON);
-    for var in [
-        "RUST_LOG",
-        "BT_WALLET_NAME",
-        "BT_WALLET_HOTKEY",
-        "BT_WALLET_PATH",
-        "BT_WALLET_PASSWORD",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("NO_COLOR", "1");
-    cmd
-}
+mod common;
+use common::{Proc, free_port_on, mlp_circuits, omron};
 
 /// A wallet with a plaintext coldkey and hotkey; returns the hotkey.
 fn wallet(root: &Path, name: &str) -> AccountId {
@@ -90,25 +49,8 @@ fn wallet(root: &Path, name: &str) -> AccountId {
     AccountId::from_ss58(ss58).unwrap()
 }
 
-/// A folder with only the MLP circuit.
-fn mlp_circuits(dir: &Path) -> PathBuf {
-    let root = dir.join("circuits");
-    std::fs::create_dir_all(&root).unwrap();
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../circuits/mnist-mlp");
-    std::os::unix::fs::symlink(src.canonicalize().unwrap(), root.join("mnist-mlp")).unwrap();
-    root
-}
-
-fn free_port_on(ip: &str) -> u16 {
-    std::net::TcpListener::bind(format!("{ip}:0"))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// `omron <args> --netuid N --subtensor.network URL ...`, logging to `<dir>/<name>.log`.
-fn spawn(dir: &Path, name: &'static str, args: &[String], netuid: NetUid, url: &str) -> Proc {
+fn spawn(dir: &Path, name: &str, args: &[String], netuid: NetUid, url: &str) -> Proc {
     let log = dir.join(format!("{name}.log"));
     let child = omron()
         .args(args)
@@ -122,7 +64,7 @@ fn spawn(dir: &Path, name: &'static str, args: &[String], netuid: NetUid, url: &
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
-    Proc { name, child, log }
+    Proc { child, log }
 }
 
 fn http() -> reqwest::Client {
@@ -163,8 +105,8 @@ struct Nodes {
 
 impl Nodes {
     fn assert_running(&mut self) {
-        self.validator.assert_running();
-        self.miner.assert_running();
+        self.validator.assert_running("validator");
+        self.miner.assert_running("miner");
     }
 
     fn logs(&self) -> String {

@@ -37,7 +37,7 @@ use tokio::sync::watch;
 use crate::error::NodeError;
 use crate::node::Shared;
 use crate::store::StoredExternalRecord;
-use chain_watch::ChainWatch;
+pub(crate) use chain_watch::ChainWatch;
 pub use chain_watch::WeightsMode;
 
 /// The dashboard page.
@@ -365,12 +365,10 @@ async fn get_metrics(State(shared): State<Arc<Shared>>) -> Response {
         .into_response()
 }
 
-/// The API's routes; starts the chain watch the dashboard reads (it ends with the node).
-pub(crate) fn api_router(shared: Arc<Shared>) -> Router {
-    let state = ApiState {
-        watch: ChainWatch::start(&shared),
-        shared,
-    };
+/// The API's routes; `watch` (shared with the exporter) follows the blocks for the dashboard
+/// and `/health`.
+pub(crate) fn api_router(shared: Arc<Shared>, watch: Arc<ChainWatch>) -> Router {
+    let state = ApiState { watch, shared };
     Router::new()
         .route("/", get(get_dashboard))
         .route("/health", get(get_health))
@@ -383,12 +381,9 @@ pub(crate) fn api_router(shared: Arc<Shared>) -> Router {
         .with_state(state)
 }
 
-/// The Prometheus exporter's routes.
-pub(crate) fn metrics_router(shared: Arc<Shared>) -> Router {
-    let state = ApiState {
-        watch: ChainWatch::start(&shared),
-        shared,
-    };
+/// The Prometheus exporter's routes (`watch` for `/health`).
+pub(crate) fn metrics_router(shared: Arc<Shared>, watch: Arc<ChainWatch>) -> Router {
+    let state = ApiState { watch, shared };
     Router::new()
         .route("/metrics", get(get_metrics))
         .route("/health", get(get_health))

@@ -353,12 +353,16 @@ impl Validator {
         if let (Some(rx), Some(p)) = (pow_rx, parts.prover) {
             tasks.push(("prover", tokio::spawn(prover::run(shared.clone(), p, rx))));
         }
-        if let Some(listener) = api_listener {
+        // One watch of the blocks (ended with the node) for the API's and the exporter's
+        // `/health` and the dashboard, started only when one of them serves.
+        let chain_watch = (api_listener.is_some() || metrics_listener.is_some())
+            .then(|| api::ChainWatch::start(&shared));
+        if let (Some(listener), Some(watch)) = (api_listener, chain_watch.clone()) {
             tasks.push((
                 "api",
                 tokio::spawn(api::serve(
                     listener,
-                    api::api_router(shared.clone()),
+                    api::api_router(shared.clone(), watch),
                     shared.stop.clone(),
                 )),
             ));
@@ -384,12 +388,12 @@ impl Validator {
                 "external API listening (wss, JSON-RPC at /rpc)"
             );
         }
-        if let Some(listener) = metrics_listener {
+        if let (Some(listener), Some(watch)) = (metrics_listener, chain_watch) {
             tasks.push((
                 "metrics",
                 tokio::spawn(api::serve(
                     listener,
-                    api::metrics_router(shared.clone()),
+                    api::metrics_router(shared.clone(), watch),
                     shared.stop.clone(),
                 )),
             ));

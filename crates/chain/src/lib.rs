@@ -24,10 +24,8 @@ pub mod yuma;
 
 pub use chain::{BlockStream, Chain};
 pub use commit_reveal::weights_commit_hash;
-pub use dev::DevChain;
-pub use embedded::{
-    BlockProducer, Call, CallOutput, ChainConfig, EmbeddedChain, Query, QueryOutput, STATE_FILE,
-};
+pub use dev::{Call, CallOutput, DevChain, Query, QueryOutput};
+pub use embedded::{BlockProducer, ChainConfig, EmbeddedChain, STATE_FILE};
 pub use error::{ChainError, ChainResult, PalletError};
 pub use network::{DEV_URL, FINNEY_URL, LOCAL_URL, Network, TEST_URL};
 pub use rpc::{

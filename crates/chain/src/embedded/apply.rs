@@ -7,9 +7,9 @@ use omron_keys::AccountId;
 use rusqlite::Connection;
 
 use super::ChainConfig;
-use super::call::{Call, CallOutput};
 use super::store;
 use crate::commit_reveal::weights_commit_hash;
+use crate::dev::{Call, CallOutput};
 use crate::error::{ChainError, ChainResult, PalletError as E};
 use crate::types::{
     AxonInfo, BlockNumber, Hyperparameters, MAX_COMMITMENT_BYTES, NetUid, Rao, ServeAxon,

@@ -2,9 +2,7 @@
 //! the subnet extrinsics with the runtime's checks, and Yuma consensus at every epoch.
 
 mod apply;
-mod call;
 mod epoch;
-mod query;
 mod store;
 
 use std::path::{Path, PathBuf};
@@ -16,11 +14,8 @@ use omron_keys::{AccountId, Keypair};
 use rusqlite::Connection;
 use tokio::sync::watch;
 
-pub use call::{Call, CallOutput};
-pub use query::{Query, QueryOutput};
-
 use crate::chain::BlockStream;
-use crate::dev::DevChain;
+use crate::dev::{Call, CallOutput, DevChain, Query, QueryOutput};
 use crate::error::{ChainError, ChainResult, PalletError};
 use crate::types::{BlockNumber, NetUid, RAO_PER_TAO, Rao, blocks_until_next_epoch};
 

@@ -11,8 +11,7 @@ use tokio::sync::OnceCell;
 
 use super::wire::{SignedCall, WireError};
 use crate::chain::BlockStream;
-use crate::dev::{DevChain, unexpected};
-use crate::embedded::{Call, CallOutput, Query, QueryOutput};
+use crate::dev::{Call, CallOutput, DevChain, Query, QueryOutput, unexpected};
 use crate::error::{ChainError, ChainResult};
 use crate::types::BlockNumber;
 

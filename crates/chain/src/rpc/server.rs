@@ -14,7 +14,8 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use super::wire::{MAX_REQUEST_BYTES, SignedCall, WireError, WireErrorKind};
-use crate::embedded::{EmbeddedChain, Query};
+use crate::dev::Query;
+use crate::embedded::EmbeddedChain;
 use crate::error::{ChainError, ChainResult};
 
 /// Longest a `blocks/next` request waits.

@@ -3,7 +3,7 @@
 use omron_keys::{AccountId, Keypair, Signature};
 use serde::{Deserialize, Serialize};
 
-use crate::embedded::Call;
+use crate::dev::Call;
 use crate::error::{ChainError, PalletError};
 
 /// Largest request body the server reads.

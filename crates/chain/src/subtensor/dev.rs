@@ -39,7 +39,7 @@ use super::calls::{self, SUBTENSOR};
 use super::{SubtensorClient, storage};
 use crate::chain::{BlockStream, Chain};
 use crate::dev::DevChain;
-use crate::embedded::{Call, CallOutput, Query, QueryOutput};
+use crate::dev::{Call, CallOutput, Query, QueryOutput};
 use crate::error::{ChainError, ChainResult, PalletError};
 use crate::types::{BlockNumber, Hyperparameters, NetUid, Rao};
 

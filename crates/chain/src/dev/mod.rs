@@ -1,12 +1,21 @@
 //! [`DevChain`]: the embedded chain's call/query interface, the same in-process
 //! ([`EmbeddedChain`](crate::EmbeddedChain)) and over RPC ([`DevChainClient`](crate::DevChainClient)),
 //! with the dev operations a local network needs (create a subnet, mint, stake).
+//!
+//! The vocabulary, [`Call`] and [`Query`] with their outputs, lives here rather than in the
+//! embedded chain: the chain implements this interface and the RPC client speaks it, so both
+//! depend on this module and this module on neither.
+
+mod call;
+mod query;
 
 use async_trait::async_trait;
 use omron_keys::{AccountId, Keypair};
 
+pub use call::{Call, CallOutput};
+pub use query::{Query, QueryOutput};
+
 use crate::chain::BlockStream;
-use crate::embedded::{Call, CallOutput, Query, QueryOutput};
 use crate::error::{ChainError, ChainResult};
 use crate::types::{Hyperparameters, NetUid, Rao, Uid};
 
@@ -176,8 +185,8 @@ macro_rules! impl_chain_via_dev {
         impl $crate::Chain for $ty {
             async fn current_block(&self) -> $crate::ChainResult<$crate::BlockNumber> {
                 use $crate::dev::DevChain as _;
-                match self.query($crate::embedded::Query::Block).await? {
-                    $crate::embedded::QueryOutput::Block(b) => Ok(b),
+                match self.query($crate::dev::Query::Block).await? {
+                    $crate::dev::QueryOutput::Block(b) => Ok(b),
                     other => Err($crate::dev::unexpected("block", &other)),
                 }
             }
@@ -191,11 +200,8 @@ macro_rules! impl_chain_via_dev {
                 netuid: $crate::NetUid,
             ) -> $crate::ChainResult<$crate::Metagraph> {
                 use $crate::dev::DevChain as _;
-                match self
-                    .query($crate::embedded::Query::Metagraph { netuid })
-                    .await?
-                {
-                    $crate::embedded::QueryOutput::Metagraph(m) => Ok(m),
+                match self.query($crate::dev::Query::Metagraph { netuid }).await? {
+                    $crate::dev::QueryOutput::Metagraph(m) => Ok(m),
                     other => Err($crate::dev::unexpected("metagraph", &other)),
                 }
             }
@@ -206,10 +212,10 @@ macro_rules! impl_chain_via_dev {
             ) -> $crate::ChainResult<$crate::Hyperparameters> {
                 use $crate::dev::DevChain as _;
                 match self
-                    .query($crate::embedded::Query::Hyperparameters { netuid })
+                    .query($crate::dev::Query::Hyperparameters { netuid })
                     .await?
                 {
-                    $crate::embedded::QueryOutput::Hyperparameters(h) => Ok(h),
+                    $crate::dev::QueryOutput::Hyperparameters(h) => Ok(h),
                     other => Err($crate::dev::unexpected("hyperparameters", &other)),
                 }
             }
@@ -220,10 +226,10 @@ macro_rules! impl_chain_via_dev {
             ) -> $crate::ChainResult<$crate::SubnetOwner> {
                 use $crate::dev::DevChain as _;
                 match self
-                    .query($crate::embedded::Query::SubnetOwner { netuid })
+                    .query($crate::dev::Query::SubnetOwner { netuid })
                     .await?
                 {
-                    $crate::embedded::QueryOutput::SubnetOwner(o) => Ok(o),
+                    $crate::dev::QueryOutput::SubnetOwner(o) => Ok(o),
                     other => Err($crate::dev::unexpected("subnet owner", &other)),
                 }
             }
@@ -235,13 +241,13 @@ macro_rules! impl_chain_via_dev {
             ) -> $crate::ChainResult<Option<$crate::Uid>> {
                 use $crate::dev::DevChain as _;
                 match self
-                    .query($crate::embedded::Query::UidOf {
+                    .query($crate::dev::Query::UidOf {
                         netuid,
                         hotkey: *hotkey,
                     })
                     .await?
                 {
-                    $crate::embedded::QueryOutput::Uid(u) => Ok(u),
+                    $crate::dev::QueryOutput::Uid(u) => Ok(u),
                     other => Err($crate::dev::unexpected("uid", &other)),
                 }
             }
@@ -252,10 +258,10 @@ macro_rules! impl_chain_via_dev {
             ) -> $crate::ChainResult<u64> {
                 use $crate::dev::DevChain as _;
                 match self
-                    .query($crate::embedded::Query::BlocksUntilNextEpoch { netuid })
+                    .query($crate::dev::Query::BlocksUntilNextEpoch { netuid })
                     .await?
                 {
-                    $crate::embedded::QueryOutput::Blocks(b) => Ok(b),
+                    $crate::dev::QueryOutput::Blocks(b) => Ok(b),
                     other => Err($crate::dev::unexpected("blocks until next epoch", &other)),
                 }
             }
@@ -267,10 +273,10 @@ macro_rules! impl_chain_via_dev {
             ) -> $crate::ChainResult<u64> {
                 use $crate::dev::DevChain as _;
                 match self
-                    .query($crate::embedded::Query::BlocksSinceLastUpdate { netuid, uid })
+                    .query($crate::dev::Query::BlocksSinceLastUpdate { netuid, uid })
                     .await?
                 {
-                    $crate::embedded::QueryOutput::Blocks(b) => Ok(b),
+                    $crate::dev::QueryOutput::Blocks(b) => Ok(b),
                     other => Err($crate::dev::unexpected("blocks since last update", &other)),
                 }
             }
@@ -291,7 +297,7 @@ macro_rules! impl_chain_via_dev {
                 axon: &$crate::ServeAxon,
             ) -> $crate::ChainResult<()> {
                 use $crate::dev::DevChain as _;
-                let call = $crate::embedded::Call::ServeAxon {
+                let call = $crate::dev::Call::ServeAxon {
                     netuid,
                     axon: *axon,
                 };
@@ -307,7 +313,7 @@ macro_rules! impl_chain_via_dev {
                 version_key: u64,
             ) -> $crate::ChainResult<()> {
                 use $crate::dev::DevChain as _;
-                let call = $crate::embedded::Call::SetWeights {
+                let call = $crate::dev::Call::SetWeights {
                     netuid,
                     uids: uids.to_vec(),
                     weights: weights.to_vec(),
@@ -323,7 +329,7 @@ macro_rules! impl_chain_via_dev {
                 commit_hash: [u8; 32],
             ) -> $crate::ChainResult<()> {
                 use $crate::dev::DevChain as _;
-                let call = $crate::embedded::Call::CommitWeights {
+                let call = $crate::dev::Call::CommitWeights {
                     netuid,
                     commit_hash,
                 };
@@ -340,7 +346,7 @@ macro_rules! impl_chain_via_dev {
                 version_key: u64,
             ) -> $crate::ChainResult<()> {
                 use $crate::dev::DevChain as _;
-                let call = $crate::embedded::Call::RevealWeights {
+                let call = $crate::dev::Call::RevealWeights {
                     netuid,
                     uids: uids.to_vec(),
                     weights: weights.to_vec(),
@@ -357,7 +363,7 @@ macro_rules! impl_chain_via_dev {
                 data: &[u8],
             ) -> $crate::ChainResult<()> {
                 use $crate::dev::DevChain as _;
-                let call = $crate::embedded::Call::SetCommitment {
+                let call = $crate::dev::Call::SetCommitment {
                     netuid,
                     data: data.to_vec(),
                 };
@@ -371,13 +377,13 @@ macro_rules! impl_chain_via_dev {
             ) -> $crate::ChainResult<Option<$crate::Commitment>> {
                 use $crate::dev::DevChain as _;
                 match self
-                    .query($crate::embedded::Query::Commitment {
+                    .query($crate::dev::Query::Commitment {
                         netuid,
                         hotkey: *hotkey,
                     })
                     .await?
                 {
-                    $crate::embedded::QueryOutput::Commitment(c) => Ok(c),
+                    $crate::dev::QueryOutput::Commitment(c) => Ok(c),
                     other => Err($crate::dev::unexpected("commitment", &other)),
                 }
             }

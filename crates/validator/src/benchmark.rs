@@ -1,9 +1,12 @@
 //! Benchmark requests (reference §3.4): pick a circuit by its `benchmark_choice_weight`, draw
-//! a fresh input with its generator (a new 16-byte nonce every time), and admit it only if the
-//! persistent hash guard has never seen it.
+//! a fresh input with its generator, and admit it only if the persistent hash guard has never
+//! seen it.
 //!
-//! Unlike the reference, only proof-of-computation circuits are benchmarked: asking miners for
-//! proof-of-weights proofs (`ProofOfWeightsSynapse`) is not part of this node.
+//! Both kinds of circuit are benchmarked, as in the reference: a proof-of-computation circuit
+//! is asked with a `QueryZkProof` holding a model input and a new 16-byte nonce, a
+//! proof-of-weights circuit with a `ProofOfWeightsSynapse` holding a scoring batch from
+//! `generate_pow_inputs` (its nonce slots drawn anew). Either answer is verified against the
+//! validator's own input and scored alike.
 
 use std::sync::Arc;
 
@@ -23,18 +26,30 @@ pub struct BenchmarkCircuits {
 }
 
 impl BenchmarkCircuits {
-    /// The proof-of-computation circuits of `store` with a positive, finite weight.
+    /// The circuits of `store` with a positive, finite weight whose input generator draws
+    /// their kind of request (a model input for proof of computation, a scoring batch for
+    /// proof of weights).
     pub fn new(store: &CircuitStore) -> Result<Self, NodeError> {
         let mut circuits = Vec::new();
         let mut weights = Vec::new();
         for c in store.iter() {
             let weight = c.metadata.benchmark_choice_weight.unwrap_or(0.0);
-            if c.metadata.circuit_type == CircuitType::ProofOfComputation
-                && weight.is_finite()
-                && weight > 0.0
-            {
+            let positive = weight.is_finite() && weight > 0.0;
+            // A mismatch would send a scoring batch as a model input or the reverse: every
+            // honest miner would fail it.
+            let generator_fits =
+                c.is_proof_of_weights() == (c.metadata.circuit_type == CircuitType::ProofOfWeights);
+            if positive && generator_fits {
                 circuits.push(Arc::new(c.clone()));
                 weights.push(weight);
+            } else if positive {
+                tracing::warn!(
+                    circuit = %c.id(),
+                    name = %c.metadata.name,
+                    kind = ?c.metadata.circuit_type,
+                    generator = ?c.metadata.input_generator,
+                    "circuit not used for benchmark requests: its input generator is not of its type"
+                );
             } else {
                 tracing::info!(
                     circuit = %c.id(),
@@ -92,6 +107,111 @@ pub fn admit_value(store: &mut Store, input: &serde_json::Value) -> Result<bool,
 mod tests {
     use super::*;
     use crate::store::StoreLimits;
+    use omron_circuit::InputGenerator;
+    use rand::SeedableRng;
+
+    /// A shipped circuit (`circuits/NAME`) with its benchmark weight set to `weight`.
+    fn shipped(name: &str, weight: Option<f64>) -> StoredCircuit {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../circuits")
+            .join(name);
+        let mut c = StoredCircuit::load(&dir).unwrap();
+        c.metadata.benchmark_choice_weight = weight;
+        c
+    }
+
+    fn names(b: &BenchmarkCircuits) -> Vec<&str> {
+        b.circuits()
+            .iter()
+            .map(|c| c.metadata.name.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn proof_of_weights_circuits_with_a_positive_weight_are_benchmarked() {
+        let store = CircuitStore::from_circuits(vec![
+            shipped("mnist-mlp", Some(0.8)),
+            shipped("sn27-pow-256", Some(0.0)),
+            shipped("sn48-pow-256", Some(0.2)),
+        ]);
+        let b = BenchmarkCircuits::new(&store).unwrap();
+        assert_eq!(names(&b), ["MNIST MLP", "SN48 PoW 256"]);
+        // Drawn in proportion to the weights: 0.2 of 1.0 for SN48.
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let draws = 10_000;
+        let pow = (0..draws)
+            .filter(|_| b.choose(&mut rng).metadata.circuit_type == CircuitType::ProofOfWeights)
+            .count();
+        let share = pow as f64 / draws as f64;
+        assert!(
+            (0.18..0.22).contains(&share),
+            "proof-of-weights share {share}"
+        );
+    }
+
+    #[test]
+    fn a_store_of_proof_of_weights_circuits_alone_is_benchmarked() {
+        let store = CircuitStore::from_circuits(vec![
+            shipped("sn27-pow-256", Some(0.1)),
+            shipped("sn48-pow-256", None),
+        ]);
+        let b = BenchmarkCircuits::new(&store).unwrap();
+        assert_eq!(names(&b), ["SN27 PoW 256"], "no weight counts as 0");
+        let only_zero = CircuitStore::from_circuits(vec![shipped("sn48-pow-256", Some(0.0))]);
+        assert!(matches!(
+            BenchmarkCircuits::new(&only_zero),
+            Err(NodeError::NoBenchmarkCircuits { loaded: 1 })
+        ));
+    }
+
+    #[test]
+    fn a_circuit_whose_generator_is_not_of_its_type_is_left_out() {
+        // A proof-of-weights circuit with a model-input generator could only be sent inputs no
+        // miner can prove, and the reverse.
+        let mut pow_uniform = shipped("sn48-pow-256", Some(1.0));
+        pow_uniform.metadata.input_generator = InputGenerator::Uniform {
+            low: 0.0,
+            high: 1.0,
+        };
+        let mut poc_scoring = shipped("mnist-mlp", Some(1.0));
+        poc_scoring.metadata.input_generator = InputGenerator::Sn48Scoring { batch: 256 };
+        let store = CircuitStore::from_circuits(vec![
+            pow_uniform,
+            poc_scoring,
+            shipped("sn27-pow-256", Some(f64::NAN)),
+        ]);
+        assert!(matches!(
+            BenchmarkCircuits::new(&store),
+            Err(NodeError::NoBenchmarkCircuits { loaded: 3 })
+        ));
+    }
+
+    #[test]
+    fn the_shipped_proof_of_weights_circuits_get_a_minority_of_benchmark_traffic() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../circuits");
+        let store = CircuitStore::load(&dir).unwrap();
+        let b = BenchmarkCircuits::new(&store).unwrap();
+        let weight = |c: &StoredCircuit| c.metadata.benchmark_choice_weight.unwrap_or(0.0);
+        let (mut pow, mut all) = (Vec::new(), 0.0);
+        for c in b.circuits() {
+            all += weight(c);
+            if c.metadata.circuit_type == CircuitType::ProofOfWeights {
+                pow.push(c.path.file_name().unwrap().to_str().unwrap().to_owned());
+            }
+        }
+        pow.sort();
+        assert_eq!(pow, ["sn2-pow-256", "sn27-pow-256", "sn48-pow-256"]);
+        let pow_weight: f64 = b
+            .circuits()
+            .iter()
+            .filter(|c| c.metadata.circuit_type == CircuitType::ProofOfWeights)
+            .map(|c| weight(c))
+            .sum();
+        assert!(
+            pow_weight > 0.0 && pow_weight < 0.5 * all,
+            "proof of weights {pow_weight} of {all}"
+        );
+    }
 
     fn input(nonce: &str) -> RequestInput {
         RequestInput {

@@ -1,12 +1,13 @@
-//! The request pool and the life of one request: prepare a benchmark input, query the miner,
-//! verify the answer off the async runtime, score it.
+//! The request pool and the life of one request: draw a benchmark input (a model input or,
+//! for a proof-of-weights circuit, a scoring batch), query the miner, verify the answer off the
+//! async runtime, score it.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use omron_bittensor::dendrite::AxonTarget;
-use omron_circuit::StoredCircuit;
+use omron_circuit::{CircuitType, StoredCircuit};
 use omron_protocol::{CircuitId, ProofOfWeightsSynapse, ProofSystem, QueryInput, QueryZkProof};
 use omron_scoring::constants::POW_NONCE_SLOTS;
 use rand::Rng;
@@ -16,7 +17,7 @@ use tokio::task::JoinSet;
 use super::Shared;
 use super::prover::PowJob;
 use crate::answer::{Answer, Claimed, read_answer, read_pow_answer};
-use crate::benchmark::{admit, input_json};
+use crate::benchmark::{admit_value, input_json};
 use crate::error::NodeError;
 use crate::external::Job;
 use crate::metrics::{RequestStatus, VerificationResult};
@@ -141,7 +142,7 @@ async fn recv(external: &mut Option<mpsc::Receiver<Job>>) -> Option<Job> {
 }
 
 async fn external_request(shared: Arc<Shared>, max_attempts: u32, job: Job) -> Option<u16> {
-    crate::external::route::serve(shared, max_attempts, job).await;
+    super::route::serve(shared, max_attempts, job).await;
     None
 }
 
@@ -181,26 +182,49 @@ pub(crate) struct Asked {
 }
 
 async fn request_inner(shared: &Arc<Shared>, uid: u16) -> Result<(), NodeError> {
-    let (circuit, input) = {
+    let (circuit, ask, sent) = {
         // ThreadRng: a CSPRNG seeded from the OS; the nonce in each input comes from it.
         let mut rng = rand::thread_rng();
         let circuit = shared.circuits.choose(&mut rng).clone();
-        let input = circuit.generate_input(&mut rng);
-        (circuit, input)
+        let (ask, sent) = draw_ask(&circuit, &mut rng)?;
+        (circuit, ask, sent)
     };
     let circuit_id = circuit.id();
-    let admitted = {
-        let input = input.clone();
-        shared.with_store(move |s| admit(s, &input)).await?
-    };
-    if admitted.is_none() {
+    if !shared.with_store(move |s| admit_value(s, &sent)).await? {
         shared.metrics.hash_guard_rejected();
         tracing::warn!(uid, circuit = %circuit_id, "generated input already sent before; request dropped");
         return Ok(());
     }
     let timeout = Duration::from_secs(circuit.timeout_secs());
-    ask_and_score(shared, uid, 0, &circuit, &Ask::Computation(input), timeout).await?;
+    ask_and_score(shared, uid, 0, &circuit, &ask, timeout).await?;
     Ok(())
+}
+
+/// A fresh benchmark ask for `circuit` (reference §3.4) and the JSON that travels, which the
+/// hash guard hashes: a model input with a new nonce (`QueryZkProof`) for a
+/// proof-of-computation circuit, a scoring batch with new nonce slots (`ProofOfWeightsSynapse`)
+/// for a proof-of-weights one.
+fn draw_ask(
+    circuit: &StoredCircuit,
+    rng: &mut impl rand::RngCore,
+) -> Result<(Ask, serde_json::Value), NodeError> {
+    if circuit.metadata.circuit_type == CircuitType::ProofOfWeights {
+        let inputs = circuit
+            .generate_pow_inputs(rng)
+            .ok_or_else(|| NodeError::InvalidConfig {
+                what: "benchmark circuit",
+                reason: format!(
+                    "{} ({}) draws no proof-of-weights inputs",
+                    circuit.id(),
+                    circuit.metadata.name
+                ),
+            })?;
+        Ok((Ask::Weights(inputs.clone()), inputs))
+    } else {
+        let input = circuit.generate_input(rng);
+        let sent = input_json(&input);
+        Ok((Ask::Computation(input), sent))
+    }
 }
 
 /// Asks `uid` (through its dendrite on `lane`, see [`Shared::dendrite`]) to prove `ask` with
@@ -493,5 +517,56 @@ fn publish(shared: &Arc<Shared>, uid: u16, update: &ScoreUpdate, block: u64) {
             m.pow_batch(false);
             tracing::warn!(step = batch.step, error = %e, "score batch failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped(name: &str) -> StoredCircuit {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../circuits")
+            .join(name);
+        StoredCircuit::load(&dir).unwrap()
+    }
+
+    #[test]
+    fn a_proof_of_weights_circuit_is_asked_for_a_fresh_scoring_batch() {
+        let circuit = shipped("sn48-pow-256");
+        let mut rng = rand::thread_rng();
+        let (ask, sent) = draw_ask(&circuit, &mut rng).unwrap();
+        let Ask::Weights(inputs) = ask else {
+            panic!("a proof-of-weights circuit gets a ProofOfWeightsSynapse");
+        };
+        // What travels is what is hashed and what the answer is verified against.
+        assert_eq!(inputs, sent);
+        assert!(circuit.pow_columns(&inputs).is_ok(), "the circuit takes it");
+        let (_, again) = draw_ask(&circuit, &mut rng).unwrap();
+        assert_ne!(sent["nonce"], again["nonce"], "a fresh nonce every time");
+    }
+
+    #[test]
+    fn a_proof_of_computation_circuit_is_asked_for_a_model_input() {
+        let circuit = shipped("mnist-mlp");
+        let (ask, sent) = draw_ask(&circuit, &mut rand::thread_rng()).unwrap();
+        let Ask::Computation(input) = ask else {
+            panic!("a proof-of-computation circuit gets a QueryZkProof");
+        };
+        assert_eq!(input_json(&input), sent);
+        assert_eq!(input.input_data[0].len(), 784);
+    }
+
+    #[test]
+    fn a_proof_of_weights_circuit_without_a_scoring_generator_is_an_error() {
+        let mut circuit = shipped("sn48-pow-256");
+        circuit.metadata.input_generator = omron_circuit::InputGenerator::Uniform {
+            low: 0.0,
+            high: 1.0,
+        };
+        assert!(matches!(
+            draw_ask(&circuit, &mut rand::thread_rng()),
+            Err(NodeError::InvalidConfig { .. })
+        ));
     }
 }

@@ -6,7 +6,8 @@
 //! * `external`: the external API end to end: apps over TLS WebSocket, refusals, receipts;
 //! * `dashboard`: the dashboard's JSON endpoints against a running node and a real store;
 //! * `dashboard_external`: the dashboard's list of recent external requests (`GET /external`);
-//! * `hostile`, `hostile_miners`: miners that cheat or break HTTP, and the node against them.
+//! * `hostile`, `hostile_miners`: miners that cheat or break HTTP, and the node against them;
+//! * `pow_benchmark`: proof-of-weights benchmark requests to miners, honest and cheating.
 
 // Helpers outside #[test] functions unwrap too: a failed setup should fail the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -18,4 +19,5 @@ mod hostile;
 mod hostile_miners;
 mod miners;
 mod node;
+mod pow_benchmark;
 mod store;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use omron_scoring::constants::{MAX_CONCURRENT_REQUESTS, WEIGHTS_VERSION};
 
-use crate::external::ExternalApiConfig;
+use crate::external_state::ExternalApiConfig;
 
 /// Everything the node needs to know besides its keys, chain, circuits and store.
 #[derive(Debug, Clone, PartialEq, Eq)]

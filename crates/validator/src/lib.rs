@@ -15,6 +15,9 @@
 //! * [`external`]: the external API for apps (TLS WebSocket JSON-RPC, signed receipts);
 //! * [`metrics`]: the Prometheus metrics; [`api`]: `/health`, `/scoreboard`, `/metrics`, the
 //!   dashboard;
+//! * `shared`: the state the node's tasks and the HTTP servers share, below all of them
+//!   (with `external_state`, the external API's queue and limits, and `summary`, the
+//!   once-a-minute response log line);
 //! * [`store`]: the persistent SQLite state (scores, windows, hash guard, PoW queue, proof
 //!   archive, weights history, pending commits, request statistics), synchronous, called
 //!   from blocking tasks.
@@ -30,13 +33,16 @@ pub mod benchmark;
 pub mod config;
 mod error;
 pub mod external;
+mod external_state;
 pub mod metrics;
 pub mod node;
 pub mod pool;
 pub mod pow;
 pub mod scorer;
+mod shared;
 pub mod snapshot;
 pub mod store;
+mod summary;
 pub mod weight_window;
 
 pub use api::{Health, MinerRow, Scoreboard};

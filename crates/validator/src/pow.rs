@@ -25,6 +25,17 @@ pub struct BatchProof {
     pub public_outputs: Vec<Vec<i64>>,
 }
 
+/// One applied batch to prove, queued by the request pool for the node's prover task.
+#[derive(Debug, Clone)]
+pub(crate) struct PowJob {
+    /// The PoW queue step of the batch.
+    pub(crate) step: u64,
+    /// The block at which it was applied.
+    pub(crate) block: u64,
+    /// The exact circuit inputs whose outputs became the scores.
+    pub(crate) inputs: CircuitInputs,
+}
+
 /// Why a batch could not be proven.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("proving the score batch failed: {0}")]

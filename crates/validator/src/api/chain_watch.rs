@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use omron_chain::CommitRevealMode;
 use serde::{Deserialize, Serialize};
 
-use crate::node::Shared;
+use crate::shared::Shared;
 
 /// How long a read of the weights mode is reused.
 const MODE_TTL: Duration = Duration::from_secs(60);

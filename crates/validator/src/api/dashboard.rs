@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::chain_watch::{ChainWatch, WeightsMode, connection_state};
 use super::stats;
 use crate::error::NodeError;
-use crate::node::Shared;
+use crate::shared::Shared;
 use crate::store::{StoredRequest, TxOutcome, WeightsRecord};
 
 /// Blocks the series cover without `blocks` (a day of 12 s blocks); the window never starts

@@ -35,7 +35,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::error::NodeError;
-use crate::node::Shared;
+use crate::shared::Shared;
 use crate::store::StoredExternalRecord;
 pub(crate) use chain_watch::ChainWatch;
 pub use chain_watch::WeightsMode;

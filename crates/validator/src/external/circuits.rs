@@ -10,7 +10,7 @@ use omron_circuit::{CircuitType, RequestInput, StoredCircuit};
 use rand::RngCore;
 use serde_json::{Value, json};
 
-use super::JobInput;
+use crate::external_state::JobInput;
 
 /// Finds a circuit by id (full hex, or a prefix of at least 8 digits), name, or the name of
 /// its folder (`mnist-mlp`).

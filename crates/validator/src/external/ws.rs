@@ -27,8 +27,9 @@ use omron_keys::AccountId;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{ExternalState, Job, JobInput, PERMIT_CACHE, circuits, lock};
-use crate::node::Shared;
+use super::circuits;
+use crate::external_state::{ExternalState, Job, JobInput, PERMIT_CACHE, lock};
+use crate::shared::Shared;
 
 /// Answers queued per connection before the writer applies backpressure.
 const OUTBOX: usize = 64;

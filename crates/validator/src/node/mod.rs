@@ -18,16 +18,15 @@
 
 mod prover;
 pub(crate) mod requests;
-mod summary;
+mod route;
 mod sync;
 mod weights;
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use omron_bittensor::dendrite::Dendrite;
 use omron_chain::Chain;
 use omron_circuit::CircuitStore;
 use omron_keys::{AccountId, Keypair};
@@ -41,8 +40,9 @@ use crate::error::NodeError;
 use crate::external::{self, ExternalState};
 use crate::metrics::ValidatorMetrics;
 use crate::pow::BatchProver;
-use crate::snapshot::Snapshot;
-use crate::store::{Store, StoreError};
+pub(crate) use crate::shared::Shared;
+use crate::store::Store;
+use crate::summary;
 
 /// What the node is built from besides its configuration.
 pub struct NodeParts {
@@ -65,123 +65,6 @@ impl std::fmt::Debug for NodeParts {
             .field("circuits", &self.circuits.len())
             .field("prover", &self.prover.as_ref().map(|p| p.circuit_id()))
             .finish_non_exhaustive()
-    }
-}
-
-/// State shared by the node's tasks and HTTP handlers.
-pub(crate) struct Shared {
-    pub(crate) config: ValidatorConfig,
-    pub(crate) chain: Arc<dyn Chain>,
-    pub(crate) hotkey: Keypair,
-    pub(crate) hotkey_ss58: String,
-    pub(crate) circuits: BenchmarkCircuits,
-    store: Mutex<Store>,
-    pub(crate) snapshot: watch::Sender<Arc<Snapshot>>,
-    pub(crate) block: watch::Sender<u64>,
-    pub(crate) metrics: Arc<ValidatorMetrics>,
-    dendrites: Mutex<HashMap<(u16, u16), Arc<Dendrite>>>,
-    /// Dendrite lanes in use by external requests: (uid, lane), lane >= 1.
-    lanes: Mutex<BTreeSet<(u16, u16)>>,
-    pub(crate) pow_jobs: Option<mpsc::Sender<prover::PowJob>>,
-    fatal: mpsc::UnboundedSender<NodeError>,
-    pub(crate) stop: watch::Receiver<bool>,
-    /// Every circuit of the store (the external API serves them all).
-    pub(crate) all_circuits: Vec<Arc<omron_circuit::StoredCircuit>>,
-    /// The external API's state, when it is on.
-    pub(crate) external: Option<Arc<ExternalState>>,
-    /// Uids with a request in flight (benchmark or external).
-    busy: Mutex<BTreeSet<u16>>,
-    /// Verified responses per circuit: (count, sum of response times in seconds).
-    circuit_times: Mutex<HashMap<String, (u64, f64)>>,
-    /// Responses scored since the last once-a-minute summary line.
-    pub(crate) summary: summary::ResponseSummary,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Store writes are transactions (rolled back if a panic unwinds through them), and the
-    // dendrite map holds no invariant, so a poisoned lock is still safe to use.
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-impl Shared {
-    /// Runs `f` on the store from a blocking thread.
-    pub(crate) async fn with_store<T, F>(self: &Arc<Self>, f: F) -> Result<T, NodeError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
-    {
-        let me = self.clone();
-        tokio::task::spawn_blocking(move || f(&mut lock(&me.store)))
-            .await
-            .map_err(|e| NodeError::Task(format!("store access: {e}")))?
-            .map_err(NodeError::from)
-    }
-
-    /// Reports an error that stops the node.
-    pub(crate) fn fail(&self, error: NodeError) {
-        tracing::error!(%error, "validator stopping");
-        let _ = self.fatal.send(error);
-    }
-
-    /// The current snapshot.
-    pub(crate) fn snapshot(&self) -> Arc<Snapshot> {
-        self.snapshot.borrow().clone()
-    }
-
-    /// The latest block seen.
-    pub(crate) fn block(&self) -> u64 {
-        *self.block.borrow()
-    }
-
-    /// The dendrite for a uid on a lane: benchmark requests use lane 0 (one request per uid
-    /// at a time); external requests claim lanes from 1 ([`Shared::claim_lane`]). Each
-    /// dendrite has its own uuid and the axon wants increasing nonces per (hotkey, uuid), so
-    /// requests in flight together to one axon never share a dendrite and never race their
-    /// nonces.
-    pub(crate) fn dendrite(&self, uid: u16, lane: u16) -> Result<Arc<Dendrite>, NodeError> {
-        let mut map = lock(&self.dendrites);
-        if let Some(d) = map.get(&(uid, lane)) {
-            return Ok(d.clone());
-        }
-        let d = Arc::new(Dendrite::new(self.hotkey.clone())?);
-        map.insert((uid, lane), d.clone());
-        Ok(d)
-    }
-
-    /// The lowest free external lane (>= 1) of `uid`, held until [`Shared::release_lane`].
-    pub(crate) fn claim_lane(&self, uid: u16) -> u16 {
-        let mut lanes = lock(&self.lanes);
-        let lane = (1..).find(|l| !lanes.contains(&(uid, *l))).unwrap_or(1);
-        lanes.insert((uid, lane));
-        lane
-    }
-
-    /// Frees a lane taken by [`Shared::claim_lane`].
-    pub(crate) fn release_lane(&self, uid: u16, lane: u16) {
-        lock(&self.lanes).remove(&(uid, lane));
-    }
-
-    /// The uids with a request in flight (held while the guard lives).
-    pub(crate) fn busy_uids(&self) -> MutexGuard<'_, BTreeSet<u16>> {
-        lock(&self.busy)
-    }
-
-    /// Records a verified response's time for its circuit (`GET /circuits`).
-    pub(crate) fn record_circuit_time(&self, circuit: &str, seconds: f64) {
-        let mut t = lock(&self.circuit_times);
-        let e = t.entry(circuit.to_owned()).or_insert((0, 0.0));
-        e.0 += 1;
-        e.1 += seconds;
-    }
-
-    /// Verified responses per circuit: (count, sum of seconds).
-    pub(crate) fn circuit_times(&self) -> HashMap<String, (u64, f64)> {
-        lock(&self.circuit_times).clone()
-    }
-
-    /// Whether shutdown was asked for.
-    pub(crate) fn stopping(&self) -> bool {
-        *self.stop.borrow()
     }
 }
 

@@ -4,26 +4,18 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use omron_scoring::{CircuitInputs, hash_hex, input_hash};
+use omron_scoring::{hash_hex, input_hash};
 use tokio::sync::mpsc;
 
 use super::Shared;
 use crate::pow::BatchProver;
 use crate::store::NewArchivedProof;
 
+// The request pool (a sibling) queues jobs under this name.
+pub(super) use crate::pow::PowJob;
+
 /// Batches waiting to be proven at most; a full queue drops (and counts) the newest.
 pub(super) const QUEUE: usize = 8;
-
-/// One applied batch to prove.
-#[derive(Debug, Clone)]
-pub(crate) struct PowJob {
-    /// The PoW queue step of the batch.
-    pub(crate) step: u64,
-    /// The block at which it was applied.
-    pub(crate) block: u64,
-    /// The exact circuit inputs whose outputs became the scores.
-    pub(crate) inputs: CircuitInputs,
-}
 
 fn now_ms() -> u64 {
     SystemTime::now()

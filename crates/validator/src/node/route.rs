@@ -13,10 +13,10 @@ use omron_api::{UnsignedReceipt, canonical, receipt::RECEIPT_VERSION};
 use rand::distributions::{Distribution, WeightedIndex};
 use serde_json::{Value, json};
 
-use super::{Job, JobInput};
+use super::Shared;
+use super::requests::{Ask, ask_and_score};
 use crate::error::NodeError;
-use crate::node::Shared;
-use crate::node::requests::{Ask, ask_and_score};
+use crate::external_state::{Job, JobInput};
 use crate::store::{ExternalRecord, ProvenRecord};
 
 /// A miner with no score yet still gets this much weight, so newcomers are tried too.
@@ -52,7 +52,7 @@ fn claim_miner(shared: &Shared, tried: &BTreeSet<u16>) -> Option<u16> {
 }
 
 /// Serves one job to the end; the caller holds its pool slot.
-pub(crate) async fn serve(shared: Arc<Shared>, max_attempts: u32, job: Job) {
+pub(super) async fn serve(shared: Arc<Shared>, max_attempts: u32, job: Job) {
     let Job {
         method,
         origin,

@@ -1,68 +1,11 @@
 //! How far the quantised model is from the float model on given inputs.
 
-use serde::{Deserialize, Serialize};
-
 use omron_ir::{Trace, execute};
 
-use crate::ModelError;
+use crate::error::ModelError;
 use crate::model::OnnxModel;
-use crate::quantise::QuantisedModel;
+use crate::quantised::{AccuracyReport, LayerError, OutputAccuracy, QuantisedModel};
 use crate::tensor::Tensor;
-
-/// Accuracy of one output.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct OutputAccuracy {
-    /// ONNX output name.
-    pub name: String,
-    /// Largest `|quantised - float|` over the output's elements.
-    pub max_abs_error: f64,
-    /// Mean `|quantised - float|`.
-    pub mean_abs_error: f64,
-    /// Largest `|float|`, to put the errors in proportion.
-    pub max_abs_reference: f64,
-    /// Index of the largest float element.
-    pub argmax_float: usize,
-    /// Index of the largest dequantised element.
-    pub argmax_quantised: usize,
-    /// Whether the two agree.
-    pub argmax_agrees: bool,
-}
-
-/// The error of one ONNX value's IR tensor against the float model (per-layer check).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LayerError {
-    /// ONNX value name.
-    pub value: String,
-    /// Label of the node computing it.
-    pub node: String,
-    /// Its ONNX op type.
-    pub op_type: String,
-    /// Largest `|quantised - float|` over the value's elements.
-    pub max_abs_error: f64,
-    /// Largest `|float|`.
-    pub max_abs_reference: f64,
-    /// The bound: `layer_abs_tolerance + layer_rel_tolerance * max_abs_reference`.
-    pub bound: f64,
-}
-
-/// Accuracy of the quantised model against the float model on one input.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AccuracyReport {
-    /// Largest absolute error over all outputs.
-    pub max_abs_error: f64,
-    /// Mean absolute error over all output elements.
-    pub mean_abs_error: f64,
-    /// Whether every output's argmax agrees.
-    pub argmax_agrees: bool,
-    /// Per output, in ONNX order.
-    pub per_output: Vec<OutputAccuracy>,
-    /// Number of float values compared layer by layer (every ONNX value with an IR tensor of
-    /// its own; boolean and integer values are left out, since a comparison of nearly equal
-    /// values may legitimately flip).
-    pub layers_checked: usize,
-    /// The value with the largest error relative to its bound.
-    pub worst_layer: Option<LayerError>,
-}
 
 fn argmax(v: impl Iterator<Item = f64>) -> usize {
     let mut best = (0, f64::NEG_INFINITY);

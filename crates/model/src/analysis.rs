@@ -1,64 +1,19 @@
 //! Load-time analysis: liveness, constant folding, shape inference and the per-node verdict
 //! (folded, runs at run time and lowers, runs only in float, unsupported) from which the
-//! coverage report is built.
+//! coverage report is built. Each node's op answers through [`OnnxOp`]; nothing here knows an
+//! op family.
 
 use std::collections::BTreeMap;
 
-use crate::ModelError;
 use crate::coverage::{CoverageReport, OpUsage, UnsupportedNode};
-use crate::eval::eval;
-use crate::graph::{OnnxGraph, Source, ValueId};
-use crate::infer::{Issue, Operand, infer};
-use crate::ops::{Op, Runtime};
+use crate::error::ModelError;
+use crate::facts::{Analysis, NodeStatus, ValueState};
+use crate::graph::{Source, ValueId};
+use crate::op::{Graph, OnnxOp, Runtime, run};
+use crate::shape::{Issue, Operand};
 use crate::tensor::{DType, Tensor};
 
-/// What the analysis knows about a value.
-#[derive(Clone, Debug)]
-pub(crate) struct ValueState {
-    /// Shape, when known (unknown downstream of unsupported nodes).
-    pub(crate) shape: Option<Vec<usize>>,
-    pub(crate) dtype: DType,
-    /// The value, when it is constant (initialiser or folded).
-    pub(crate) constant: Option<Tensor>,
-}
-
-/// The verdict on one node.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum NodeStatus {
-    /// No graph output depends on it.
-    Dead,
-    /// All inputs constant: evaluated at load time.
-    Folded,
-    /// Runs at run time; `quant` says whether it lowers to the IR (and why not).
-    Runtime { quant: Result<(), String> },
-    /// Cannot run at all.
-    Unsupported(String),
-    /// Depends on an unsupported node; not analysed.
-    Unreached,
-}
-
-/// The analysed graph.
-#[derive(Clone, Debug)]
-pub(crate) struct Analysis {
-    pub(crate) values: Vec<ValueState>,
-    pub(crate) status: Vec<NodeStatus>,
-    /// For each value, the live nodes that read it (in topological order).
-    pub(crate) consumers: Vec<Vec<usize>>,
-}
-
-impl Analysis {
-    /// True when every live node can run in float.
-    pub(crate) fn float_ready(&self) -> bool {
-        self.status.iter().all(|s| {
-            matches!(
-                s,
-                NodeStatus::Dead | NodeStatus::Folded | NodeStatus::Runtime { .. }
-            )
-        })
-    }
-}
-
-fn shape_err(g: &OnnxGraph, n: usize, detail: String) -> ModelError {
+fn shape_err(g: &Graph, n: usize, detail: String) -> ModelError {
     let node = &g.nodes[n];
     ModelError::Shape {
         node: node.label(g),
@@ -69,7 +24,7 @@ fn shape_err(g: &OnnxGraph, n: usize, detail: String) -> ModelError {
 
 /// Analyses `g`. Errors only for models that are inconsistent (operand shapes that no
 /// implementation could accept); unsupported features become node verdicts instead.
-pub(crate) fn analyse(g: &OnnxGraph) -> Result<Analysis, ModelError> {
+pub(crate) fn analyse(g: &Graph) -> Result<Analysis, ModelError> {
     let mut values: Vec<ValueState> = g
         .values
         .iter()
@@ -129,7 +84,7 @@ pub(crate) fn analyse(g: &OnnxGraph) -> Result<Analysis, ModelError> {
                 continue;
             }
         };
-        let verdict = analyse_node(g, n, op, &mut values, &live)?;
+        let verdict = analyse_node(g, n, op.as_ref(), &mut values, &live)?;
         status.push(verdict);
     }
     Ok(Analysis {
@@ -140,9 +95,9 @@ pub(crate) fn analyse(g: &OnnxGraph) -> Result<Analysis, ModelError> {
 }
 
 fn analyse_node(
-    g: &OnnxGraph,
+    g: &Graph,
     n: usize,
-    op: &Op,
+    op: &dyn OnnxOp,
     values: &mut [ValueState],
     live: &[bool],
 ) -> Result<NodeStatus, ModelError> {
@@ -188,16 +143,14 @@ fn analyse_node(
             };
         }
     };
-    // Shape only needs the input's shape, which is known even for run-time values.
-    if let (Op::Shape { start, end }, Some(Some(x))) = (op, node.inputs.first())
-        && let Some(shape) = values[*x].shape.clone()
+    // Some results (Shape) only need the input's shape, which is known even for run-time values.
+    if let Some(Some(x)) = node.inputs.first()
+        && let Some(t) = values[*x]
+            .shape
+            .as_deref()
+            .and_then(|s| op.fold_on_shape(s))
     {
-        let r = shape.len() as i64;
-        let fix = |v: i64| (if v < 0 { v + r } else { v }).clamp(0, r) as usize;
-        let s = fix(*start);
-        let e = fix(end.unwrap_or(r)).max(s);
-        let dims: Vec<i64> = shape[s..e].iter().map(|&d| d as i64).collect();
-        set(values, 0, Tensor::i64(vec![dims.len()], dims));
+        set(values, 0, t);
         return Ok(NodeStatus::Folded);
     }
     if all_const {
@@ -206,7 +159,7 @@ fn analyse_node(
             .iter()
             .map(|v| v.and_then(|v| values[v].constant.as_ref()))
             .collect();
-        return match eval(op, &ins) {
+        return match run(op, &ins) {
             Ok(results) => {
                 for (i, t) in results.into_iter().enumerate() {
                     set(values, i, t);
@@ -234,12 +187,12 @@ fn analyse_node(
             })
         })
         .collect();
-    let infos = match infer(op, &operands) {
+    let infos = match op.infer(&operands) {
         Ok(i) => i,
         Err(Issue::Invalid(d)) => return Err(shape_err(g, n, d)),
         Err(Issue::Unsupported(d)) => return Ok(NodeStatus::Unsupported(d)),
     };
-    let quant = quant_check(op, &operands);
+    let quant = op.quant_check(&operands);
     for (i, info) in infos.into_iter().enumerate() {
         if let Some(Some(v)) = outs.get(i) {
             values[*v] = ValueState {
@@ -247,11 +200,8 @@ fn analyse_node(
                 dtype: info.dtype,
                 constant: None,
             };
-            // Dropout's mask is all true at inference: a constant.
-            if matches!(op, Op::Dropout) && i == 1 {
-                let len = info.shape.iter().product();
-                values[*v].constant = Some(Tensor::i64(info.shape, vec![1; len]));
-            }
+            // Outputs constant whatever the inputs (Dropout's mask is all true at inference).
+            values[*v].constant = op.constant_output(i, &info);
         }
     }
     Ok(NodeStatus::Runtime { quant })
@@ -263,77 +213,8 @@ fn fold_only_reason(op_type: &str) -> String {
     )
 }
 
-/// Whether a run-time node lowers to the IR, given which operands are constant.
-fn quant_check(op: &Op, ins: &[Option<Operand<'_>>]) -> Result<(), String> {
-    let is_const = |i: usize| {
-        ins.get(i)
-            .and_then(|o| o.as_ref())
-            .is_some_and(|o| o.value.is_some())
-    };
-    let rank = |i: usize| {
-        ins.get(i)
-            .and_then(|o| o.as_ref())
-            .map_or(0, |o| o.shape.len())
-    };
-    let batch1 = |what: &str| {
-        let b = ins
-            .first()
-            .and_then(|o| o.as_ref())
-            .and_then(|o| o.shape.first().copied());
-        if b == Some(1) {
-            Ok(())
-        } else {
-            Err(format!(
-                "{what} with batch size {b:?} (only 1 is supported)"
-            ))
-        }
-    };
-    match op {
-        Op::Gemm { .. } if !is_const(1) => {
-            Err("Gemm with a computed B operand needs an activation x activation matmul, which the IR lacks".into())
-        }
-        Op::MatMul => match (is_const(0), is_const(1)) {
-            (false, true) if rank(1) <= 2 => Ok(()),
-            (false, true) => Err("MatMul with a constant operand of rank > 2 is not supported".into()),
-            (true, false) if rank(0) <= 2 && rank(1) == 2 => Ok(()),
-            (true, false) => Err("MatMul with a constant left operand needs a 2-D right operand".into()),
-            _ => Err("MatMul of two computed tensors needs an activation x activation matmul, which the IR lacks".into()),
-        },
-        Op::Conv { .. } => {
-            if !is_const(1) || (ins.get(2).is_some_and(|o| o.is_some()) && !is_const(2)) {
-                return Err("Conv weights and bias must be constants".into());
-            }
-            batch1("Conv")
-        }
-        Op::Div => {
-            let int = ins.first().and_then(|o| o.as_ref()).is_some_and(|o| o.dtype == DType::I64);
-            if int { Err("integer division of computed values is not supported".into()) } else { Ok(()) }
-        }
-        Op::BatchNorm { .. } => {
-            if (1..5).all(is_const) { Ok(()) } else { Err("BatchNormalization parameters must be constants".into()) }
-        }
-        Op::Gather { .. } if !is_const(1) => Err("Gather with computed indices is not supported (only constant indices)".into()),
-        Op::Cast { to: DType::I64 } if ins.first().and_then(|o| o.as_ref()).is_some_and(|o| o.dtype == DType::F32) => {
-            Err("Cast of a computed float to an integer type (truncation) is not supported".into())
-        }
-        Op::Pow if crate::infer_nn::pow_exponent(ins).is_none() => {
-            Err("Pow needs a constant exponent (one value)".into())
-        }
-        Op::Clip { .. } if !(1..3).all(|i| ins.get(i).is_none_or(|o| o.as_ref().is_none_or(|o| o.value.is_some()))) => {
-            Err("Clip bounds must be constants".into())
-        }
-        Op::LayerNorm { .. } if !(1..3).all(|i| ins.get(i).is_none_or(|o| o.as_ref().is_none_or(|o| o.value.is_some()))) => {
-            Err("LayerNormalization scale and bias must be constants".into())
-        }
-        Op::Rnn(_) if !(1..4).all(|i| ins.get(i).is_none_or(|o| o.as_ref().is_none_or(|o| o.value.is_some()))) => {
-            Err("recurrent weights W, R and B must be constants".into())
-        }
-        _ => Ok(()),
-    }
-}
-
 /// Builds the coverage report from the verdicts.
-pub(crate) fn coverage(g: &OnnxGraph, a: &Analysis) -> CoverageReport {
+pub(crate) fn coverage(g: &Graph, a: &Analysis) -> CoverageReport {
     let mut ops: BTreeMap<&str, OpUsage> = BTreeMap::new();
     let mut unsupported = Vec::new();
     let mut unanalysed = 0;

@@ -1,18 +1,24 @@
 //! From decoded protobuf to a resolved graph: every value name bound to exactly one source
-//! (runtime input, initialiser or node output), nodes sorted topologically, ops parsed.
+//! (runtime input, initialiser or node output), nodes sorted topologically, ops parsed by the
+//! parser the caller gives (the graph knows nothing of what an op is: `O` is its payload).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
 use prost::Message;
 
-use crate::ModelError;
-use crate::ops::{self, MAX_OPSET, MIN_OPSET, Op};
-use crate::proto::{ModelProto, ValueInfoProto, data_type};
+use crate::error::ModelError;
+use crate::proto::{ModelProto, NodeProto, ValueInfoProto, data_type};
 use crate::tensor::{DType, MAX_TENSOR_ELEMENTS, Tensor, checked_numel};
 
 /// Largest `.onnx` file the loader accepts: 512 MiB.
 pub const MAX_MODEL_BYTES: usize = 512 << 20;
+
+/// Lowest and highest default-domain opset accepted. Semantics are implemented from the operator
+/// changelog for 7..=21; unknown attributes are refused, so a later change surfaces as a reason.
+pub const MIN_OPSET: i64 = 7;
+/// See [`MIN_OPSET`].
+pub const MAX_OPSET: i64 = 21;
 
 /// Index of a value in [`OnnxGraph::values`].
 pub(crate) type ValueId = usize;
@@ -37,7 +43,7 @@ pub(crate) struct Value {
 
 /// A node with its operands resolved.
 #[derive(Clone, Debug)]
-pub(crate) struct GraphNode {
+pub(crate) struct GraphNode<O> {
     /// Position in the ONNX file (nodes are re-sorted; reports use the file position).
     pub(crate) index: usize,
     pub(crate) name: String,
@@ -47,13 +53,13 @@ pub(crate) struct GraphNode {
     /// Results; `None` for an omitted optional output.
     pub(crate) outputs: Vec<Option<ValueId>>,
     /// The parsed op, or why it is not supported.
-    pub(crate) op: Result<Op, String>,
+    pub(crate) op: Result<O, String>,
 }
 
-impl GraphNode {
+impl<O> GraphNode<O> {
     /// A human label: the node name, or its position and first output when it has none
     /// (PyTorch's opset-9 exporter leaves names empty).
-    pub(crate) fn label(&self, graph: &OnnxGraph) -> String {
+    pub(crate) fn label(&self, graph: &OnnxGraph<O>) -> String {
         if !self.name.is_empty() {
             return format!("'{}'", self.name);
         }
@@ -74,10 +80,10 @@ pub(crate) struct InputDef {
 
 /// A resolved ONNX graph.
 #[derive(Clone, Debug)]
-pub(crate) struct OnnxGraph {
+pub(crate) struct OnnxGraph<O> {
     pub(crate) values: Vec<Value>,
     /// Topological order.
-    pub(crate) nodes: Vec<GraphNode>,
+    pub(crate) nodes: Vec<GraphNode<O>>,
     pub(crate) inputs: Vec<InputDef>,
     pub(crate) outputs: Vec<ValueId>,
     /// Default-domain opset.
@@ -85,9 +91,12 @@ pub(crate) struct OnnxGraph {
     pub(crate) producer: String,
 }
 
-impl OnnxGraph {
-    /// Decodes and resolves `bytes`.
-    pub(crate) fn decode(bytes: &[u8]) -> Result<OnnxGraph, ModelError> {
+impl<O> OnnxGraph<O> {
+    /// Decodes and resolves `bytes`, parsing each node with `parse` (node, default-domain opset).
+    pub(crate) fn decode(
+        bytes: &[u8],
+        parse: impl Fn(&NodeProto, i64) -> Result<O, String>,
+    ) -> Result<OnnxGraph<O>, ModelError> {
         if bytes.len() > MAX_MODEL_BYTES {
             return Err(ModelError::TooLarge {
                 size: bytes.len(),
@@ -97,10 +106,13 @@ impl OnnxGraph {
         // prost bounds nesting depth (100) and checks every length prefix against the bytes
         // left, so hostile input cannot recurse or allocate without bound here.
         let model = ModelProto::decode(bytes).map_err(|e| ModelError::Decode(e.to_string()))?;
-        Self::from_proto(model)
+        Self::from_proto(model, parse)
     }
 
-    fn from_proto(model: ModelProto) -> Result<OnnxGraph, ModelError> {
+    fn from_proto(
+        model: ModelProto,
+        parse: impl Fn(&NodeProto, i64) -> Result<O, String>,
+    ) -> Result<OnnxGraph<O>, ModelError> {
         let malformed = |s: String| ModelError::Malformed(s);
         let opset = model
             .opset_import
@@ -197,7 +209,7 @@ impl OnnxGraph {
                 op_type: node.op_type.clone(),
                 inputs,
                 outputs,
-                op: ops::parse(node, opset),
+                op: parse(node, opset),
             });
         }
         let outputs = graph
@@ -276,7 +288,10 @@ fn input_shape(info: &ValueInfoProto) -> Result<Vec<usize>, ModelError> {
 
 /// Kahn's algorithm, always taking the earliest ready node in file order, so the result is
 /// deterministic and equals the file order when that is already topological.
-fn topo_sort(nodes: Vec<GraphNode>, values: &[Value]) -> Result<Vec<GraphNode>, ModelError> {
+fn topo_sort<O>(
+    nodes: Vec<GraphNode<O>>,
+    values: &[Value],
+) -> Result<Vec<GraphNode<O>>, ModelError> {
     let n = nodes.len();
     let mut indegree = vec![0usize; n];
     let mut users: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -317,6 +332,6 @@ fn topo_sort(nodes: Vec<GraphNode>, values: &[Value]) -> Result<Vec<GraphNode>, 
     if order.len() != n {
         return Err(ModelError::Malformed("the graph has a cycle".into()));
     }
-    let mut slots: Vec<Option<GraphNode>> = nodes.into_iter().map(Some).collect();
+    let mut slots: Vec<Option<GraphNode<O>>> = nodes.into_iter().map(Some).collect();
     Ok(order.into_iter().filter_map(|i| slots[i].take()).collect())
 }

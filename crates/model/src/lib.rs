@@ -12,32 +12,36 @@
 //!
 //! This crate owns ONNX parsing and quantisation policy. It must not depend on the proof system
 //! (`omron-zk`), the circuit layer or any networking: a validator that only verifies proofs
-//! never links it. See `docs/onnx-front-end.md` for the design and the error analysis.
+//! never links it. See `docs/onnx-front-end.md` for the design and the error analysis, and
+//! `docs/architecture.md` for the layout of this crate (the op families in `ops/`, the op
+//! interface in `op/`, the shared machinery below it).
 
 mod accuracy;
 mod analysis;
 mod attrs;
 mod coverage;
 mod error;
-mod eval;
-mod eval_nn;
+mod facts;
 mod graph;
-mod infer;
-mod infer_nn;
 mod input;
-mod lower;
+mod kernel;
 mod model;
+mod op;
 mod ops;
 pub mod proto;
 mod quantise;
+mod quantised;
+mod shape;
 mod tensor;
+mod window;
 
-pub use accuracy::{AccuracyReport, LayerError, OutputAccuracy};
 pub use coverage::{CoverageReport, OpUsage, UnsupportedNode};
 pub use error::ModelError;
-pub use graph::MAX_MODEL_BYTES;
+pub use graph::{MAX_MODEL_BYTES, MAX_OPSET, MIN_OPSET};
 pub use input::{InputData, InputDataError};
 pub use model::{OnnxModel, TensorInfo, load_onnx};
-pub use ops::{MAX_OPSET, MIN_OPSET};
-pub use quantise::{Probe, QuantOptions, QuantisedModel, quantise};
+pub use quantise::quantise;
+pub use quantised::{
+    AccuracyReport, LayerError, OutputAccuracy, Probe, QuantOptions, QuantisedModel,
+};
 pub use tensor::{MAX_RANK, MAX_TENSOR_ELEMENTS};

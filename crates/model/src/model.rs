@@ -3,12 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ModelError;
-use crate::analysis::{Analysis, NodeStatus, analyse, coverage};
+use crate::analysis::{analyse, coverage};
 use crate::coverage::CoverageReport;
-use crate::eval::eval;
+use crate::error::ModelError;
+use crate::facts::{Analysis, NodeStatus};
 use crate::graph::OnnxGraph;
-use crate::infer::Issue;
+use crate::op::{Graph, Loaded, run};
+use crate::shape::Issue;
 use crate::tensor::Tensor;
 
 /// Name and shape of a model input or output.
@@ -24,7 +25,7 @@ pub struct TensorInfo {
 /// A loaded ONNX model: resolved graph, folded constants, inferred shapes and coverage.
 #[derive(Clone, Debug)]
 pub struct OnnxModel {
-    pub(crate) graph: OnnxGraph,
+    pub(crate) graph: Graph,
     pub(crate) analysis: Analysis,
     coverage: CoverageReport,
 }
@@ -36,7 +37,7 @@ pub struct OnnxModel {
 /// models over [`crate::MAX_MODEL_BYTES`], undecodable constants, dangling value names, cycles,
 /// and operand shapes no implementation could accept.
 pub fn load_onnx(bytes: &[u8]) -> Result<OnnxModel, ModelError> {
-    let graph = OnnxGraph::decode(bytes)?;
+    let graph = OnnxGraph::decode(bytes, crate::ops::parse)?;
     let analysis = analyse(&graph)?;
     let coverage = coverage(&graph, &analysis);
     tracing::debug!(
@@ -186,7 +187,7 @@ impl OnnxModel {
                         })
                     })
                     .collect();
-                eval(op, &ins).map_err(|issue| {
+                run(op.as_ref(), &ins).map_err(|issue| {
                     let detail = match issue {
                         Issue::Invalid(d) | Issue::Unsupported(d) => d,
                     };
@@ -212,5 +213,13 @@ impl OnnxModel {
     /// The name of value `v` (for reports).
     pub(crate) fn value_name(&self, v: usize) -> &str {
         &self.graph.values[v].name
+    }
+
+    /// The graph and analysis, as lowering reads them.
+    pub(crate) fn loaded(&self) -> Loaded<'_> {
+        Loaded {
+            graph: &self.graph,
+            analysis: &self.analysis,
+        }
     }
 }

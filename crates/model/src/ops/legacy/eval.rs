@@ -6,56 +6,19 @@
 //! plain `f32` (bit-identical to any IEEE implementation); Sigmoid and Tanh are computed in
 //! `f64` and rounded. This keeps us within ~1e-6 of onnxruntime, which accumulates in `f32`.
 
-use crate::infer::{
-    Geometry, Issue, Operand, OutInfo, conv_geometry, infer, norm_axis, pool_geometry, slice_ranges,
-};
-use crate::ops::{Op, PoolKind};
+use super::infer::{conv_geometry, pool_geometry, slice_ranges};
+use super::{Op, PoolKind};
+use crate::kernel::{broadcast_map, gather_flat, index_walk, strides};
+use crate::shape::{Issue, OutInfo, invalid, norm_axis};
 use crate::tensor::{DType, Data, Tensor};
-
-fn invalid<T>(s: impl Into<String>) -> Result<T, Issue> {
-    Err(Issue::Invalid(s.into()))
-}
-
-/// Row-major strides.
-pub(crate) fn strides(shape: &[usize]) -> Vec<usize> {
-    let mut s = vec![1; shape.len()];
-    for i in (0..shape.len().saturating_sub(1)).rev() {
-        s[i] = s[i + 1] * shape[i + 1];
-    }
-    s
-}
-
-/// For each element of `out` (row-major), the flat index into `input` that numpy broadcasting
-/// reads. `input` must broadcast to `out`.
-pub(crate) fn broadcast_map(input: &[usize], out: &[usize]) -> Vec<usize> {
-    let offset = out.len() - input.len();
-    let st = strides(input);
-    let n: usize = out.iter().product();
-    let mut map = Vec::with_capacity(n);
-    let mut idx = vec![0usize; out.len()];
-    for _ in 0..n {
-        let mut flat = 0;
-        for d in offset..out.len() {
-            if input[d - offset] != 1 {
-                flat += idx[d] * st[d - offset];
-            }
-        }
-        map.push(flat);
-        for d in (0..out.len()).rev() {
-            idx[d] += 1;
-            if idx[d] < out[d] {
-                break;
-            }
-            idx[d] = 0;
-        }
-    }
-    map
-}
+use crate::window::Geometry;
 
 /// Runs `op` on `ins` (one entry per ONNX input; `None` when omitted).
-pub(crate) fn eval(op: &Op, ins: &[Option<&Tensor>]) -> Result<Vec<Tensor>, Issue> {
-    let operands: Vec<Option<Operand<'_>>> = ins.iter().map(|t| t.map(Operand::of)).collect();
-    let infos = infer(op, &operands)?;
+pub(crate) fn eval(
+    op: &Op,
+    ins: &[Option<&Tensor>],
+    infos: &[OutInfo],
+) -> Result<Vec<Tensor>, Issue> {
     let shape = infos[0].shape.clone();
     let x = |i: usize| -> Result<&Tensor, Issue> {
         ins.get(i)
@@ -356,7 +319,7 @@ pub(crate) fn eval(op: &Op, ins: &[Option<&Tensor>]) -> Result<Vec<Tensor>, Issu
         | Op::LayerNorm { .. }
         | Op::Rnn(_)
         | Op::Split { .. }
-        | Op::PadMode { .. } => crate::eval_nn::eval_nn(op, ins, &infos),
+        | Op::PadMode { .. } => super::eval_nn::eval_nn(op, ins, infos),
         Op::ConstantOfShape(value) => {
             let n = shape.iter().product();
             let data = match value {
@@ -370,46 +333,6 @@ pub(crate) fn eval(op: &Op, ins: &[Option<&Tensor>]) -> Result<Vec<Tensor>, Issu
             one(Tensor { shape, data })
         }
     }
-    .map(|outs: Vec<Tensor>| check_outputs(outs, &infos))?
-}
-
-fn check_outputs(outs: Vec<Tensor>, infos: &[OutInfo]) -> Result<Vec<Tensor>, Issue> {
-    for (t, i) in outs.iter().zip(infos) {
-        if t.shape != i.shape || t.len() != t.shape.iter().product::<usize>() {
-            return invalid(format!(
-                "internal: kernel produced {:?}, inferred {:?}",
-                t.shape, i.shape
-            ));
-        }
-    }
-    Ok(outs)
-}
-
-/// Calls `f` with every multi-index of `shape` in row-major order.
-fn index_walk(shape: &[usize], mut f: impl FnMut(&[usize]) -> usize) -> Vec<usize> {
-    let n: usize = shape.iter().product();
-    let mut out = Vec::with_capacity(n);
-    let mut idx = vec![0usize; shape.len()];
-    for _ in 0..n {
-        out.push(f(&idx));
-        for d in (0..shape.len()).rev() {
-            idx[d] += 1;
-            if idx[d] < shape[d] {
-                break;
-            }
-            idx[d] = 0;
-        }
-    }
-    out
-}
-
-/// A tensor of `shape` whose element `i` is `t`'s element `src[i]`.
-fn gather_flat(t: &Tensor, shape: Vec<usize>, src: &[usize]) -> Tensor {
-    let data = match &t.data {
-        Data::F32(v) => Data::F32(src.iter().map(|&i| v[i]).collect()),
-        Data::I64(v) => Data::I64(src.iter().map(|&i| v[i]).collect()),
-    };
-    Tensor { shape, data }
 }
 
 fn concat<T: Copy>(parts: &[&Tensor], outer: usize, get: impl Fn(&Tensor) -> &[T]) -> Vec<T> {
@@ -611,7 +534,11 @@ fn pool(kind: PoolKind, x: &[f32], xs: &[usize], g: &Geometry) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::{AutoPad, WindowSpec};
+    use crate::window::{AutoPad, WindowSpec};
+
+    fn eval(op: &Op, ins: &[Option<&Tensor>]) -> Result<Vec<Tensor>, Issue> {
+        crate::op::run(op, ins)
+    }
 
     fn f(shape: &[usize], v: &[f32]) -> Tensor {
         Tensor::f32(shape.to_vec(), v.to_vec())

@@ -3,14 +3,14 @@
 
 use omron_ir::{ConvAttrs, Op as IrOp, broadcast_shape};
 
-use super::{Arg, Low, Lowerer};
-use crate::ModelError;
-use crate::analysis::NodeStatus;
+use super::Op;
+use super::infer::conv_geometry;
+use crate::error::ModelError;
+use crate::facts::NodeStatus;
 use crate::graph::ValueId;
-use crate::infer::conv_geometry;
-use crate::model::OnnxModel;
-use crate::ops::{Op, WindowSpec};
+use crate::op::{Arg, Low, Lowerer, downcast};
 use crate::tensor::Tensor;
+use crate::window::WindowSpec;
 
 /// Float weights of a linear layer (rows = output channels) before quantisation.
 struct Linear {
@@ -56,7 +56,7 @@ impl Linear {
 }
 
 impl<'a> Lowerer<'a> {
-    pub(super) fn gemm(
+    pub(crate) fn gemm(
         &mut self,
         n: usize,
         alpha: &f32,
@@ -64,7 +64,7 @@ impl<'a> Lowerer<'a> {
         trans_a: &bool,
         trans_b: &bool,
     ) -> Result<(), ModelError> {
-        let m: &'a OnnxModel = self.m;
+        let m = self.m;
         let node = &m.graph.nodes[n];
         let (label, out, out_name) = self.names(n)?;
         let a = self.act(n, 0)?;
@@ -148,7 +148,7 @@ impl<'a> Lowerer<'a> {
         Ok(())
     }
 
-    pub(super) fn matmul(&mut self, n: usize) -> Result<(), ModelError> {
+    pub(crate) fn matmul(&mut self, n: usize) -> Result<(), ModelError> {
         let (label, out, out_name) = self.names(n)?;
         match (self.arg(n, 0)?, self.arg(n, 1)?) {
             (Arg::Act(a), Arg::Const(b)) => {
@@ -210,13 +210,13 @@ impl<'a> Lowerer<'a> {
         Ok(())
     }
 
-    pub(super) fn conv(
+    pub(crate) fn conv(
         &mut self,
         n: usize,
         window: &WindowSpec,
         group: &usize,
     ) -> Result<(), ModelError> {
-        let m: &'a OnnxModel = self.m;
+        let m = self.m;
         let node = &m.graph.nodes[n];
         let (_, out, _) = self.names(n)?;
         let a = self.act(n, 0)?;
@@ -252,7 +252,7 @@ impl<'a> Lowerer<'a> {
     }
 
     /// BatchNormalization that could not be folded: `Mul` and `Add` by per-channel constants.
-    pub(super) fn batch_norm(&mut self, n: usize, epsilon: &f32) -> Result<(), ModelError> {
+    pub(crate) fn batch_norm(&mut self, n: usize, epsilon: &f32) -> Result<(), ModelError> {
         let (label, out, out_name) = self.names(n)?;
         let a = self.act(n, 0)?;
         let x = self.narrow(a)?;
@@ -280,7 +280,7 @@ impl<'a> Lowerer<'a> {
     /// (channel axis 1), and Add/Sub/Mul by a constant that varies only along `axis`. Returns
     /// the value the (fused) layer now produces.
     fn fuse(&mut self, start: ValueId, lin: &mut Linear, axis: usize) -> ValueId {
-        let m: &'a OnnxModel = self.m;
+        let m = self.m;
         let mut out = start;
         loop {
             if m.graph.outputs.contains(&out) || m.analysis.consumers[out].len() != 1 {
@@ -288,8 +288,13 @@ impl<'a> Lowerer<'a> {
             }
             let c = m.analysis.consumers[out][0];
             let node = &m.graph.nodes[c];
-            let (Ok(op), NodeStatus::Runtime { quant: Ok(()) }) = (&node.op, &m.analysis.status[c])
-            else {
+            let (Some(op), NodeStatus::Runtime { quant: Ok(()) }) = (
+                node.op
+                    .as_ref()
+                    .ok()
+                    .and_then(|o| downcast::<Op>(o.as_ref())),
+                &m.analysis.status[c],
+            ) else {
                 return out;
             };
             let shape = self.shape(out);

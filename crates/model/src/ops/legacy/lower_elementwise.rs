@@ -4,16 +4,12 @@
 
 use omron_ir::{LookupKind, Op as IrOp};
 
-use super::{Arg, Low, Lowerer, pow2};
-use crate::ModelError;
+use super::{Cmp, Logic, Nary, Op, Unary};
+use crate::error::ModelError;
 use crate::graph::ValueId;
-use crate::ops::{Cmp, Logic, Nary, Op, Unary};
+use crate::op::build::pow2;
+use crate::op::{Arg, Low, Lowerer};
 use crate::tensor::Tensor;
-
-/// Largest magnitude a constant compared with an activation is clamped to (in units of the
-/// comparison's scale): any activation within half the range compares the same way with the
-/// clamped constant, and the difference stays inside the activation range.
-const COMPARE_CLAMP: i64 = 1 << 14;
 
 /// `alpha` in thousandths, when it is one exactly (lookup parameters are integers).
 fn milli(alpha: f32) -> Option<i32> {
@@ -34,7 +30,7 @@ fn rational(e: f32) -> Option<(i32, u32)> {
 }
 
 impl<'a> Lowerer<'a> {
-    pub(super) fn add_sub(&mut self, n: usize, op: &Op) -> Result<(), ModelError> {
+    pub(crate) fn add_sub(&mut self, n: usize, op: &Op) -> Result<(), ModelError> {
         let (label, out, out_name) = self.names(n)?;
         let ir = if matches!(op, Op::Add) {
             IrOp::Add
@@ -61,22 +57,9 @@ impl<'a> Lowerer<'a> {
         Ok(())
     }
 
-    pub(super) fn mul_div(&mut self, n: usize, op: &Op) -> Result<(), ModelError> {
+    pub(crate) fn mul_div(&mut self, n: usize, op: &Op) -> Result<(), ModelError> {
         let (label, out, out_name) = self.names(n)?;
         let div = matches!(op, Op::Div);
-        if let Some(&v) = self.rsqrt_of.get(&n) {
-            // a / sqrt(v) = a * rsqrt(v)
-            let r = self.rsqrt(n, &label, v, out)?;
-            let y = match self.arg(n, 0)? {
-                Arg::Act(a) => {
-                    let xa = self.narrow(a)?;
-                    self.product(&label, xa, r, self.cal[out], &out_name)?
-                }
-                Arg::Const(c) => self.mul_const(n, &label, r, c, false, out)?,
-            };
-            self.set(out, y);
-            return Ok(());
-        }
         let y = match (self.arg(n, 0)?, self.arg(n, 1)?) {
             (Arg::Act(a), Arg::Act(b)) if !div => {
                 let (xa, xb) = self.product_operands(&label, a, b, out)?;
@@ -119,7 +102,7 @@ impl<'a> Lowerer<'a> {
     }
 
     /// `x * c` (or `x / c`) for a float constant `c`, quantised as a weight.
-    fn mul_const(
+    pub(crate) fn mul_const(
         &mut self,
         n: usize,
         label: &str,
@@ -140,23 +123,6 @@ impl<'a> Lowerer<'a> {
         let cid = self.const_tensor(format!("{label}/factor"), c.shape.clone(), q, s);
         let out_name = self.m.value_name(out).to_string();
         self.push(label.to_string(), IrOp::Mul, vec![x.id, cid], out_name)
-    }
-
-    /// `1 / sqrt(v)` through one lookup, at a scale sized by the calibration run.
-    fn rsqrt(
-        &mut self,
-        n: usize,
-        label: &str,
-        v: ValueId,
-        out: ValueId,
-    ) -> Result<Low, ModelError> {
-        let x = self.narrow(v)?;
-        let max = self
-            .float_vals(v)
-            .map(|f| f.iter().fold(0f64, |m, &x| m.max(1.0 / x.max(0.0).sqrt())));
-        let s = self.internal_scale(n, "1 / sqrt(x)", max, self.opts.max_scale)?;
-        let name = format!("{}/rsqrt", self.m.value_name(out));
-        self.lookup(&format!("{label}/rsqrt"), x, LookupKind::Rsqrt, s, &name)
     }
 
     /// `a / b` for two computed values: `Div` with one extra bit, rounded by a `Rescale`.
@@ -216,7 +182,7 @@ impl<'a> Lowerer<'a> {
     }
 
     /// Relu, Sigmoid and Tanh: one lookup (Relu is exact at equal scales).
-    pub(super) fn lookup_node(&mut self, n: usize, kind: LookupKind) -> Result<(), ModelError> {
+    pub(crate) fn lookup_node(&mut self, n: usize, kind: LookupKind) -> Result<(), ModelError> {
         let (label, out, out_name) = self.names(n)?;
         let a = self.act(n, 0)?;
         let x = self.narrow(a)?;
@@ -230,7 +196,7 @@ impl<'a> Lowerer<'a> {
         Ok(())
     }
 
-    pub(super) fn unary(&mut self, n: usize, u: Unary) -> Result<(), ModelError> {
+    pub(crate) fn unary(&mut self, n: usize, u: Unary) -> Result<(), ModelError> {
         let (label, out, out_name) = self.names(n)?;
         let a = self.act(n, 0)?;
         let y = match u {
@@ -247,11 +213,6 @@ impl<'a> Lowerer<'a> {
             Unary::Abs => {
                 let x = self.narrow(a)?;
                 self.lookup(&label, x, LookupKind::Abs, x.scale, &out_name)?
-            }
-            Unary::Reciprocal if self.rsqrt_of.contains_key(&n) => {
-                let v = self.rsqrt_of[&n];
-                let x = self.narrow(v)?;
-                self.lookup(&label, x, LookupKind::Rsqrt, self.cal[out], &out_name)?
             }
             Unary::LeakyRelu { alpha } => {
                 let alpha_milli = milli(alpha).ok_or_else(|| {
@@ -332,10 +293,10 @@ impl<'a> Lowerer<'a> {
 
     /// Pow with one constant exponent: 1 is the identity, 2 and 3 are products, 0.5, -0.5 and
     /// -1 are the Sqrt, Rsqrt and Reciprocal tables, anything else a Pow table.
-    pub(super) fn pow(&mut self, n: usize) -> Result<(), ModelError> {
+    pub(crate) fn pow(&mut self, n: usize) -> Result<(), ModelError> {
         let (label, out, out_name) = self.names(n)?;
         let a = self.act(n, 0)?;
-        let e = crate::infer_nn::pow_exponent(&self.operands(n))
+        let e = super::infer_nn::pow_exponent(&self.operands(n))
             .ok_or_else(|| self.err(n, "Pow needs a constant exponent"))?;
         let y = if e == 1.0 {
             self.carry(a, out)?
@@ -377,54 +338,9 @@ impl<'a> Lowerer<'a> {
         Ok(())
     }
 
-    /// Operands `idx` of node `n` at one common range-safe scale: computed operands narrowed
-    /// and aligned, constants quantised at that scale (clamped to [`COMPARE_CLAMP`] when
-    /// `clamp`).
-    fn common_operands(
-        &mut self,
-        n: usize,
-        idx: &[usize],
-        clamp: bool,
-    ) -> Result<Vec<Low>, ModelError> {
-        let label = self.label(n);
-        let mut acts = Vec::new();
-        for &i in idx {
-            if let Arg::Act(v) = self.arg(n, i)? {
-                let x = self.narrow(v)?;
-                acts.push((i, (x, self.cal[v].max(x.scale))));
-            }
-        }
-        let items: Vec<(Low, u32)> = acts.iter().map(|(_, x)| *x).collect();
-        let aligned = self.align(&label, &items)?;
-        let Some(t) = aligned.first().map(|l| l.scale) else {
-            return Err(self.err(n, "all operands are constants"));
-        };
-        let mut out = Vec::with_capacity(idx.len());
-        let mut k = 0;
-        for &i in idx {
-            match self.arg(n, i)? {
-                Arg::Act(_) => {
-                    out.push(aligned[k]);
-                    k += 1;
-                }
-                Arg::Const(c) => {
-                    let vals: Vec<f64> = c.to_f32().iter().map(|&v| v as f64).collect();
-                    let mut q = self.quant_at(n, &vals, t)?;
-                    if clamp {
-                        q.iter_mut()
-                            .for_each(|v| *v = (*v).clamp(-COMPARE_CLAMP, COMPARE_CLAMP));
-                    }
-                    let id = self.const_tensor(format!("{label}/const{i}"), c.shape.clone(), q, t);
-                    out.push(Low { id, scale: t });
-                }
-            }
-        }
-        Ok(out)
-    }
-
     /// Comparisons: the exact difference of the two operands at a common scale, then a 0/1
     /// table (`Step` for strict order, `NonNegative` for `>=`/`<=`, `IsZero` for equality).
-    pub(super) fn compare(&mut self, n: usize, c: Cmp) -> Result<(), ModelError> {
+    pub(crate) fn compare(&mut self, n: usize, c: Cmp) -> Result<(), ModelError> {
         let (label, out, out_name) = self.names(n)?;
         let ops = self.common_operands(n, &[0, 1], true)?;
         let (a, b) = (ops[0], ops[1]);
@@ -450,7 +366,7 @@ impl<'a> Lowerer<'a> {
     }
 
     /// Logic on 0/1 tensors at scale 0: `a b`, `a + b - a b`, `a + b - 2 a b`.
-    pub(super) fn logic(&mut self, n: usize, l: Logic) -> Result<(), ModelError> {
+    pub(crate) fn logic(&mut self, n: usize, l: Logic) -> Result<(), ModelError> {
         let (label, out, out_name) = self.names(n)?;
         let mut ops = Vec::with_capacity(2);
         for i in 0..2 {
@@ -485,7 +401,7 @@ impl<'a> Lowerer<'a> {
 
     /// `where(c, a, b) = b + c (a - b)`: exact at the branches' common scale, with `c` a 0/1
     /// tensor at scale 0.
-    pub(super) fn where_(&mut self, n: usize) -> Result<(), ModelError> {
+    pub(crate) fn where_(&mut self, n: usize) -> Result<(), ModelError> {
         let (label, out, out_name) = self.names(n)?;
         let cond = match self.arg(n, 0)? {
             Arg::Act(v) => {
@@ -516,7 +432,7 @@ impl<'a> Lowerer<'a> {
     }
 
     /// Clip: an exact clamp table at the input's scale.
-    pub(super) fn clip(
+    pub(crate) fn clip(
         &mut self,
         n: usize,
         min: Option<f32>,
@@ -565,7 +481,7 @@ impl<'a> Lowerer<'a> {
 
     /// Variadic Max/Min (pairwise, at a common range-safe scale) and Sum/Mean (additions at a
     /// common scale; Mean then multiplies by `1/k`).
-    pub(super) fn nary(&mut self, n: usize, k: Nary) -> Result<(), ModelError> {
+    pub(crate) fn nary(&mut self, n: usize, k: Nary) -> Result<(), ModelError> {
         let (label, out, out_name) = self.names(n)?;
         let count = self.m.graph.nodes[n].inputs.iter().flatten().count();
         let idx: Vec<usize> = (0..self.m.graph.nodes[n].inputs.len())

@@ -5,71 +5,12 @@
 
 use omron_ir::broadcast_shape;
 
-use crate::infer::{Issue, Operand, OutInfo, norm_axis};
-use crate::ops::{Op, ReduceKind, RnnSpec};
-use crate::tensor::{DType, MAX_TENSOR_ELEMENTS, Tensor, checked_numel};
-
-fn invalid<T>(s: impl Into<String>) -> Result<T, Issue> {
-    Err(Issue::Invalid(s.into()))
-}
-
-fn unsupported<T>(s: impl Into<String>) -> Result<T, Issue> {
-    Err(Issue::Unsupported(s.into()))
-}
-
-fn one(shape: Vec<usize>, dtype: DType) -> Result<Vec<OutInfo>, Issue> {
-    if checked_numel(&shape).is_none() {
-        return invalid(format!(
-            "result shape {shape:?} exceeds {MAX_TENSOR_ELEMENTS} elements or rank 8"
-        ));
-    }
-    Ok(vec![OutInfo { shape, dtype }])
-}
-
-fn operand<'a, 'b>(ins: &'b [Option<Operand<'a>>], i: usize) -> Result<&'b Operand<'a>, Issue> {
-    match ins.get(i) {
-        Some(Some(o)) => Ok(o),
-        _ => invalid(format!("input {i} is missing")),
-    }
-}
-
-fn optional<'a, 'b>(ins: &'b [Option<Operand<'a>>], i: usize) -> Option<&'b Operand<'a>> {
-    ins.get(i).and_then(|o| o.as_ref())
-}
-
-/// The integer values of an optional constant operand.
-pub(crate) fn const_ints_at(
-    ins: &[Option<Operand<'_>>],
-    i: usize,
-    what: &str,
-) -> Result<Option<Vec<i64>>, Issue> {
-    match optional(ins, i) {
-        None => Ok(None),
-        Some(o) => match o.value {
-            None => unsupported(format!(
-                "{what} must be a constant (it is computed at run time)"
-            )),
-            Some(t) => match t.as_i64() {
-                Some(v) => Ok(Some(v.to_vec())),
-                None => invalid(format!("{what} must be an integer tensor")),
-            },
-        },
-    }
-}
-
-/// Broadcast shape of all present operands.
-fn broadcast_all(ins: &[Option<Operand<'_>>]) -> Result<Vec<usize>, Issue> {
-    let mut shape: Vec<usize> = Vec::new();
-    for o in ins.iter().flatten() {
-        shape = broadcast_shape(&shape, o.shape).ok_or_else(|| {
-            Issue::Invalid(format!(
-                "shapes {shape:?} and {:?} do not broadcast",
-                o.shape
-            ))
-        })?;
-    }
-    Ok(shape)
-}
+use super::{Op, ReduceKind, RnnSpec};
+use crate::shape::{
+    Issue, Operand, OutInfo, broadcast_all, const_ints_at, invalid, need as operand, norm_axis,
+    optional, out as one, unsupported,
+};
+use crate::tensor::{DType, Tensor, checked_numel};
 
 /// Sorted, distinct reduction axes. `None` means all axes, or none with
 /// `noop_with_empty_axes` (then the result is empty and the reduction is the identity).
@@ -255,7 +196,7 @@ pub(crate) fn rnn_dims(spec: &RnnSpec, ins: &[Option<Operand<'_>>]) -> Result<Rn
         }
     }
     let state = dims.state_shape(spec);
-    let state_inputs: &[usize] = if spec.cell == crate::ops::Cell::Lstm {
+    let state_inputs: &[usize] = if spec.cell == super::Cell::Lstm {
         &[5, 6]
     } else {
         &[5]
@@ -267,7 +208,7 @@ pub(crate) fn rnn_dims(spec: &RnnSpec, ins: &[Option<Operand<'_>>]) -> Result<Rn
             return invalid(format!("initial state {:?}, expected {state:?}", s.shape));
         }
     }
-    if spec.cell == crate::ops::Cell::Lstm && optional(ins, 7).is_some() {
+    if spec.cell == super::Cell::Lstm && optional(ins, 7).is_some() {
         return unsupported("LSTM peephole weights (input P) are not supported");
     }
     Ok(dims)
@@ -294,7 +235,7 @@ pub(crate) fn infer_nn(op: &Op, ins: &[Option<Operand<'_>>]) -> Result<Vec<OutIn
     match op {
         Op::Unary(u) => {
             let x = operand(ins, 0)?;
-            if *u == crate::ops::Unary::Not {
+            if *u == super::Unary::Not {
                 return one(x.shape.to_vec(), DType::I64);
             }
             float_input(x)?;
@@ -413,7 +354,7 @@ pub(crate) fn infer_nn(op: &Op, ins: &[Option<Operand<'_>>]) -> Result<Vec<OutIn
                     dtype: f32s,
                 },
             ];
-            if spec.cell == crate::ops::Cell::Lstm {
+            if spec.cell == super::Cell::Lstm {
                 outs.push(OutInfo {
                     shape: d.state_shape(spec),
                     dtype: f32s,

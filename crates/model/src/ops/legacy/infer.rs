@@ -7,194 +7,12 @@
 
 use omron_ir::broadcast_shape;
 
-use crate::ops::{AutoPad, Op, WindowSpec};
-use crate::tensor::{DType, MAX_TENSOR_ELEMENTS, Tensor, checked_numel};
-
-/// Why a node cannot be handled.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Issue {
-    /// The model is fine but uses something we do not support (goes to the coverage report).
-    Unsupported(String),
-    /// The model is inconsistent (operand shapes do not fit the op).
-    Invalid(String),
-}
-
-fn invalid<T>(s: impl Into<String>) -> Result<T, Issue> {
-    Err(Issue::Invalid(s.into()))
-}
-
-fn unsupported<T>(s: impl Into<String>) -> Result<T, Issue> {
-    Err(Issue::Unsupported(s.into()))
-}
-
-/// What inference knows about an operand.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Operand<'a> {
-    pub(crate) shape: &'a [usize],
-    pub(crate) dtype: DType,
-    /// The value, when it is a constant.
-    pub(crate) value: Option<&'a Tensor>,
-}
-
-impl<'a> Operand<'a> {
-    /// An operand backed by a tensor.
-    pub(crate) fn of(t: &'a Tensor) -> Operand<'a> {
-        Operand {
-            shape: &t.shape,
-            dtype: t.dtype(),
-            value: Some(t),
-        }
-    }
-}
-
-/// Shape and element type of a result.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct OutInfo {
-    pub(crate) shape: Vec<usize>,
-    pub(crate) dtype: DType,
-}
-
-fn out(shape: Vec<usize>, dtype: DType) -> Result<Vec<OutInfo>, Issue> {
-    if checked_numel(&shape).is_none() {
-        return invalid(format!(
-            "result shape {shape:?} exceeds {MAX_TENSOR_ELEMENTS} elements or rank 8"
-        ));
-    }
-    Ok(vec![OutInfo { shape, dtype }])
-}
-
-/// Normalises a possibly negative axis against `rank` (`-rank..rank`).
-pub(crate) fn norm_axis(axis: i64, rank: usize) -> Result<usize, Issue> {
-    let r = rank as i64;
-    if axis < -r || axis >= r {
-        return invalid(format!("axis {axis} is out of range for rank {rank}"));
-    }
-    Ok(if axis < 0 {
-        (axis + r) as usize
-    } else {
-        axis as usize
-    })
-}
-
-/// The integer values of a constant operand (shape, axes, pads...).
-fn const_ints(op: Option<&Operand<'_>>, what: &str) -> Result<Option<Vec<i64>>, Issue> {
-    match op {
-        None => Ok(None),
-        Some(o) => match o.value {
-            None => unsupported(format!(
-                "{what} must be a constant (it is computed at run time)"
-            )),
-            Some(t) => match t.as_i64() {
-                Some(v) => Ok(Some(v.to_vec())),
-                None => invalid(format!("{what} must be an integer tensor")),
-            },
-        },
-    }
-}
-
-fn need<'a, 'b>(ins: &'b [Option<Operand<'a>>], i: usize) -> Result<&'b Operand<'a>, Issue> {
-    match ins.get(i) {
-        Some(Some(o)) => Ok(o),
-        _ => invalid(format!("input {i} is missing")),
-    }
-}
-
-fn need_float(o: &Operand<'_>, what: &str) -> Result<(), Issue> {
-    if o.dtype != DType::F32 {
-        return unsupported(format!(
-            "{what} is an integer tensor; only float data is supported"
-        ));
-    }
-    Ok(())
-}
-
-/// Resolved 2-D window geometry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Geometry {
-    pub(crate) kernel: [usize; 2],
-    pub(crate) strides: [usize; 2],
-    pub(crate) dilations: [usize; 2],
-    /// Top, left, bottom, right.
-    pub(crate) pads: [usize; 4],
-    pub(crate) out: [usize; 2],
-}
-
-fn pair(v: &Option<Vec<usize>>, name: &str) -> Result<[usize; 2], Issue> {
-    match v.as_deref() {
-        None => Ok([1, 1]),
-        Some([a, b]) => Ok([*a, *b]),
-        Some(v) => invalid(format!("{name} has {} values; 2-D ops need 2", v.len())),
-    }
-}
-
-/// Resolves strides, dilations, padding (explicit or `auto_pad`) and the output size.
-pub(crate) fn geometry(
-    spec: &WindowSpec,
-    hw: [usize; 2],
-    kernel: [usize; 2],
-) -> Result<Geometry, Issue> {
-    let strides = pair(&spec.strides, "strides")?;
-    let dilations = pair(&spec.dilations, "dilations")?;
-    let mut pads = [0usize; 4];
-    match spec.auto_pad {
-        AutoPad::NotSet => match spec.pads.as_deref() {
-            None => {}
-            Some(&[t, l, b, r]) => pads = [t, l, b, r],
-            Some(p) => return invalid(format!("pads has {} values; 2-D ops need 4", p.len())),
-        },
-        AutoPad::Valid => {}
-        AutoPad::SameUpper | AutoPad::SameLower => {
-            if spec
-                .pads
-                .as_ref()
-                .is_some_and(|p| p.iter().any(|&x| x != 0))
-            {
-                return invalid("auto_pad and explicit pads are both given");
-            }
-            for i in 0..2 {
-                let out = hw[i].div_ceil(strides[i]);
-                let span = (kernel[i] - 1) * dilations[i] + 1;
-                let total = ((out - 1) * strides[i] + span).saturating_sub(hw[i]);
-                let (small, big) = (total / 2, total - total / 2);
-                let (begin, end) = if spec.auto_pad == AutoPad::SameUpper {
-                    (small, big)
-                } else {
-                    (big, small)
-                };
-                pads[i] = begin;
-                pads[i + 2] = end;
-            }
-        }
-    }
-    let mut out = [0usize; 2];
-    for i in 0..2 {
-        let span = (kernel[i] - 1) * dilations[i] + 1;
-        let padded = hw[i] + pads[i] + pads[i + 2];
-        if span > padded {
-            return invalid(format!(
-                "window {kernel:?} (dilations {dilations:?}) does not fit input {hw:?} with pads \
-                 {pads:?}"
-            ));
-        }
-        let room = padded - span;
-        out[i] = if spec.ceil_mode {
-            room.div_ceil(strides[i]) + 1
-        } else {
-            room / strides[i] + 1
-        };
-        // In ceil mode a last window that starts inside the end padding is dropped.
-        if spec.ceil_mode && (out[i] - 1) * strides[i] >= hw[i] + pads[i] {
-            out[i] -= 1;
-        }
-    }
-    Ok(Geometry {
-        kernel,
-        strides,
-        dilations,
-        pads,
-        out,
-    })
-}
+use super::Op;
+use crate::shape::{
+    Issue, Operand, OutInfo, const_ints, invalid, need, need_float, norm_axis, out, unsupported,
+};
+use crate::tensor::{DType, Tensor, checked_numel};
+use crate::window::{Geometry, WindowSpec, geometry};
 
 /// Conv geometry for input `x` and weight `w` (both rank 4 once checked).
 pub(crate) fn conv_geometry(
@@ -697,7 +515,7 @@ pub(crate) fn infer(op: &Op, ins: &[Option<Operand<'_>>]) -> Result<Vec<OutInfo>
         | Op::LayerNorm { .. }
         | Op::Rnn(_)
         | Op::Split { .. }
-        | Op::PadMode { .. } => crate::infer_nn::infer_nn(op, ins),
+        | Op::PadMode { .. } => super::infer_nn::infer_nn(op, ins),
         Op::ConstantOfShape(value) => {
             let dims =
                 const_ints(Some(need(ins, 0)?), "ConstantOfShape shape")?.unwrap_or_default();
@@ -713,6 +531,7 @@ pub(crate) fn infer(op: &Op, ins: &[Option<Operand<'_>>]) -> Result<Vec<OutInfo>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::window::AutoPad;
 
     fn spec(auto_pad: AutoPad, strides: [usize; 2], pads: Option<[usize; 4]>) -> WindowSpec {
         WindowSpec {
@@ -723,30 +542,6 @@ mod tests {
             dilations: None,
             ceil_mode: false,
         }
-    }
-
-    #[test]
-    fn same_padding_puts_the_odd_pixel_where_onnx_says() {
-        // in 5, k 2, stride 2: out 3, total pad 1.
-        let g = geometry(&spec(AutoPad::SameUpper, [2, 2], None), [5, 5], [2, 2]).unwrap();
-        assert_eq!((g.pads, g.out), ([0, 0, 1, 1], [3, 3]));
-        let g = geometry(&spec(AutoPad::SameLower, [2, 2], None), [5, 5], [2, 2]).unwrap();
-        assert_eq!(g.pads, [1, 1, 0, 0]);
-        let g = geometry(
-            &spec(AutoPad::NotSet, [2, 1], Some([1, 0, 1, 0])),
-            [4, 4],
-            [3, 3],
-        )
-        .unwrap();
-        assert_eq!(g.out, [2, 2]);
-    }
-
-    #[test]
-    fn ceil_mode_rounds_up_but_drops_windows_in_the_padding() {
-        let mut s = spec(AutoPad::NotSet, [2, 2], None);
-        s.ceil_mode = true;
-        assert_eq!(geometry(&s, [5, 5], [2, 2]).unwrap().out, [3, 3]);
-        assert_eq!(geometry(&s, [4, 4], [2, 2]).unwrap().out, [2, 2]);
     }
 
     #[test]

@@ -19,12 +19,12 @@
 
 use omron_ir::{LookupKind, Op as IrOp};
 
-use super::{Arg, Low, Lowerer};
-use crate::ModelError;
-use crate::eval_nn::{StepTrace, run_rnn};
+use super::eval_nn::{StepTrace, run_rnn};
+use super::infer_nn::{RnnDims, rnn_dims};
+use super::{Cell, RnnSpec};
+use crate::error::ModelError;
 use crate::graph::ValueId;
-use crate::infer_nn::{RnnDims, rnn_dims};
-use crate::ops::{Cell, RnnSpec};
+use crate::op::{Arg, Low, Lowerer};
 use crate::tensor::Tensor;
 
 /// Scale of sigmoid and tanh outputs inside a cell (values in `[-1, 1]` fit 16 bits at 14).
@@ -63,7 +63,7 @@ fn fmax(v: &[f64]) -> f64 {
 }
 
 impl<'a> Lowerer<'a> {
-    pub(super) fn rnn(&mut self, n: usize, spec: &RnnSpec) -> Result<(), ModelError> {
+    pub(crate) fn rnn(&mut self, n: usize, spec: &RnnSpec) -> Result<(), ModelError> {
         let label = self.label(n);
         let dims = rnn_dims(spec, &self.operands(n)).map_err(|e| self.issue(n, e))?;
         let x_v = self.act(n, 0)?;

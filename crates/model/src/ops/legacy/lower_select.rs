@@ -4,16 +4,17 @@
 
 use omron_ir::Op as IrOp;
 
-use super::{Arg, Low, Lowerer};
-use crate::ModelError;
-use crate::infer::{norm_axis, slice_ranges};
-use crate::infer_nn::{const_ints_at, pad_source, split_sizes};
-use crate::ops::{PadMode, SliceAttrs};
+use super::infer::slice_ranges;
+use super::infer_nn::{pad_source, split_sizes};
+use super::{PadMode, SliceAttrs};
+use crate::error::ModelError;
+use crate::op::{Arg, Low, Lowerer};
+use crate::shape::{const_ints_at, norm_axis};
 use crate::tensor::Tensor;
 
 impl<'a> Lowerer<'a> {
     /// Flatten, Reshape, Squeeze, Unsqueeze: an IR `Reshape` (nothing if the shape stays).
-    pub(super) fn reshape_node(&mut self, n: usize) -> Result<(), ModelError> {
+    pub(crate) fn reshape_node(&mut self, n: usize) -> Result<(), ModelError> {
         let (label, out, out_name) = self.names(n)?;
         let a = self.act(n, 0)?;
         let x = self.carry(a, out)?;
@@ -22,7 +23,7 @@ impl<'a> Lowerer<'a> {
         Ok(())
     }
 
-    pub(super) fn transpose(
+    pub(crate) fn transpose(
         &mut self,
         n: usize,
         perm: Option<Vec<usize>>,
@@ -37,7 +38,7 @@ impl<'a> Lowerer<'a> {
     }
 
     /// Identity, inference Dropout and value-preserving Cast: the operand's tensor is reused.
-    pub(super) fn pass(&mut self, n: usize) -> Result<(), ModelError> {
+    pub(crate) fn pass(&mut self, n: usize) -> Result<(), ModelError> {
         let out = self.output(n)?;
         let a = self.act(n, 0)?;
         let x = self.carry(a, out)?;
@@ -60,11 +61,16 @@ impl<'a> Lowerer<'a> {
     }
 
     /// Constant padding: an IR `Pad` with the value quantised at the operand's scale.
-    pub(super) fn pad(&mut self, n: usize, attr_value: f32) -> Result<(), ModelError> {
+    pub(crate) fn pad(&mut self, n: usize, attr_value: f32) -> Result<(), ModelError> {
         let (label, out, out_name) = self.names(n)?;
         let a = self.act(n, 0)?;
-        let attr = match &self.m.graph.nodes[n].op {
-            Ok(crate::ops::Op::Pad { pads, .. }) => pads.clone(),
+        let attr = match self.m.graph.nodes[n]
+            .op
+            .as_ref()
+            .ok()
+            .and_then(|o| crate::op::downcast::<super::Op>(o.as_ref()))
+        {
+            Some(super::Op::Pad { pads, .. }) => pads.clone(),
             _ => None,
         };
         let pads = self.pads_of(n, attr)?;
@@ -93,7 +99,7 @@ impl<'a> Lowerer<'a> {
     }
 
     /// Edge and reflect padding: one `Gather` per padded axis with the source indices.
-    pub(super) fn pad_mode(
+    pub(crate) fn pad_mode(
         &mut self,
         n: usize,
         mode: PadMode,
@@ -126,7 +132,7 @@ impl<'a> Lowerer<'a> {
 
     /// Slice with constant parameters: one IR `Slice` for the forward steps, a `Gather` per
     /// axis with a negative step.
-    pub(super) fn slice(&mut self, n: usize, attrs: Option<SliceAttrs>) -> Result<(), ModelError> {
+    pub(crate) fn slice(&mut self, n: usize, attrs: Option<SliceAttrs>) -> Result<(), ModelError> {
         let (label, out, out_name) = self.names(n)?;
         let a = self.act(n, 0)?;
         let shape = self.shape(a).to_vec();
@@ -194,7 +200,7 @@ impl<'a> Lowerer<'a> {
     }
 
     /// Concat: computed operands brought to a common scale, constants quantised at it.
-    pub(super) fn concat(&mut self, n: usize, axis: i64) -> Result<(), ModelError> {
+    pub(crate) fn concat(&mut self, n: usize, axis: i64) -> Result<(), ModelError> {
         let (label, out, out_name) = self.names(n)?;
         let rank = self.shape(out).len();
         let axis = norm_axis(axis, rank).map_err(|e| self.issue(n, e))?;
@@ -236,7 +242,7 @@ impl<'a> Lowerer<'a> {
 
     /// Gather with constant indices: an IR `Gather` over the flattened indices, reshaped to
     /// the ONNX result (which replaces the axis by the indices' shape).
-    pub(super) fn gather(&mut self, n: usize, axis: i64) -> Result<(), ModelError> {
+    pub(crate) fn gather(&mut self, n: usize, axis: i64) -> Result<(), ModelError> {
         let (label, out, out_name) = self.names(n)?;
         let a = self.act(n, 0)?;
         let shape = self.shape(a).to_vec();
@@ -274,10 +280,15 @@ impl<'a> Lowerer<'a> {
     }
 
     /// Split: one slice per output.
-    pub(super) fn split(&mut self, n: usize) -> Result<(), ModelError> {
+    pub(crate) fn split(&mut self, n: usize) -> Result<(), ModelError> {
         let label = self.label(n);
         let node = &self.m.graph.nodes[n];
-        let Ok(crate::ops::Op::Split { axis, split, parts }) = &node.op else {
+        let Some(super::Op::Split { axis, split, parts }) = node
+            .op
+            .as_ref()
+            .ok()
+            .and_then(|o| crate::op::downcast::<super::Op>(o.as_ref()))
+        else {
             return Err(self.err(n, "not a Split"));
         };
         let a = self.act(n, 0)?;

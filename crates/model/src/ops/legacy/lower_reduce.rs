@@ -4,13 +4,15 @@
 
 use omron_ir::{ExactFn, LookupKind, Op as IrOp};
 
-use super::{Low, Lowerer};
-use crate::ModelError;
-use crate::eval::window_counts;
-use crate::eval_nn::mean_var;
-use crate::infer::{Geometry, norm_axis, pool_geometry};
-use crate::infer_nn::{reduce_node_axes, reduced_shape};
-use crate::ops::{PoolKind, ReduceKind, WindowSpec};
+use super::eval::window_counts;
+use super::eval_nn::mean_var;
+use super::infer::pool_geometry;
+use super::infer_nn::{reduce_node_axes, reduced_shape};
+use super::{PoolKind, ReduceKind};
+use crate::error::ModelError;
+use crate::op::{Low, Lowerer};
+use crate::shape::norm_axis;
+use crate::window::{Geometry, WindowSpec};
 
 /// Largest scale of the exponentials inside a softmax: `Div` needs the sum of `n` of them
 /// below `2^32`, so the scale is also capped at `31 - bits(n)`.
@@ -25,7 +27,7 @@ const NORM_INTERNAL_SCALE: u32 = 24;
 const MAX_POOL_FLOOR: i64 = -(1 << 14);
 
 impl<'a> Lowerer<'a> {
-    pub(super) fn reduce(
+    pub(crate) fn reduce(
         &mut self,
         n: usize,
         kind: ReduceKind,
@@ -99,7 +101,7 @@ impl<'a> Lowerer<'a> {
     /// maximum, a constant triangular MatMul counts the marks up to (or from) each position,
     /// and the index is the number of positions before the first mark (or `n - 1` minus the
     /// number after the last). All integers at scale 0.
-    pub(super) fn arg_extreme(
+    pub(crate) fn arg_extreme(
         &mut self,
         n: usize,
         max: bool,
@@ -183,7 +185,7 @@ impl<'a> Lowerer<'a> {
     /// Softmax: `x - max` (a Max tree), an `Exp` table to a high scale, the sum, and one
     /// `Div` per element rounded to the output scale. LogSoftmax: `x - max - log(sum)` with a
     /// `Log` table on the rescaled sum.
-    pub(super) fn softmax(
+    pub(crate) fn softmax(
         &mut self,
         n: usize,
         axis: i64,
@@ -268,7 +270,7 @@ impl<'a> Lowerer<'a> {
     /// the input scale (exact up to the floor), `+ eps`, rescaled to a calibrated scale, an
     /// `Rsqrt` table, `d * rsqrt` rescaled to the normalised value's scale, then the constant
     /// scale and bias (lazily rescaled like any linear layer).
-    pub(super) fn layer_norm(
+    pub(crate) fn layer_norm(
         &mut self,
         n: usize,
         axis: i64,
@@ -375,7 +377,7 @@ impl<'a> Lowerer<'a> {
             }
             let t = l.constant(n, i)?;
             let inner = &shape[axis..];
-            let map = crate::eval::broadcast_map(&t.shape, inner);
+            let map = crate::kernel::broadcast_map(&t.shape, inner);
             let v = t.to_f32();
             Ok(Some(map.into_iter().map(|k| v[k] as f64).collect()))
         };
@@ -395,7 +397,7 @@ impl<'a> Lowerer<'a> {
         Ok(())
     }
 
-    pub(super) fn pool(
+    pub(crate) fn pool(
         &mut self,
         n: usize,
         kind: PoolKind,
@@ -413,7 +415,7 @@ impl<'a> Lowerer<'a> {
         Ok(())
     }
 
-    pub(super) fn global_average_pool(&mut self, n: usize) -> Result<(), ModelError> {
+    pub(crate) fn global_average_pool(&mut self, n: usize) -> Result<(), ModelError> {
         let (label, out, out_name) = self.names(n)?;
         let a = self.act(n, 0)?;
         let shape = self.shape(a).to_vec();

@@ -4,70 +4,13 @@
 //! Precision follows `eval.rs`: tensors hold `f32`; transcendental functions, sums and the
 //! recurrent state are computed in `f64` and rounded once per output.
 
-use crate::eval::broadcast_map;
-use crate::infer::{Issue, Operand, OutInfo, norm_axis};
-use crate::infer_nn::{const_ints_at, pad_source, reduce_node_axes, rnn_dims, split_sizes};
-use crate::ops::{Cell, Cmp, Logic, Nary, Op, PadMode, ReduceKind, RnnSpec, Unary};
+use super::infer_nn::{pad_source, reduce_node_axes, rnn_dims, split_sizes};
+use super::{Cell, Cmp, Logic, Nary, Op, PadMode, ReduceKind, RnnSpec, Unary};
+use crate::kernel::{
+    around, broadcast_map, f64s, gather_flat as gather, map_lanes, reduce_lanes, strides, to_f32,
+};
+use crate::shape::{Issue, Operand, OutInfo, const_ints_at, invalid, norm_axis};
 use crate::tensor::{DType, Data, Tensor};
-
-fn invalid<T>(s: impl Into<String>) -> Result<T, Issue> {
-    Err(Issue::Invalid(s.into()))
-}
-
-/// Elements as `f64` (integers converted).
-fn f64s(t: &Tensor) -> Vec<f64> {
-    match &t.data {
-        Data::F32(v) => v.iter().map(|&x| x as f64).collect(),
-        Data::I64(v) => v.iter().map(|&x| x as f64).collect(),
-    }
-}
-
-fn to_f32(shape: Vec<usize>, v: impl IntoIterator<Item = f64>) -> Tensor {
-    Tensor::f32(shape, v.into_iter().map(|x| x as f32).collect())
-}
-
-/// `outer`, `n` and `inner` sizes around `axis`.
-pub(crate) fn around(shape: &[usize], axis: usize) -> (usize, usize, usize) {
-    (
-        shape[..axis].iter().product(),
-        shape[axis],
-        shape[axis + 1..].iter().product(),
-    )
-}
-
-/// Reduces one axis (keeping it as size 1) with `f` over the `n` values of each lane.
-fn reduce_lanes(v: &[f64], shape: &[usize], axis: usize, f: impl Fn(&[f64]) -> f64) -> Vec<f64> {
-    let (outer, n, inner) = around(shape, axis);
-    let mut out = Vec::with_capacity(outer * inner);
-    let mut lane = Vec::with_capacity(n);
-    for o in 0..outer {
-        for i in 0..inner {
-            lane.clear();
-            lane.extend((0..n).map(|k| v[(o * n + k) * inner + i]));
-            out.push(f(&lane));
-        }
-    }
-    out
-}
-
-/// Applies `f` to each lane along `axis`, writing the lane back (same shape).
-fn map_lanes(v: &[f64], shape: &[usize], axis: usize, f: impl Fn(&mut [f64])) -> Vec<f64> {
-    let (outer, n, inner) = around(shape, axis);
-    let mut out = v.to_vec();
-    let mut lane = vec![0.0; n];
-    for o in 0..outer {
-        for i in 0..inner {
-            for k in 0..n {
-                lane[k] = v[(o * n + k) * inner + i];
-            }
-            f(&mut lane);
-            for k in 0..n {
-                out[(o * n + k) * inner + i] = lane[k];
-            }
-        }
-    }
-    out
-}
 
 /// Softmax (or log-softmax) of one lane, in place.
 pub(crate) fn softmax_lane(lane: &mut [f64], log: bool) {
@@ -398,7 +341,7 @@ pub(crate) fn pad_sources(
     before: &[i64],
     reflect: bool,
 ) -> Vec<usize> {
-    let st = crate::eval::strides(in_shape);
+    let st = strides(in_shape);
     let n: usize = out_shape.iter().product();
     let mut out = Vec::with_capacity(n);
     let mut idx = vec![0usize; out_shape.len()];
@@ -416,14 +359,6 @@ pub(crate) fn pad_sources(
         }
     }
     out
-}
-
-fn gather(t: &Tensor, shape: Vec<usize>, src: &[usize]) -> Tensor {
-    let data = match &t.data {
-        Data::F32(v) => Data::F32(src.iter().map(|&i| v[i]).collect()),
-        Data::I64(v) => Data::I64(src.iter().map(|&i| v[i]).collect()),
-    };
-    Tensor { shape, data }
 }
 
 /// What one recurrent step computed, for calibration: the pre-activations of the sigmoid
@@ -454,7 +389,7 @@ fn sigmoid(x: f64) -> f64 {
 /// Runs an LSTM or GRU in `f64`, calling `on_step` after every step.
 pub(crate) fn run_rnn(
     spec: &RnnSpec,
-    d: &crate::infer_nn::RnnDims,
+    d: &super::infer_nn::RnnDims,
     ins: &[Option<&Tensor>],
     on_step: &mut dyn FnMut(&StepTrace<'_>),
 ) -> Result<RnnRun, Issue> {

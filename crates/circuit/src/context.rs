@@ -86,6 +86,8 @@ impl Prover<'_> {
 pub(crate) struct Verifier<'a> {
     pub(crate) plan: &'a Plan,
     pub(crate) graph: &'a Graph,
+    /// The model inputs as given (integers, row-major).
+    pub(crate) inputs: &'a [Vec<i64>],
     /// Padded values of every public tensor (constants, inputs, outputs); empty otherwise.
     pub(crate) public: Vec<&'a [Fp]>,
     pub(crate) ch: VerifierChannel<'a>,

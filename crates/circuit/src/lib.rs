@@ -7,9 +7,12 @@
 //! relation proves, and how) is described in `docs/proof-system.md` and on each relation module.
 
 mod artifact;
+mod bounds;
 mod circuit;
 mod context;
 mod error;
+#[cfg(test)]
+mod forgery;
 mod input;
 mod layout;
 mod plan;

@@ -295,6 +295,27 @@ pub(crate) fn check_no_wrap(node: &omron_ir::Node) -> Result<(), CircuitError> {
     Ok(())
 }
 
+/// Checks that a batched product of activations ([`Op::BatchMatMul`]) with contraction length
+/// `k` cannot leave `(-2^62, 2^62)`: each product of two activation-range values is at most
+/// `2^30` in magnitude (the plan range-checks operands it cannot bound otherwise), so
+/// `|y| <= k 2^30` must stay below `2^62`. The relation's sumcheck proves `y = sum_k a b` modulo
+/// `p`; with that bound the field element is the integer, and every consumer's own no-wrap
+/// condition (which assumes `|y| < 2^62`) holds.
+pub(crate) fn check_product_no_wrap(node: &omron_ir::Node, k: usize) -> Result<(), CircuitError> {
+    let act = (ACT_MIN as i128).abs();
+    if (k as i128) * act * act >= VALUE_BOUND as i128 {
+        return Err(CircuitError::Unsupported {
+            node: node.name.clone(),
+            op: node.op.name().into(),
+            reason: format!(
+                "a sum of {k} products of activations can reach {k} x 2^30, beyond 2^62, so \
+                 the product could wrap modulo the field"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// The full plan of a proof.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -359,6 +380,25 @@ impl Plan {
         for node in &graph.nodes {
             check_no_wrap(node)?;
             match &node.op {
+                Op::BatchMatMul => {
+                    let a = &graph.tensors[node.inputs[0]].shape;
+                    check_product_no_wrap(node, a[a.len() - 1])?;
+                }
+                Op::Embedding
+                    if !matches!(tensors[node.inputs[0]].role, Role::Input(_) | Role::Const) =>
+                {
+                    return Err(CircuitError::Unsupported {
+                        node: node.name.clone(),
+                        op: node.op.name().into(),
+                        reason: format!(
+                            "its index tensor '{}' is computed; only a model input or a \
+                             constant (public token ids) can index an embedding table for now \
+                             (gathering by computed indices needs a lookup argument over the \
+                             table, planned)",
+                            graph.tensors[node.inputs[0]].name
+                        ),
+                    });
+                }
                 Op::Rescale { .. } | Op::DivRound { .. } | Op::DivFloor { .. } => {
                     materialise(&mut tensors[node.output].role)
                 }
@@ -396,6 +436,11 @@ impl Plan {
             });
         };
         let mut aux = vec![NodeAux::default(); graph.nodes.len()];
+        let bounded = if graph.nodes.iter().any(|n| n.op == Op::BatchMatMul) {
+            crate::bounds::activation_bounded(graph)
+        } else {
+            Vec::new()
+        };
         let new_aux = |tensors: &mut Vec<TensorPlan>, node: &omron_ir::Node, what: &str| {
             let layout = tensors[node.output].layout.clone();
             tensors.push(TensorPlan {
@@ -452,6 +497,14 @@ impl Plan {
                         out_scale: 0,
                     };
                     add_lookup(TableSpec::Function(relu), diff, Some(r));
+                }
+                Op::BatchMatMul => {
+                    // Both factors must be activations (the product's no-wrap bound).
+                    for (i, &t) in node.inputs.iter().enumerate() {
+                        if !bounded[t] && !node.inputs[..i].contains(&t) {
+                            add_lookup(TableSpec::ACTIVATION, column(t), None);
+                        }
+                    }
                 }
                 Op::Div { .. } | Op::IntDiv { .. } => {
                     let (den_bound, num_bound) = division_bounds(&node.op);

@@ -166,6 +166,17 @@ fn relation(
             t.sumcheck(plan.layout(node.inputs[1]).bits[1] as usize, 2);
             add(x, k);
         }
+        Op::BatchMatMul => {
+            let (a, b) = (node.inputs[0], node.inputs[1]);
+            let bits = &plan.layout(a).bits;
+            let batch: u32 = bits[..bits.len() - 2].iter().sum();
+            t.batch(k);
+            t.sumcheck((bits[bits.len() - 1] + batch) as usize, 3);
+            add(a, k);
+            add(b, k);
+        }
+        // Checked by direct evaluation of public operands: no challenge, no claim.
+        Op::Embedding => {}
         Op::Conv(_) => {
             let w = &plan.layout(node.inputs[1]).bits;
             t.batch(k);
@@ -433,6 +444,68 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         let input: Vec<i64> = (0..6).map(|_| rng.gen_range(-100..=100)).collect();
         check_count(&circuit, &[input], b"ctx");
+    }
+
+    /// The transformer relations: an embedding, batched products of computed tensors (one
+    /// operand transposed, one range-checked by the plan), broadcast products and a softmax
+    /// division; the walk agrees with the verifier.
+    #[test]
+    fn the_walk_counts_the_transformer_relations() {
+        let mut g = GraphBuilder::new();
+        let ids = g.input("ids", &[4], 0);
+        let table: Vec<i64> = (0..6 * 4).map(|i| (i * 29) % 61 - 30).collect();
+        let wte = g.constant("wte", &[6, 4], 6, table);
+        let node = |g: &mut GraphBuilder, name: &str, op: Op, inputs: &[usize]| {
+            g.node(name, op, inputs).expect("valid node")
+        };
+        let x = node(&mut g, "embed", Op::Embedding, &[ids, wte]);
+        let h = node(
+            &mut g,
+            "h",
+            Op::Reshape {
+                shape: vec![2, 2, 4],
+            },
+            &[x],
+        );
+        let ht = node(
+            &mut g,
+            "ht",
+            Op::Transpose {
+                perm: vec![0, 2, 1],
+            },
+            &[h],
+        );
+        let scores = node(&mut g, "qk", Op::BatchMatMul, &[h, ht]);
+        let s = node(&mut g, "s", Op::Rescale { shift: 6 }, &[scores]);
+        let sum = node(
+            &mut g,
+            "sum",
+            Op::ReduceSum {
+                axes: vec![2],
+                keepdims: true,
+            },
+            &[s],
+        );
+        // p = s sum 2^8 / (sum(s^2) + 1): broadcast products and a per-row divisor.
+        let num = node(&mut g, "num", Op::Mul, &[s, sum]);
+        let sq = node(&mut g, "sq", Op::Mul, &[s, s]);
+        let energy = node(
+            &mut g,
+            "energy",
+            Op::ReduceSum {
+                axes: vec![2],
+                keepdims: true,
+            },
+            &[sq],
+        );
+        let one = g.scalar("one", 12, 1);
+        let den = node(&mut g, "den", Op::Add, &[energy, one]);
+        let p = node(&mut g, "p", Op::Div { shift: 8 }, &[num, den]);
+        // `p` is not known to be an activation: the plan range-checks it.
+        let out = node(&mut g, "pv", Op::BatchMatMul, &[p, h]);
+        let graph = g.finish(&[out]).expect("valid graph");
+        let circuit = Circuit::compile("transformer", graph).expect("compiles");
+        check_count(&circuit, &[vec![5, 0, 2, 5]], b"ctx");
     }
 
     /// The shipped circuits (matmul, convolution, pooling, LSTM gates, the scoring circuits):

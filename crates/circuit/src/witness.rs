@@ -70,6 +70,13 @@ impl Witness {
         Witness { rows, padded }
     }
 
+    /// Replaces tensor `t`'s values (tests forge witnesses with it).
+    #[cfg(test)]
+    pub(crate) fn set(&mut self, plan: &Plan, t: TensorRef, rows: Vec<i64>) {
+        self.padded[t] = plan.layout(t).pad(&rows);
+        self.rows[t] = rows;
+    }
+
     /// Row-major values of tensor `t`.
     pub(crate) fn rows(&self, t: TensorRef) -> &[i64] {
         &self.rows[t]

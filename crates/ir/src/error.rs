@@ -60,6 +60,20 @@ pub enum IrError {
         /// Activation bits.
         bits: u32,
     },
+    /// An index (an [`crate::Op::Embedding`] token id) is outside its table.
+    #[error("node '{node}' ({op}): index {index} at position {position} is outside [0, {bound})")]
+    IndexOutOfRange {
+        /// Node name.
+        node: String,
+        /// Op name.
+        op: &'static str,
+        /// The offending index.
+        index: i64,
+        /// Its position in the index tensor (row-major).
+        position: usize,
+        /// The number of rows of the table.
+        bound: usize,
+    },
     /// An intermediate value exceeded [`crate::VALUE_BOUND`].
     #[error("node '{node}' ({op}): intermediate value exceeds 2^62 in magnitude")]
     ValueOverflow {

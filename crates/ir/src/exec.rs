@@ -154,6 +154,10 @@ fn run_node<'a>(
             }
             Ok(out)
         }
+        Op::BatchMatMul => {
+            crate::kernels::batch_matmul(node, operand(0), shape(0), operand(1), shape(1))
+        }
+        Op::Embedding => crate::kernels::embedding(node, operand(0), operand(1), shape(1)),
         Op::Conv(attrs) => conv(
             attrs,
             operand(0),

@@ -15,6 +15,7 @@ mod error;
 mod exact;
 mod exec;
 mod graph;
+mod kernels;
 mod lookup;
 mod op;
 mod select;
@@ -26,7 +27,10 @@ pub use exact::{ExactFn, SN2_CURVE_MAX_INPUT};
 pub use exec::{DIV_DENOMINATOR_BOUND, DIV_QUOTIENT_BOUND, Trace, execute, quantise_input};
 pub use graph::{Graph, Node, TensorDef, TensorId, TensorKind};
 pub use lookup::{LOOKUP_OUTPUT_BOUND, LookupFn, LookupKind};
-pub use op::{ConvAttrs, MAX_DIV_FLOOR_DIVISOR, MAX_DIV_ROUND_DIVISOR, MAX_RESCALE_SHIFT, Op};
+pub use op::{
+    ConvAttrs, MAX_BATCH_MATMUL_DEPTH, MAX_DIV_FLOOR_DIVISOR, MAX_DIV_ROUND_DIVISOR,
+    MAX_RESCALE_SHIFT, Op,
+};
 pub use select::{Selection, selection};
 pub use shape::{broadcast_index_map, broadcast_shape, numel};
 

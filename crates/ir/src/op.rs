@@ -20,6 +20,12 @@ pub const MAX_DIV_ROUND_DIVISOR: u64 = 422_206_022_582_272;
 /// `d <= 2^62 - (2^32 - 2) / 3`; every smaller divisor is safe (see [`MAX_RESCALE_SHIFT`]).
 pub const MAX_DIV_FLOOR_DIVISOR: u64 = 0x3fff_ffff_aaaa_aaab;
 
+/// Largest contraction length `K` of [`Op::BatchMatMul`]. Both operands lie in the activation
+/// range (`|v| <= 2^15`), so each product is at most `2^30` in magnitude and a sum of
+/// `K <= 2^31` of them at most `2^61`: below [`crate::VALUE_BOUND`], so the result never wraps
+/// modulo the field and the circuit's field identity is the integer one.
+pub const MAX_BATCH_MATMUL_DEPTH: usize = 1 << 31;
+
 /// Why the limits above exist, for error messages (the circuit layer gives the same reason).
 const WRAP_REASON: &str = "a larger divisor lets a wrong quotient pass the remainder range \
     check modulo the field (the no-wrap bound of a division by a constant)";
@@ -188,6 +194,20 @@ pub enum Op {
         /// Largest allowed input plus one.
         hi: i64,
     },
+    // New variants go last: verifying keys encode variants by position (postcard), so inserting
+    // one earlier would change every shipped circuit's key and id.
+    /// Inputs `[a, b]`, both usually computed: `a: [.., M, K]`, `b: [.., K, N]` with the same
+    /// leading (batch) dimensions, e.g. attention heads;
+    /// `y[.., m, n] = sum_k a[.., m, k] * b[.., k, n]`. Scale: `scale(a) + scale(b)`. Every
+    /// operand value must lie in the activation range [`crate::ACT_MIN`]..=[`crate::ACT_MAX`]
+    /// and `K <=` [`MAX_BATCH_MATMUL_DEPTH`], so `|y| <= K 2^30 <= 2^61`. A transposed operand
+    /// (attention's `Q K^T`) is an explicit [`Op::Transpose`] before it.
+    BatchMatMul,
+    /// Inputs `[ids, table]`, `table: [V, D]` constant, `ids` integers at scale 0 of any shape
+    /// `S`: `y[s.., d] = table[ids[s..], d]`, shape `S ++ [D]`, scale `scale(table)`. Every id
+    /// must lie in `[0, V)`. (The circuit proves it only when `ids` is a model input or a
+    /// constant: public token ids.)
+    Embedding,
 }
 
 impl Op {
@@ -196,6 +216,8 @@ impl Op {
         match self {
             Op::MatMul => "MatMul",
             Op::Conv(_) => "Conv",
+            Op::BatchMatMul => "BatchMatMul",
+            Op::Embedding => "Embedding",
             Op::Add => "Add",
             Op::Sub => "Sub",
             Op::Mul => "Mul",
@@ -223,7 +245,10 @@ impl Op {
     /// [`Op::output_shape`]).
     pub fn output_scale(&self, inputs: &[&TensorDef]) -> u32 {
         match self {
-            Op::MatMul | Op::Conv(_) | Op::Mul => inputs[0].scale + inputs[1].scale,
+            Op::MatMul | Op::Conv(_) | Op::Mul | Op::BatchMatMul => {
+                inputs[0].scale + inputs[1].scale
+            }
+            Op::Embedding => inputs[1].scale,
             Op::Rescale { shift } => inputs[0].scale.saturating_sub(*shift),
             Op::Lookup(f) => f.out_scale,
             Op::Div { shift } => (inputs[0].scale + shift).saturating_sub(inputs[1].scale),
@@ -331,6 +356,45 @@ impl Op {
                 if x.len() == 4 {
                     out.insert(0, 1);
                 }
+                Ok(out)
+            }
+            Op::BatchMatMul => {
+                arity(2, 2)?;
+                let (a, b) = (&inputs[0].shape, &inputs[1].shape);
+                let r = a.len();
+                if r < 2 || b.len() != r || a[..r - 2] != b[..r - 2] || a[r - 1] != b[r - 2] {
+                    return Err(shape_err(format!(
+                        "a {a:?} and b {b:?} do not fit [.., M, K] x [.., K, N] with equal \
+                         batch dimensions"
+                    )));
+                }
+                if a[r - 1] > MAX_BATCH_MATMUL_DEPTH {
+                    return Err(shape_err(format!(
+                        "contraction length {} exceeds {MAX_BATCH_MATMUL_DEPTH}: the result's \
+                         bound K 2^30 would pass 2^61 (values stay below 2^62 so that no sum \
+                         wraps modulo the field)",
+                        a[r - 1]
+                    )));
+                }
+                let mut out = a.clone();
+                out[r - 1] = b[r - 1];
+                Ok(out)
+            }
+            Op::Embedding => {
+                arity(2, 2)?;
+                need_const(1)?;
+                let (ids, table) = (&inputs[0], &inputs[1].shape);
+                if table.len() != 2 || table[0] == 0 || table[1] == 0 {
+                    return Err(shape_err(format!("table {table:?} is not [V, D]")));
+                }
+                if ids.scale != 0 {
+                    return Err(shape_err(format!(
+                        "ids have scale {}; token ids are integers at scale 0",
+                        ids.scale
+                    )));
+                }
+                let mut out = ids.shape.clone();
+                out.push(table[1]);
                 Ok(out)
             }
             Op::Add

@@ -1,9 +1,11 @@
 //! One relation per kind of node: each turns claims on the node's output into claims on its
 //! operands (prover side) and checks that reduction (verifier side).
 
+pub(crate) mod batch_matmul;
 pub(crate) mod conv;
 pub(crate) mod div;
 pub(crate) mod elementwise;
+pub(crate) mod embedding;
 pub(crate) mod lookup;
 pub(crate) mod matmul;
 pub(crate) mod maxmin;
@@ -26,6 +28,7 @@ pub(crate) fn prove_node(p: &mut Prover<'_>, index: usize, claims: Vec<Claim>) {
     }
     match op {
         Op::MatMul => matmul::prove(p, index, claims),
+        Op::BatchMatMul => batch_matmul::prove(p, index, claims),
         Op::Conv(_) => conv::prove(p, index, claims),
         Op::Add | Op::Sub | Op::Mul => elementwise::prove(p, index, claims),
         Op::Div { .. } | Op::IntDiv { .. } => div::prove(p, index, claims),
@@ -37,8 +40,10 @@ pub(crate) fn prove_node(p: &mut Prover<'_>, index: usize, claims: Vec<Claim>) {
         | Op::Gather { .. }
         | Op::ReduceSum { .. }
         | Op::SumPool { .. } => selection::prove(p, index, claims),
-        // Settled by the lookup argument (divisions by constants: the remainder column).
-        Op::Lookup(_)
+        // Settled by the lookup argument (divisions by constants: the remainder column); an
+        // embedding's claims are checked by the verifier against its public operands.
+        Op::Embedding
+        | Op::Lookup(_)
         | Op::WideLookup { .. }
         | Op::Rescale { .. }
         | Op::DivRound { .. }
@@ -53,12 +58,15 @@ pub(crate) fn verify_node(
     claims: Vec<Claim>,
 ) -> Result<(), VerifyError> {
     let op = &v.graph.nodes[index].op;
-    let has_aux_checks = matches!(op, Op::Div { .. } | Op::IntDiv { .. });
+    // An embedding checks its public indices even when nothing reads its output.
+    let has_aux_checks = matches!(op, Op::Div { .. } | Op::IntDiv { .. } | Op::Embedding);
     if claims.is_empty() && !has_aux_checks {
         return Ok(());
     }
     match op {
         Op::MatMul => matmul::verify(v, index, claims),
+        Op::BatchMatMul => batch_matmul::verify(v, index, claims),
+        Op::Embedding => embedding::verify(v, index, claims),
         Op::Conv(_) => conv::verify(v, index, claims),
         Op::Add | Op::Sub | Op::Mul => elementwise::verify(v, index, claims),
         Op::Div { .. } | Op::IntDiv { .. } => div::verify(v, index, claims),

@@ -3,6 +3,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::tamper::{Refusals, end_cells, flips_at, one_bit_off, spread_flips};
 use omron_circuit::Circuit;
 use omron_circuit::pow::sn2::{Sn2Inputs, sn2_graph};
 use omron_scoring::{CircuitInputs, PowItem};
@@ -150,12 +153,21 @@ fn a_256_batch_proves_verifies_and_rejects_tampering() {
         .map(|&v| v as i64)
         .collect();
     assert_eq!(outputs[0], want);
-    for i in [0, 100, proof.proof.len() / 2, proof.proof.len() - 10] {
-        let mut bad = proof.proof.clone();
-        bad[i] ^= 2;
-        assert!(circuit.verify(&columns, &bad, b"ctx").is_err(), "byte {i}");
-    }
-    let mut other = columns.clone();
-    other[1][5] += 1; // a different previous score
-    assert!(circuit.verify(&other, &proof.proof, b"ctx").is_err());
+    let mut refusals = Refusals::new("sn2-pow-256");
+    let verify = |p: &[u8]| circuit.verify(&columns, p, b"ctx");
+    let len = proof.proof.len();
+    let mut flips = flips_at(&[0, 100, len / 2, len - 10], 2);
+    flips.extend(spread_flips(len, 64));
+    refusals.flipped(&proof.proof, &flips, verify);
+    refusals.resized(&proof.proof, verify);
+    // [1][5]: a different previous score; then the ends of every column.
+    let mut cells = vec![(1, 5)];
+    cells.extend(end_cells(&columns));
+    refusals.nudged_each("input", &columns, &cells, |other| {
+        circuit.verify(other, &proof.proof, b"ctx")
+    });
+    let mut contexts = vec![b"ctx2".to_vec(), Vec::new()];
+    contexts.extend(one_bit_off(b"ctx").iter().map(|c| c.to_vec()));
+    refusals.other_contexts(&contexts, |c| circuit.verify(&columns, &proof.proof, c));
+    refusals.finish();
 }

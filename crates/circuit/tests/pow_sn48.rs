@@ -4,6 +4,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::tamper::{Refusals, end_cells, flips_at, one_bit_off, spread_flips};
 use omron_circuit::pow::sn48::{SN48_WEIGHT_SCALE, Sn48Batch, benchmark_batch, sn48_graph};
 use omron_circuit::{
     Circuit, CircuitDir, CircuitMetadata, CircuitType, InputGenerator, StoredCircuit,
@@ -186,39 +189,33 @@ fn a_256_batch_proves_verifies_and_rejects_tampering() {
             .unwrap(),
         outputs
     );
-    for i in [0, 100, proof.len() / 2, proof.len() - 10] {
-        let mut bad = proof.clone();
-        bad[i] ^= 4;
-        assert!(
-            stored.verify_pow(&inputs, &miner, &bad, None).is_err(),
-            "byte {i}"
-        );
-    }
-    let mut wrong = outputs.clone();
-    wrong[0][3] += 1;
-    assert!(
-        stored
-            .verify_pow(&inputs, &miner, &proof, Some(&wrong))
-            .is_err(),
-        "other outputs"
-    );
+    let mut refusals = Refusals::new("sn48-pow-256");
+    let verify = |p: &[u8]| stored.verify_pow(&inputs, &miner, p, None);
+    let mut flips = flips_at(&[0, 100, proof.len() / 2, proof.len() - 10], 4);
+    flips.extend(spread_flips(proof.len(), 64));
+    refusals.flipped(&proof, &flips, verify);
+    refusals.resized(&proof, verify);
+    let mut cells = vec![(0, 3)];
+    cells.extend(end_cells(&outputs));
+    refusals.nudged_each("claimed output", &outputs, &cells, |wrong| {
+        stored.verify_pow(&inputs, &miner, &proof, Some(wrong))
+    });
     let mut other = batch.clone();
     other.scores[10] = (other.scores[10] + 0.5) % 1.0;
-    assert!(
-        stored
-            .verify_pow(&other.to_json(), &miner, &proof, None)
-            .is_err(),
-        "other inputs"
+    refusals.refused(
+        "other inputs",
+        stored.verify_pow(&other.to_json(), &miner, &proof, None),
     );
     let columns = batch.columns(n).unwrap();
     let raw = circuit.prove(&columns, b"ctx").unwrap();
     let mut swapped = columns.clone();
     swapped[0].swap(0, 1);
-    assert!(circuit.verify(&swapped, &raw.proof, b"ctx").is_err());
-    assert!(
-        stored
-            .verify_pow(&inputs, &[1u8; 32], &proof, None)
-            .is_err(),
-        "other miner"
+    refusals.refused(
+        "swapped scores",
+        circuit.verify(&swapped, &raw.proof, b"ctx"),
     );
+    let mut miners = vec![[1u8; 32]];
+    miners.extend(one_bit_off(&miner));
+    refusals.other_contexts(&miners, |key| stored.verify_pow(&inputs, key, &proof, None));
+    refusals.finish();
 }

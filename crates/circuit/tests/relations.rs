@@ -4,6 +4,9 @@
 // Test helpers outside `#[test]` functions unwrap freely: a failure is a test failure.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::tamper::{Refusals, end_cells, one_bit_off, spread_flips};
 use omron_circuit::{Circuit, CircuitError, VerifyError};
 use omron_ir::{ConvAttrs, Graph, LookupFn, LookupKind, Node, Op, TensorDef, TensorKind};
 use rand::{Rng, SeedableRng};
@@ -101,43 +104,24 @@ fn check(name: &str, graph: Graph, inputs: Vec<Vec<i64>>) {
         .outputs(circuit.graph());
     assert_eq!(outputs, expected, "{name}: outputs are the model's");
 
-    // Another context (e.g. another miner's hotkey) must not verify.
-    assert!(
-        circuit
-            .verify(&inputs, &proof.proof, b"nonce-2|other")
-            .is_err(),
-        "{name}: context"
-    );
+    let mut refusals = Refusals::new(name);
+    // Another context (e.g. another miner's hotkey, one bit off, or none) must not verify.
+    let mut contexts = vec![b"nonce-2|other".to_vec(), Vec::new()];
+    contexts.extend(one_bit_off(ctx).iter().map(|c| c.to_vec()));
+    refusals.other_contexts(&contexts, |c| circuit.verify(&inputs, &proof.proof, c));
     // Another input must not verify.
-    let mut other = inputs.clone();
-    other[0][0] += 1;
-    assert!(
-        circuit.verify(&other, &proof.proof, ctx).is_err(),
-        "{name}: input"
-    );
+    let mut cells = vec![(0, 0)];
+    cells.extend(end_cells(&inputs));
+    refusals.nudged_each("input", &inputs, &cells, |other| {
+        circuit.verify(other, &proof.proof, ctx)
+    });
     // Changing any single byte must not verify (sampled across the whole proof).
-    let len = proof.proof.len();
-    let step = (len / 211).max(1);
-    for i in (0..len).step_by(step) {
-        let mut bad = proof.proof.clone();
-        bad[i] ^= 1 << (i % 8);
-        assert!(
-            circuit.verify(&inputs, &bad, ctx).is_err(),
-            "{name}: byte {i}/{len} accepted"
-        );
-    }
+    let verify = |p: &[u8]| circuit.verify(&inputs, p, ctx);
+    refusals.flipped(&proof.proof, &spread_flips(proof.proof.len(), 211), verify);
     // Truncation and trailing garbage.
-    assert!(
-        circuit
-            .verify(&inputs, &proof.proof[..len - 1], ctx)
-            .is_err()
-    );
-    let mut longer = proof.proof.clone();
-    longer.push(0);
-    assert!(matches!(
-        circuit.verify(&inputs, &longer, ctx),
-        Err(VerifyError::TrailingBytes { count: 1 })
-    ));
+    let appended = refusals.resized(&proof.proof, verify);
+    assert!(matches!(appended, VerifyError::TrailingBytes { count: 1 }));
+    refusals.finish();
 }
 
 #[test]
@@ -282,7 +266,9 @@ fn wrong_weights_are_rejected() {
     let input = vec![(0..8).map(|i| i * 7 - 20).collect::<Vec<i64>>()];
     let proof = a.prove(&input, b"").unwrap();
     assert!(a.verify(&input, &proof.proof, b"").is_ok());
-    assert!(b.verify(&input, &proof.proof, b"").is_err());
+    let mut refusals = Refusals::new("wrong weights");
+    refusals.refused("other weights", b.verify(&input, &proof.proof, b""));
+    refusals.finish();
 }
 
 #[test]

@@ -413,6 +413,18 @@ impl<'a> Lowerer<'a> {
         }
         Ok(out)
     }
+
+    /// Identity, inference Dropout and value-preserving Cast: the operand's tensor is reused.
+    pub(crate) fn pass(&mut self, n: usize) -> Result<(), ModelError> {
+        let out = self.output(n)?;
+        let a = self.act(n, 0)?;
+        let x = self.carry(a, out)?;
+        self.set(out, x);
+        if self.low[a].is_some_and(|l| l.id == x.id) && self.cal[out] == self.cal[a] {
+            self.narrow_cache[out] = self.narrow_cache[a];
+        }
+        Ok(())
+    }
 }
 
 /// The empty case of a `chunks(2)` match, which cannot happen.

@@ -6,11 +6,11 @@
 //! plain `f32` (bit-identical to any IEEE implementation); Sigmoid and Tanh are computed in
 //! `f64` and rounded. This keeps us within ~1e-6 of onnxruntime, which accumulates in `f32`.
 
-use super::infer::{conv_geometry, pool_geometry, slice_ranges};
+use super::infer::{conv_geometry, pool_geometry};
 use super::{Op, PoolKind};
-use crate::kernel::{broadcast_map, gather_flat, index_walk, strides};
-use crate::shape::{Issue, OutInfo, invalid, norm_axis};
-use crate::tensor::{DType, Data, Tensor};
+use crate::kernel::broadcast_map;
+use crate::shape::{Issue, OutInfo, invalid};
+use crate::tensor::{Data, Tensor};
 use crate::window::Geometry;
 
 /// Runs `op` on `ins` (one entry per ONNX input; `None` when omitted).
@@ -113,37 +113,6 @@ pub(crate) fn eval(
             shape,
             fx(0)?.iter().map(|&v| (v as f64).tanh() as f32).collect(),
         )),
-        Op::Flatten { .. }
-        | Op::Reshape { .. }
-        | Op::Squeeze { .. }
-        | Op::Unsqueeze { .. }
-        | Op::Identity => one(Tensor {
-            shape,
-            data: x(0)?.data.clone(),
-        }),
-        Op::Dropout => {
-            let t = x(0)?;
-            let mask = Tensor::i64(shape.clone(), vec![1; t.len()]);
-            Ok(vec![
-                Tensor {
-                    shape,
-                    data: t.data.clone(),
-                },
-                mask,
-            ])
-        }
-        Op::Transpose { perm } => {
-            let t = x(0)?;
-            let perm: Vec<usize> = perm
-                .clone()
-                .unwrap_or_else(|| (0..t.shape.len()).rev().collect());
-            let st = strides(&t.shape);
-            let src: Vec<usize> = index_walk(&shape, |idx| {
-                idx.iter().zip(&perm).map(|(&i, &p)| i * st[p]).sum()
-            });
-            one(gather_flat(t, shape, &src))
-        }
-        Op::Constant(t) => one(t.clone()),
         Op::BatchNorm { epsilon } => {
             let t = x(0)?;
             let v = fx(0)?;
@@ -175,137 +144,6 @@ pub(crate) fn eval(
                 .map(|c| (c.iter().map(|&a| a as f64).sum::<f64>() / inner as f64) as f32);
             one(Tensor::f32(shape, y.collect()))
         }
-        Op::Pad { pads, value } => {
-            let t = x(0)?;
-            let r = t.shape.len();
-            let pads: Vec<i64> = match pads {
-                Some(p) => p.clone(),
-                None => x(1)?.as_i64().map(<[i64]>::to_vec).unwrap_or_default(),
-            };
-            let fill = match ins.get(2).copied().flatten() {
-                Some(c) => c.to_f32().first().copied().unwrap_or(0.0),
-                None => *value,
-            };
-            // Source index of every output element, or usize::MAX for padding.
-            let st = strides(&t.shape);
-            let src = index_walk(&shape, |idx| {
-                let mut flat = 0;
-                for d in 0..r {
-                    let i = idx[d] as i64 - pads[d];
-                    if i < 0 || i >= t.shape[d] as i64 {
-                        return usize::MAX;
-                    }
-                    flat += i as usize * st[d];
-                }
-                flat
-            });
-            let data = match &t.data {
-                Data::F32(v) => Data::F32(
-                    src.iter()
-                        .map(|&i| if i == usize::MAX { fill } else { v[i] })
-                        .collect(),
-                ),
-                Data::I64(v) => Data::I64(
-                    src.iter()
-                        .map(|&i| if i == usize::MAX { fill as i64 } else { v[i] })
-                        .collect(),
-                ),
-            };
-            one(Tensor { shape, data })
-        }
-        Op::Shape { start, end } => {
-            let t = x(0)?;
-            let r = t.shape.len() as i64;
-            let fix = |v: i64| (if v < 0 { v + r } else { v }).clamp(0, r) as usize;
-            let (s, e) = (fix(*start), fix(end.unwrap_or(r)));
-            let dims = t.shape[s..e.max(s)].iter().map(|&d| d as i64).collect();
-            one(Tensor::i64(shape, dims))
-        }
-        Op::Gather { axis } => {
-            let (d, i) = (x(0)?, x(1)?);
-            let a = norm_axis(*axis, d.shape.len())?;
-            let dim = d.shape[a] as i64;
-            let inner: usize = d.shape[a + 1..].iter().product();
-            let outer: usize = d.shape[..a].iter().product();
-            let idx = i
-                .as_i64()
-                .ok_or_else(|| Issue::Invalid("Gather indices must be integers".into()))?;
-            let mut src = Vec::with_capacity(outer * idx.len() * inner);
-            for o in 0..outer {
-                for &k in idx {
-                    let k = if k < 0 { k + dim } else { k };
-                    if !(0..dim).contains(&k) {
-                        return invalid(format!("Gather index out of range for dimension {dim}"));
-                    }
-                    for j in 0..inner {
-                        src.push((o * dim as usize + k as usize) * inner + j);
-                    }
-                }
-            }
-            one(gather_flat(d, shape, &src))
-        }
-        Op::Concat { axis } => {
-            let a = norm_axis(*axis, shape.len())?;
-            let outer: usize = shape[..a].iter().product();
-            let parts: Vec<&Tensor> = ins.iter().flatten().copied().collect();
-            let data = match parts[0].dtype() {
-                DType::F32 => Data::F32(concat(&parts, outer, |t| t.as_f32().unwrap_or_default())),
-                DType::I64 => Data::I64(concat(&parts, outer, |t| t.as_i64().unwrap_or_default())),
-            };
-            one(Tensor { shape, data })
-        }
-        Op::Cast { to } => {
-            let t = x(0)?;
-            let data = match (&t.data, to) {
-                (Data::F32(v), DType::I64) => Data::I64(
-                    v.iter()
-                        .map(|&f| {
-                            if f.is_finite() && f.abs() < 9.2e18 {
-                                Ok(f.trunc() as i64)
-                            } else {
-                                invalid(format!("cannot cast {f} to an integer"))
-                            }
-                        })
-                        .collect::<Result<_, _>>()?,
-                ),
-                (d, _) => match to {
-                    DType::F32 => Data::F32(
-                        Tensor {
-                            shape: t.shape.clone(),
-                            data: d.clone(),
-                        }
-                        .to_f32(),
-                    ),
-                    DType::I64 => d.clone(),
-                },
-            };
-            one(Tensor { shape, data })
-        }
-        Op::Slice { attrs } => {
-            let t = x(0)?;
-            let ranges = match attrs {
-                Some((s, e, a)) => slice_ranges(&t.shape, s, e, a.as_deref(), None)?,
-                None => {
-                    let get = |i: usize| ins.get(i).copied().flatten().and_then(|t| t.as_i64());
-                    slice_ranges(
-                        &t.shape,
-                        get(1).unwrap_or_default(),
-                        get(2).unwrap_or_default(),
-                        get(3),
-                        get(4),
-                    )?
-                }
-            };
-            let st = strides(&t.shape);
-            let src = index_walk(&shape, |idx| {
-                idx.iter()
-                    .zip(&ranges)
-                    .zip(&st)
-                    .map(|((&i, &(start, step, _)), &s)| (start + i as i64 * step) as usize * s)
-                    .sum()
-            });
-            one(gather_flat(t, shape, &src))
-        }
         Op::Unary(_)
         | Op::Pow
         | Op::Compare(_)
@@ -317,34 +155,8 @@ pub(crate) fn eval(
         | Op::ArgExtreme { .. }
         | Op::Softmax { .. }
         | Op::LayerNorm { .. }
-        | Op::Rnn(_)
-        | Op::Split { .. }
-        | Op::PadMode { .. } => super::eval_nn::eval_nn(op, ins, infos),
-        Op::ConstantOfShape(value) => {
-            let n = shape.iter().product();
-            let data = match value {
-                None => Data::F32(vec![0.0; n]),
-                Some(v) if v.len() == 1 => match &v.data {
-                    Data::F32(f) => Data::F32(vec![f[0]; n]),
-                    Data::I64(i) => Data::I64(vec![i[0]; n]),
-                },
-                Some(_) => return invalid("ConstantOfShape value must have one element"),
-            };
-            one(Tensor { shape, data })
-        }
+        | Op::Rnn(_) => super::eval_nn::eval_nn(op, ins, infos),
     }
-}
-
-fn concat<T: Copy>(parts: &[&Tensor], outer: usize, get: impl Fn(&Tensor) -> &[T]) -> Vec<T> {
-    let mut out = Vec::new();
-    for o in 0..outer {
-        for p in parts {
-            let v = get(p);
-            let block = v.len() / outer.max(1);
-            out.extend_from_slice(&v[o * block..(o + 1) * block]);
-        }
-    }
-    out
 }
 
 fn binary(op: &Op, a: &Tensor, b: &Tensor, shape: Vec<usize>) -> Result<Tensor, Issue> {
@@ -609,72 +421,6 @@ mod tests {
         )
         .unwrap();
         assert_eq!(y[0].as_f32().unwrap(), &[1.0, 2.0, 3.0, 4.0]);
-    }
-
-    #[test]
-    fn shape_gather_concat_fold_a_flatten_target() {
-        let x = f(&[2, 3, 4], &[0.0; 24]);
-        let s = eval(
-            &Op::Shape {
-                start: 0,
-                end: None,
-            },
-            &[Some(&x)],
-        )
-        .unwrap()
-        .remove(0);
-        let zero = Tensor::i64(vec![], vec![0]);
-        let d0 = eval(&Op::Gather { axis: 0 }, &[Some(&s), Some(&zero)])
-            .unwrap()
-            .remove(0);
-        assert_eq!(d0, Tensor::i64(vec![], vec![2]));
-        let u = eval(
-            &Op::Unsqueeze {
-                axes: Some(vec![0]),
-            },
-            &[Some(&d0)],
-        )
-        .unwrap()
-        .remove(0);
-        let m1 = Tensor::i64(vec![1], vec![-1]);
-        let target = eval(&Op::Concat { axis: 0 }, &[Some(&u), Some(&m1)])
-            .unwrap()
-            .remove(0);
-        assert_eq!(target, Tensor::i64(vec![2], vec![2, -1]));
-        let y = eval(
-            &Op::Reshape { allowzero: false },
-            &[Some(&x), Some(&target)],
-        )
-        .unwrap();
-        assert_eq!(y[0].shape, vec![2, 12]);
-    }
-
-    #[test]
-    fn transpose_slice_and_pad_move_the_right_elements() {
-        let x = Tensor::i64(vec![2, 3], vec![1, 2, 3, 4, 5, 6]);
-        let t = eval(&Op::Transpose { perm: None }, &[Some(&x)])
-            .unwrap()
-            .remove(0);
-        assert_eq!(t, Tensor::i64(vec![3, 2], vec![1, 4, 2, 5, 3, 6]));
-        let s = eval(
-            &Op::Slice {
-                attrs: Some((vec![1], vec![3], Some(vec![1]))),
-            },
-            &[Some(&x)],
-        )
-        .unwrap()
-        .remove(0);
-        assert_eq!(s, Tensor::i64(vec![2, 2], vec![2, 3, 5, 6]));
-        let p = eval(
-            &Op::Pad {
-                pads: Some(vec![0, 1, 0, 0]),
-                value: 9.0,
-            },
-            &[Some(&x)],
-        )
-        .unwrap()
-        .remove(0);
-        assert_eq!(p, Tensor::i64(vec![2, 4], vec![9, 1, 2, 3, 9, 4, 5, 6]));
     }
 
     #[test]

@@ -4,12 +4,10 @@
 //! Precision follows `eval.rs`: tensors hold `f32`; transcendental functions, sums and the
 //! recurrent state are computed in `f64` and rounded once per output.
 
-use super::infer_nn::{pad_source, reduce_node_axes, rnn_dims, split_sizes};
-use super::{Cell, Cmp, Logic, Nary, Op, PadMode, ReduceKind, RnnSpec, Unary};
-use crate::kernel::{
-    around, broadcast_map, f64s, gather_flat as gather, map_lanes, reduce_lanes, strides, to_f32,
-};
-use crate::shape::{Issue, Operand, OutInfo, const_ints_at, invalid, norm_axis};
+use super::infer_nn::{reduce_node_axes, rnn_dims};
+use super::{Cell, Cmp, Logic, Nary, Op, ReduceKind, RnnSpec, Unary};
+use crate::kernel::{broadcast_map, f64s, map_lanes, reduce_lanes, to_f32};
+use crate::shape::{Issue, Operand, OutInfo, invalid, norm_axis};
 use crate::tensor::{DType, Data, Tensor};
 
 /// Softmax (or log-softmax) of one lane, in place.
@@ -286,42 +284,6 @@ pub(crate) fn eval_nn(
             }
             Ok(outs)
         }
-        Op::Split { axis, split, parts } => {
-            let t = x(0)?;
-            let a = norm_axis(*axis, t.shape.len())?;
-            let operands: Vec<Option<Operand<'_>>> =
-                ins.iter().map(|o| o.map(Operand::of)).collect();
-            let from_input = const_ints_at(&operands, 1, "Split sizes")?;
-            let sizes = split_sizes(
-                t.shape[a],
-                split.as_deref().or(from_input.as_deref()),
-                *parts,
-            )?;
-            let (outer, n, inner) = around(&t.shape, a);
-            let mut start = 0;
-            let mut outs = Vec::with_capacity(sizes.len());
-            for (s, info) in sizes.iter().zip(infos) {
-                let src: Vec<usize> = (0..outer)
-                    .flat_map(|o| {
-                        (start..start + s)
-                            .flat_map(move |k| (0..inner).map(move |i| (o * n + k) * inner + i))
-                    })
-                    .collect();
-                outs.push(gather(t, info.shape.clone(), &src));
-                start += s;
-            }
-            Ok(outs)
-        }
-        Op::PadMode { mode, pads } => {
-            let t = x(0)?;
-            let pads: Vec<i64> = match pads {
-                Some(p) => p.clone(),
-                None => x(1)?.as_i64().map(<[i64]>::to_vec).unwrap_or_default(),
-            };
-            let r = t.shape.len();
-            let src = pad_sources(&t.shape, &shape, &pads[..r], *mode == PadMode::Reflect);
-            one(gather(t, shape, &src))
-        }
         _ => invalid("internal: not a v2 op"),
     }
 }
@@ -332,33 +294,6 @@ pub(crate) fn mean_var(lane: &[f64]) -> (f64, f64) {
     let mean = lane.iter().sum::<f64>() / n;
     let var = lane.iter().map(|&v| (v - mean) * (v - mean)).sum::<f64>() / n;
     (mean, var)
-}
-
-/// Flat source index of every element of an edge/reflect padded tensor.
-pub(crate) fn pad_sources(
-    in_shape: &[usize],
-    out_shape: &[usize],
-    before: &[i64],
-    reflect: bool,
-) -> Vec<usize> {
-    let st = strides(in_shape);
-    let n: usize = out_shape.iter().product();
-    let mut out = Vec::with_capacity(n);
-    let mut idx = vec![0usize; out_shape.len()];
-    for _ in 0..n {
-        let flat = (0..in_shape.len())
-            .map(|d| pad_source(idx[d], before[d] as usize, in_shape[d], reflect) * st[d])
-            .sum();
-        out.push(flat);
-        for d in (0..out_shape.len()).rev() {
-            idx[d] += 1;
-            if idx[d] < out_shape[d] {
-                break;
-            }
-            idx[d] = 0;
-        }
-    }
-    out
 }
 
 /// What one recurrent step computed, for calibration: the pre-activations of the sigmoid

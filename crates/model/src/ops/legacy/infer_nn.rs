@@ -65,42 +65,6 @@ pub(crate) fn reduce_node_axes(
     reduce_axes(rank, axes.as_deref(), noop)
 }
 
-/// Sizes of the parts of a Split.
-pub(crate) fn split_sizes(
-    dim: usize,
-    split: Option<&[i64]>,
-    parts: usize,
-) -> Result<Vec<usize>, Issue> {
-    match split {
-        Some(s) => {
-            if s.len() != parts {
-                return invalid(format!("Split has {} sizes for {parts} outputs", s.len()));
-            }
-            let sizes = s
-                .iter()
-                .map(|&v| usize::try_from(v).map_err(|_| Issue::Invalid(format!("split {v}"))))
-                .collect::<Result<Vec<_>, _>>()?;
-            if sizes.iter().sum::<usize>() != dim {
-                return invalid(format!("split sizes {s:?} do not add up to {dim}"));
-            }
-            Ok(sizes)
-        }
-        None => {
-            if parts == 0 {
-                return invalid("Split has no outputs");
-            }
-            // Equal parts; from opset 18 the last may be smaller.
-            let size = dim.div_ceil(parts);
-            let mut sizes = vec![size; parts];
-            let last = dim
-                .checked_sub(size * (parts - 1))
-                .ok_or_else(|| Issue::Invalid(format!("cannot split {dim} into {parts} parts")))?;
-            sizes[parts - 1] = last;
-            Ok(sizes)
-        }
-    }
-}
-
 /// Dimensions of a recurrent layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct RnnDims {
@@ -365,77 +329,8 @@ pub(crate) fn infer_nn(op: &Op, ins: &[Option<Operand<'_>>]) -> Result<Vec<OutIn
             }
             Ok(outs)
         }
-        Op::Split { axis, split, parts } => {
-            let x = operand(ins, 0)?;
-            let a = norm_axis(*axis, x.shape.len())?;
-            let from_input = const_ints_at(ins, 1, "Split sizes")?;
-            let sizes = split_sizes(
-                x.shape[a],
-                split.as_deref().or(from_input.as_deref()),
-                *parts,
-            )?;
-            Ok(sizes
-                .into_iter()
-                .map(|s| {
-                    let mut shape = x.shape.to_vec();
-                    shape[a] = s;
-                    OutInfo {
-                        shape,
-                        dtype: x.dtype,
-                    }
-                })
-                .collect())
-        }
-        Op::PadMode { pads, .. } => {
-            let x = operand(ins, 0)?;
-            let pads = match pads {
-                Some(p) => p.clone(),
-                None => const_ints_at(ins, 1, "Pad pads")?.unwrap_or_default(),
-            };
-            if optional(ins, 3).is_some() {
-                return unsupported("Pad with an 'axes' input is not supported");
-            }
-            let r = x.shape.len();
-            if pads.len() != 2 * r {
-                return invalid(format!("Pad has {} pads for rank {r}", pads.len()));
-            }
-            let mut shape = Vec::with_capacity(r);
-            for d in 0..r {
-                let (b, e) = (pads[d], pads[d + r]);
-                if b < 0 || e < 0 {
-                    return unsupported("negative Pad (cropping) is not supported");
-                }
-                let (b, e) = (b as usize, e as usize);
-                if x.shape[d] == 0 || b >= x.shape[d].max(2) || e >= x.shape[d].max(2) {
-                    return unsupported(format!(
-                        "edge/reflect padding of {b}/{e} on an axis of {} is not supported",
-                        x.shape[d]
-                    ));
-                }
-                shape.push(x.shape[d] + b + e);
-            }
-            one(shape, x.dtype)
-        }
         _ => invalid("internal: not a v2 op"),
     }
-}
-
-/// Source index along one axis of edge or reflect padding (`j` in the padded axis).
-pub(crate) fn pad_source(j: usize, before: usize, dim: usize, reflect: bool) -> usize {
-    let s = j as i64 - before as i64;
-    let last = dim as i64 - 1;
-    let i = if reflect {
-        if s < 0 {
-            -s
-        } else if s > last {
-            2 * last - s
-        } else {
-            s
-        }
-    } else {
-        s.clamp(0, last)
-    };
-    i.clamp(0, last) as usize
 }
 
 #[cfg(test)]
@@ -450,21 +345,5 @@ mod tests {
         assert!(reduce_axes(3, Some(&[1, -2]), false).is_err());
         assert_eq!(reduced_shape(&[2, 3, 4], &[1], true), vec![2, 1, 4]);
         assert_eq!(reduced_shape(&[2, 3, 4], &[1], false), vec![2, 4]);
-    }
-
-    #[test]
-    fn split_sizes_follow_the_spec() {
-        assert_eq!(split_sizes(6, None, 3).unwrap(), vec![2, 2, 2]);
-        assert_eq!(split_sizes(7, None, 3).unwrap(), vec![3, 3, 1]);
-        assert_eq!(split_sizes(5, Some(&[2, 3]), 2).unwrap(), vec![2, 3]);
-        assert!(split_sizes(5, Some(&[2, 2]), 2).is_err());
-    }
-
-    #[test]
-    fn edge_and_reflect_sources() {
-        let edge: Vec<usize> = (0..7).map(|j| pad_source(j, 2, 3, false)).collect();
-        assert_eq!(edge, vec![0, 0, 0, 1, 2, 2, 2]);
-        let refl: Vec<usize> = (0..7).map(|j| pad_source(j, 2, 3, true)).collect();
-        assert_eq!(refl, vec![2, 1, 0, 1, 2, 1, 0]);
     }
 }

@@ -12,7 +12,6 @@ mod lower_elementwise;
 mod lower_linear;
 mod lower_reduce;
 mod lower_rnn;
-mod lower_select;
 
 use std::sync::Arc;
 
@@ -20,7 +19,7 @@ use omron_ir::LookupKind;
 
 use crate::attrs::Attrs;
 use crate::error::ModelError;
-use crate::op::{Lowerer, OnnxOp, OpRef, Parse, Runtime};
+use crate::op::{Lowerer, OnnxOp, OpRef, Parse};
 use crate::shape::{Issue, Operand, OutInfo, is_const, rank};
 use crate::tensor::{DType, Tensor};
 use crate::window::{WindowSpec, window};
@@ -36,9 +35,6 @@ pub(crate) enum PoolKind {
     /// Maximum over the window (padding never wins).
     Max,
 }
-
-/// Opset < 10 Slice attributes: starts, ends, optional axes.
-pub(crate) type SliceAttrs = (Vec<i64>, Vec<i64>, Option<Vec<i64>>);
 
 /// An elementwise function of one float operand (lowered to one lookup table, or exactly).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -151,17 +147,6 @@ pub(crate) enum ReduceKind {
     Min,
 }
 
-/// Padding mode of `Pad`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum PadMode {
-    /// A constant value.
-    Constant,
-    /// Repeat the edge element.
-    Edge,
-    /// Mirror without repeating the edge element.
-    Reflect,
-}
-
 /// Which way a recurrent layer runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Direction {
@@ -243,42 +228,12 @@ pub(crate) enum Op {
     Sigmoid,
     /// `tanh(x)`.
     Tanh,
-    /// To 2-D at `axis`.
-    Flatten { axis: i64 },
-    /// To the shape in input 1 (`0` copies a dimension unless `allowzero`, `-1` is inferred).
-    Reshape { allowzero: bool },
-    /// Axis permutation; `None` reverses the axes.
-    Transpose { perm: Option<Vec<usize>> },
-    /// Copy (also Dropout at inference, whose mask output is all true).
-    Identity,
-    /// Inference-mode dropout: the identity, plus an all-true mask output.
-    Dropout,
-    /// Removes size-1 axes: from the attribute (opset < 13), input 1, or all of them.
-    Squeeze { axes: Option<Vec<i64>> },
-    /// Inserts size-1 axes: from the attribute (opset < 13) or input 1.
-    Unsqueeze { axes: Option<Vec<i64>> },
-    /// A constant from an attribute.
-    Constant(Tensor),
     /// Inference batch normalisation over axis 1.
     BatchNorm { epsilon: f32 },
     /// Average or max pooling (2-D).
     Pool { kind: PoolKind, window: WindowSpec },
     /// Mean over all spatial axes.
     GlobalAveragePool,
-    /// Constant-mode padding; pads from the attribute (opset < 11) or input 1.
-    Pad { pads: Option<Vec<i64>>, value: f32 },
-    /// The input's shape (dims `start..end`).
-    Shape { start: i64, end: Option<i64> },
-    /// `take` along `axis`.
-    Gather { axis: i64 },
-    /// Join along `axis`.
-    Concat { axis: i64 },
-    /// Change of element type.
-    Cast { to: DType },
-    /// Strided slice; attribute form for opset < 10, inputs otherwise.
-    Slice { attrs: Option<SliceAttrs> },
-    /// A tensor of the shape in input 0, filled with a value (default float 0).
-    ConstantOfShape(Option<Tensor>),
     /// An elementwise function.
     Unary(Unary),
     /// `a ^ b` (lowered only for a constant exponent).
@@ -315,18 +270,6 @@ pub(crate) enum Op {
     LayerNorm { axis: i64, epsilon: f32 },
     /// An LSTM or GRU layer.
     Rnn(RnnSpec),
-    /// Split along `axis` into `parts` outputs (sizes from the attribute, input 1, or equal).
-    Split {
-        axis: i64,
-        split: Option<Vec<i64>>,
-        parts: usize,
-    },
-    /// Padding with a mode (opset 11+ form, or the opset < 11 attribute form with a
-    /// non-constant mode).
-    PadMode {
-        mode: PadMode,
-        pads: Option<Vec<i64>>,
-    },
 }
 
 /// The ONNX op types this family parses.
@@ -341,25 +284,10 @@ pub(crate) const OP_TYPES: &[&str] = &[
     "Relu",
     "Sigmoid",
     "Tanh",
-    "Flatten",
-    "Reshape",
-    "Transpose",
-    "Identity",
-    "Dropout",
-    "Squeeze",
-    "Unsqueeze",
-    "Constant",
     "BatchNormalization",
     "AveragePool",
     "MaxPool",
     "GlobalAveragePool",
-    "Pad",
-    "Shape",
-    "Gather",
-    "Concat",
-    "Cast",
-    "Slice",
-    "ConstantOfShape",
     "Exp",
     "Log",
     "Erf",
@@ -400,7 +328,6 @@ pub(crate) const OP_TYPES: &[&str] = &[
     "LayerNormalization",
     "LSTM",
     "GRU",
-    "Split",
 ];
 
 /// Parses a node of one of [`OP_TYPES`], or says why it is not supported.
@@ -457,73 +384,6 @@ pub(crate) fn parse(p: &Parse<'_>) -> Result<OpRef, String> {
                 _ => Op::Tanh,
             }
         }
-        "Flatten" => {
-            a.only(&["axis"])?;
-            Op::Flatten {
-                axis: a.int("axis")?.unwrap_or(1),
-            }
-        }
-        "Reshape" => {
-            a.only(&["allowzero"])?;
-            Op::Reshape {
-                allowzero: a.flag("allowzero", false)?,
-            }
-        }
-        "Transpose" => {
-            a.only(&["perm"])?;
-            Op::Transpose {
-                perm: a.non_negative_ints("perm")?,
-            }
-        }
-        "Identity" => {
-            a.only(&[])?;
-            Op::Identity
-        }
-        "Dropout" => {
-            // `ratio` is irrelevant at inference; `seed` (opset 12+) too.
-            a.only(&["ratio", "seed"])?;
-            Op::Dropout
-        }
-        "Squeeze" | "Unsqueeze" => {
-            let axes = if opset < 13 {
-                a.only(&["axes"])?;
-                a.ints("axes")?
-            } else {
-                a.only(&[])?;
-                None
-            };
-            if p.op_type == "Squeeze" {
-                Op::Squeeze { axes }
-            } else {
-                if opset < 13 && axes.is_none() {
-                    return Err("Unsqueeze needs the 'axes' attribute".into());
-                }
-                Op::Unsqueeze { axes }
-            }
-        }
-        "Constant" => {
-            a.only(&[
-                "value",
-                "value_float",
-                "value_floats",
-                "value_int",
-                "value_ints",
-            ])?;
-            let t = if let Some(t) = a.tensor("value")? {
-                t
-            } else if let Some(f) = a.float("value_float")? {
-                Tensor::f32(vec![], vec![f])
-            } else if let Some(f) = a.floats("value_floats")? {
-                Tensor::f32(vec![f.len()], f)
-            } else if let Some(i) = a.int("value_int")? {
-                Tensor::i64(vec![], vec![i])
-            } else if let Some(i) = a.ints("value_ints")? {
-                Tensor::i64(vec![i.len()], i)
-            } else {
-                return Err("Constant has no value attribute".into());
-            };
-            Op::Constant(t)
-        }
         "BatchNormalization" => {
             a.only(&["epsilon", "momentum", "spatial", "training_mode"])?;
             if !a.flag("spatial", true)? {
@@ -573,88 +433,6 @@ pub(crate) fn parse(p: &Parse<'_>) -> Result<OpRef, String> {
         "GlobalAveragePool" => {
             a.only(&[])?;
             Op::GlobalAveragePool
-        }
-        "Pad" => {
-            a.only(&["mode", "pads", "value"])?;
-            let mode = a.string("mode")?.unwrap_or_else(|| "constant".into());
-            let mode = match mode.as_str() {
-                "constant" => PadMode::Constant,
-                "edge" => PadMode::Edge,
-                "reflect" => PadMode::Reflect,
-                other => {
-                    return Err(format!(
-                        "Pad mode '{other}' is not supported (only constant, edge and reflect)"
-                    ));
-                }
-            };
-            if mode != PadMode::Constant {
-                let pads = if opset < 11 {
-                    Some(a.ints("pads")?.ok_or("Pad needs the 'pads' attribute")?)
-                } else {
-                    None
-                };
-                return Ok(Arc::new(Op::PadMode { mode, pads }));
-            }
-            if opset < 11 {
-                let pads = a.ints("pads")?.ok_or("Pad needs the 'pads' attribute")?;
-                Op::Pad {
-                    pads: Some(pads),
-                    value: a.float("value")?.unwrap_or(0.0),
-                }
-            } else {
-                if a.has("pads") || a.has("value") {
-                    return Err("Pad takes pads and value as inputs from opset 11".into());
-                }
-                Op::Pad {
-                    pads: None,
-                    value: 0.0,
-                }
-            }
-        }
-        "Shape" => {
-            a.only(&["start", "end"])?;
-            Op::Shape {
-                start: a.int("start")?.unwrap_or(0),
-                end: a.int("end")?,
-            }
-        }
-        "Gather" => {
-            a.only(&["axis"])?;
-            Op::Gather {
-                axis: a.int("axis")?.unwrap_or(0),
-            }
-        }
-        "Concat" => {
-            a.only(&["axis"])?;
-            Op::Concat {
-                axis: a.int("axis")?.ok_or("Concat needs the 'axis' attribute")?,
-            }
-        }
-        "Cast" => {
-            a.only(&["to", "saturate"])?;
-            let to = a.int("to")?.ok_or("Cast needs the 'to' attribute")?;
-            let to = i32::try_from(to)
-                .ok()
-                .and_then(DType::from_onnx)
-                .ok_or_else(|| format!("Cast to element type {to} is not supported"))?;
-            Op::Cast { to }
-        }
-        "Slice" => {
-            if opset < 10 {
-                a.only(&["starts", "ends", "axes"])?;
-                let starts = a.ints("starts")?.ok_or("Slice needs 'starts'")?;
-                let ends = a.ints("ends")?.ok_or("Slice needs 'ends'")?;
-                Op::Slice {
-                    attrs: Some((starts, ends, a.ints("axes")?)),
-                }
-            } else {
-                a.only(&[])?;
-                Op::Slice { attrs: None }
-            }
-        }
-        "ConstantOfShape" => {
-            a.only(&["value"])?;
-            Op::ConstantOfShape(a.tensor("value")?)
         }
         "Exp" | "Log" | "Erf" | "Sqrt" | "Reciprocal" | "Abs" | "Neg" | "Softplus" | "Sign"
         | "Not" => {
@@ -805,28 +583,6 @@ pub(crate) fn parse(p: &Parse<'_>) -> Result<OpRef, String> {
             }
         }
         "LSTM" | "GRU" => Op::Rnn(rnn(a, p.op_type, opset)?),
-        "Split" => {
-            let split = if opset < 13 {
-                a.only(&["axis", "split"])?;
-                a.ints("split")?
-            } else {
-                a.only(&["axis", "num_outputs"])?;
-                None
-            };
-            let parts = p.outputs;
-            if let Some(n) = a.int("num_outputs")?
-                && usize::try_from(n).ok() != Some(parts)
-            {
-                return Err(format!(
-                    "Split num_outputs {n} differs from its {parts} outputs"
-                ));
-            }
-            Op::Split {
-                axis: a.int("axis")?.unwrap_or(0),
-                split,
-                parts,
-            }
-        }
         other => return Err(format!("op '{other}' is not implemented")),
     };
     Ok(Arc::new(op))
@@ -849,43 +605,14 @@ impl OnnxOp for Op {
         quant_check(self, ins)
     }
 
-    fn runtime(&self) -> Runtime {
-        match self {
-            Op::Shape { .. } | Op::ConstantOfShape(_) | Op::Constant(_) => Runtime::FoldOnly,
-            _ => Runtime::Quantised,
-        }
-    }
-
     fn output_count(&self) -> usize {
         match self {
-            Op::Dropout => 2,
             Op::Rnn(s) => match s.cell {
                 Cell::Lstm => 3,
                 Cell::Gru { .. } => 2,
             },
-            Op::Split { parts, .. } => *parts,
             _ => 1,
         }
-    }
-
-    fn fold_on_shape(&self, x: &[usize]) -> Option<Tensor> {
-        let Op::Shape { start, end } = self else {
-            return None;
-        };
-        let r = x.len() as i64;
-        let fix = |v: i64| (if v < 0 { v + r } else { v }).clamp(0, r) as usize;
-        let s = fix(*start);
-        let e = fix(end.unwrap_or(r)).max(s);
-        let dims: Vec<i64> = x[s..e].iter().map(|&d| d as i64).collect();
-        Some(Tensor::i64(vec![dims.len()], dims))
-    }
-
-    fn constant_output(&self, i: usize, info: &OutInfo) -> Option<Tensor> {
-        if !matches!(self, Op::Dropout) || i != 1 {
-            return None;
-        }
-        let len = info.shape.iter().product();
-        Some(Tensor::i64(info.shape.clone(), vec![1; len]))
     }
 }
 
@@ -930,10 +657,6 @@ fn quant_check(op: &Op, ins: &[Option<Operand<'_>>]) -> Result<(), String> {
         Op::BatchNorm { .. } => {
             if (1..5).all(is_const) { Ok(()) } else { Err("BatchNormalization parameters must be constants".into()) }
         }
-        Op::Gather { .. } if !is_const(1) => Err("Gather with computed indices is not supported (only constant indices)".into()),
-        Op::Cast { to: DType::I64 } if ins.first().and_then(|o| o.as_ref()).is_some_and(|o| o.dtype == DType::F32) => {
-            Err("Cast of a computed float to an integer type (truncation) is not supported".into())
-        }
         Op::Pow if infer_nn::pow_exponent(ins).is_none() => {
             Err("Pow needs a constant exponent (one value)".into())
         }
@@ -974,17 +697,6 @@ impl Lowerer<'_> {
             Op::Where => self.where_(n),
             Op::Clip { min, max } => self.clip(n, *min, *max),
             Op::Nary(k) => self.nary(n, *k),
-            Op::Flatten { .. } | Op::Reshape { .. } | Op::Squeeze { .. } | Op::Unsqueeze { .. } => {
-                self.reshape_node(n)
-            }
-            Op::Transpose { perm } => self.transpose(n, perm.clone()),
-            Op::Identity | Op::Dropout | Op::Cast { .. } => self.pass(n),
-            Op::Pad { value, .. } => self.pad(n, *value),
-            Op::PadMode { mode, pads } => self.pad_mode(n, *mode, pads.clone()),
-            Op::Slice { attrs } => self.slice(n, attrs.clone()),
-            Op::Concat { axis } => self.concat(n, *axis),
-            Op::Gather { axis } => self.gather(n, *axis),
-            Op::Split { .. } => self.split(n),
             Op::Pool { kind, window } => self.pool(n, *kind, window),
             Op::GlobalAveragePool => self.global_average_pool(n),
             Op::Reduce {
@@ -1002,10 +714,6 @@ impl Lowerer<'_> {
             Op::Softmax { axis, legacy, log } => self.softmax(n, *axis, *legacy, *log),
             Op::LayerNorm { axis, epsilon } => self.layer_norm(n, *axis, *epsilon),
             Op::Rnn(spec) => self.rnn(n, spec),
-            Op::Shape { .. } | Op::Constant(_) | Op::ConstantOfShape(_) => Err(self.err(
-                n,
-                format!("{op:?} is only supported on constants (folded at load time)"),
-            )),
         }
     }
 }
@@ -1086,80 +794,4 @@ fn rnn(a: &Attrs<'_>, op_type: &str, opset: i64) -> Result<RnnSpec, String> {
         direction,
         batch_first: false,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ops::parse;
-    use crate::proto::{AttributeProto, NodeProto, attribute_type as at};
-
-    fn parsed(n: &NodeProto, opset: i64) -> Op {
-        crate::op::downcast::<Op>(parse(n, opset).unwrap().as_ref())
-            .unwrap()
-            .clone()
-    }
-
-    fn node(op: &str, attrs: Vec<AttributeProto>) -> NodeProto {
-        NodeProto {
-            op_type: op.into(),
-            attribute: attrs,
-            ..Default::default()
-        }
-    }
-
-    fn ints(name: &str, v: &[i64]) -> AttributeProto {
-        AttributeProto {
-            name: name.into(),
-            r#type: Some(at::INTS),
-            ints: v.to_vec(),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn defaults_follow_the_opset() {
-        assert_eq!(
-            parsed(&node("Gemm", vec![]), 13),
-            Op::Gemm {
-                alpha: 1.0,
-                beta: 1.0,
-                trans_a: false,
-                trans_b: false
-            }
-        );
-        // Squeeze axes moved from an attribute to an input in opset 13.
-        assert_eq!(
-            parsed(&node("Squeeze", vec![ints("axes", &[0])]), 11),
-            Op::Squeeze {
-                axes: Some(vec![0])
-            }
-        );
-        assert!(parse(&node("Squeeze", vec![ints("axes", &[0])]), 13).is_err());
-        assert!(parse(&node("Unsqueeze", vec![]), 9).is_err());
-    }
-
-    #[test]
-    fn unknown_ops_domains_and_attributes_give_reasons() {
-        assert!(
-            parse(&node("Hardmax", vec![]), 13)
-                .unwrap_err()
-                .contains("'Hardmax'")
-        );
-        assert!(
-            parse(&node("LSTM", vec![]), 13)
-                .unwrap_err()
-                .contains("hidden_size")
-        );
-        let mut n = node("Relu", vec![]);
-        n.domain = "com.microsoft".into();
-        assert!(parse(&n, 13).unwrap_err().contains("com.microsoft"));
-        assert!(
-            parse(&node("Relu", vec![ints("odd", &[1])]), 13)
-                .unwrap_err()
-                .contains("odd")
-        );
-        let neg = ints("strides", &[0, 1]);
-        assert!(parse(&node("Conv", vec![neg]), 13).is_err());
-    }
 }

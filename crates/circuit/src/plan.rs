@@ -658,6 +658,21 @@ mod tests {
         }
     }
 
+    /// The IR's contraction limit keeps a product of activations inside the plan's bound; a
+    /// contraction of `2^32` reaches `2^62` and is refused, naming the node.
+    #[test]
+    fn batched_products_stop_before_2_to_the_62() {
+        let product = node(Op::BatchMatMul);
+        check_product_no_wrap(&product, omron_ir::MAX_BATCH_MATMUL_DEPTH).expect("IR limit");
+        check_product_no_wrap(&product, (1 << 32) - 1).expect("largest safe contraction");
+        let e = check_product_no_wrap(&product, 1 << 32).expect_err("reaches 2^62");
+        let text = e.to_string();
+        assert!(
+            text.contains("'div'") && text.contains("wrap modulo the field"),
+            "{text}"
+        );
+    }
+
     #[test]
     fn variable_divisions_and_max_min_cannot_wrap() {
         for op in [

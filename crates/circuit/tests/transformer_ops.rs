@@ -569,6 +569,16 @@ fn causal_attention_block() {
     let reference = graph.clone();
     let ids: Vec<i64> = vec![3, 15, 0, 3];
     let (circuit, outputs) = check("attention", graph, std::slice::from_ref(&ids));
+    // The new ops survive the verifying key's encoding: a validator loads the same circuit.
+    let loaded = Circuit::from_vk_bytes(circuit.vk_bytes()).expect("the key loads");
+    assert_eq!(loaded.id(), circuit.id());
+    let proof = circuit.prove(std::slice::from_ref(&ids), CTX).unwrap();
+    assert_eq!(
+        loaded
+            .verify(std::slice::from_ref(&ids), &proof.proof, CTX)
+            .unwrap(),
+        outputs
+    );
     // Q, Kᵀ, V (transposes of rescaled projections) and the rescaled probabilities are known
     // activations: no range check beyond a quotient's own.
     let graph = circuit.graph();

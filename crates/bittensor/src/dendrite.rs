@@ -16,7 +16,16 @@
 //! uuid)`, so two requests racing to the *same* axon may see the later-signed one arrive first
 //! and the other refused. Use one `Dendrite` per concurrent purpose (e.g. proofs and capacity
 //! checks) when the same axon is queried concurrently.
+//!
+//! Memory: each answer body is capped ([`DendriteConfig::max_response_bytes`]), and dendrites
+//! that share an [`AnswerBudget`] ([`DendriteConfig::answer_budget`]) together hold at most its
+//! limit of answer bytes (the policy is on [`AnswerBudget`]).
 
+mod budget;
+
+pub use budget::{AnswerBudget, AnswerReservation, BudgetRefusal};
+
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -35,6 +44,15 @@ use crate::synapse::{Envelope, Synapse, TerminalInfo};
 
 /// Answers at least this large are parsed on a blocking thread, not on the async runtime.
 const PARSE_OFF_RUNTIME_BYTES: usize = 256 * 1024;
+
+/// The default cap on one answer body: 8 MiB. The largest honest answer of the shipped
+/// circuits is a `QueryZkProof` of the age CNN: its proof is 762 367 bytes (up to 767 KB
+/// measured), sent as hex (twice that) inside the `query_output` string, beside the echoed
+/// input (249 KB): 1 775 106 bytes of JSON in all (`omron prove` on `circuits/age`, answer
+/// rebuilt as the miner writes it). The proof-of-weights answers are smaller (sn48's proof:
+/// 478 KB). 8 MiB leaves 4.7 times that, for larger models, without letting one answer cost
+/// tens of MB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 
 /// Where an axon is: its address and the hotkey it answers for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,8 +83,10 @@ pub struct DendriteConfig {
     pub external_ip: Option<String>,
     /// How requests are signed.
     pub scheme: AuthScheme,
-    /// Largest answer body read, in bytes.
+    /// Largest answer body read, in bytes ([`DEFAULT_MAX_RESPONSE_BYTES`]).
     pub max_response_bytes: usize,
+    /// Answer bytes in flight shared with other dendrites; `None`: only the per-answer cap.
+    pub answer_budget: Option<Arc<AnswerBudget>>,
 }
 
 impl Default for DendriteConfig {
@@ -74,7 +94,8 @@ impl Default for DendriteConfig {
         Self {
             external_ip: None,
             scheme: AuthScheme::Sdk,
-            max_response_bytes: 64 * 1024 * 1024,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            answer_budget: None,
         }
     }
 }
@@ -110,10 +131,16 @@ enum Outcome {
     Answer {
         status: u16,
         headers: http::HeaderMap,
-        body: Vec<u8>,
+        body: AnswerBody,
     },
     /// No usable answer: status and message for the dendrite.
     Failed(u16, String),
+}
+
+/// An answer body and the budget bytes it holds, released when it is dropped (after merging).
+struct AnswerBody {
+    bytes: Vec<u8>,
+    held: Option<AnswerReservation>,
 }
 
 impl Dendrite {
@@ -207,7 +234,11 @@ impl Dendrite {
                 return local;
             }
         };
-        match self.send(request, target, S::NAME, timeout_secs).await {
+        let deadline = started + timeout;
+        match self
+            .send(request, target, S::NAME, timeout_secs, deadline)
+            .await
+        {
             Outcome::Failed(code, message) => {
                 debug!(axon = %target.hotkey, code, %message, "dendrite query failed");
                 set_status(&mut local, code, message);
@@ -220,9 +251,10 @@ impl Dendrite {
             } => {
                 // A large answer takes long to parse (a 40 MB one took seconds in a debug
                 // build): off the async runtime, so it cannot stall every other request.
-                let (mut merged, readable) = if body.len() >= PARSE_OFF_RUNTIME_BYTES {
+                let AnswerBody { bytes, held } = body;
+                let (mut merged, readable) = if bytes.len() >= PARSE_OFF_RUNTIME_BYTES {
                     let parse = tokio::task::spawn_blocking(move || {
-                        merge_answer(local, status, &headers, &body)
+                        merge_answer(local, status, &headers, &bytes)
                     });
                     match parse.await {
                         Ok(merged) => merged,
@@ -232,8 +264,13 @@ impl Dendrite {
                         Err(e) => std::panic::resume_unwind(e.into_panic()),
                     }
                 } else {
-                    merge_answer(local, status, &headers, &body)
+                    let merged = merge_answer(local, status, &headers, &bytes);
+                    drop(bytes);
+                    merged
                 };
+                // The body is dropped (with the blocking task's closure, or just above): its
+                // budget bytes are free for other answers.
+                drop(held);
                 // As in the SDK, process_time is set only when the answer could be read.
                 if readable {
                     merged.base.dendrite.process_time = Some(started.elapsed().as_secs_f64());
@@ -365,6 +402,7 @@ impl Dendrite {
         target: &AxonTarget,
         name: &str,
         timeout_secs: f64,
+        deadline: Instant,
     ) -> Outcome {
         let timed_out = || {
             Outcome::Failed(
@@ -391,18 +429,47 @@ impl Dendrite {
         };
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let mut body = Vec::new();
+        let cap = self.config.max_response_bytes;
+        let too_large = || {
+            Outcome::Failed(
+                422,
+                format!("Failed to parse response: body larger than {cap} bytes"),
+            )
+        };
+        let over_budget = |refusal: BudgetRefusal| {
+            Outcome::Failed(422, format!("Failed to parse response: {refusal}"))
+        };
+        // A declared length over the cap is refused before any of the body is read; one within
+        // it is reserved whole before reading (see `budget` for why).
+        let declared = match response.content_length() {
+            Some(len) if len > cap as u64 => return too_large(),
+            Some(len) => Some(len as usize),
+            None => None,
+        };
+        let mut held = match &self.config.answer_budget {
+            None => None,
+            Some(budget) => {
+                let wait = deadline.saturating_duration_since(Instant::now());
+                match budget.reserve(declared.unwrap_or(0), wait).await {
+                    Ok(reservation) => Some(reservation),
+                    Err(refusal) => return over_budget(refusal),
+                }
+            }
+        };
+        let mut body = Vec::with_capacity(declared.unwrap_or(0));
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
-                    if body.len() + chunk.len() > self.config.max_response_bytes {
-                        return Outcome::Failed(
-                            422,
-                            format!(
-                                "Failed to parse response: body larger than {} bytes",
-                                self.config.max_response_bytes
-                            ),
-                        );
+                    let len = body.len() + chunk.len();
+                    if len > cap {
+                        return too_large();
+                    }
+                    // Only an undeclared length grows (HTTP/1 stops a declared one at its end).
+                    if let Some(h) = held.as_mut()
+                        && len > h.bytes()
+                        && let Err(refusal) = h.try_grow(len - h.bytes())
+                    {
+                        return over_budget(refusal);
                     }
                     body.extend_from_slice(&chunk);
                 }
@@ -414,7 +481,7 @@ impl Dendrite {
         Outcome::Answer {
             status,
             headers,
-            body,
+            body: AnswerBody { bytes: body, held },
         }
     }
 }

@@ -6,7 +6,8 @@
 //! * [`synapse`]: the [`synapse::Synapse`] trait a subnet's message types implement, the SDK's
 //!   base fields ([`synapse::SynapseBase`], [`synapse::TerminalInfo`]) and [`synapse::Envelope`].
 //! * [`axon`]: the server (typed handlers, blacklist and priority hooks, verified caller).
-//! * [`dendrite`]: the client (signing, SDK merge rules, concurrent queries).
+//! * [`dendrite`]: the client (signing, SDK merge rules, concurrent queries, a cap on each
+//!   answer and an optional budget of answer bytes shared by many dendrites).
 //! * [`legacy`] and [`btauth`]: the two request-signing schemes.
 //! * [`json`] and [`body_hash`]: JSON as Python sees it, and the `computed_body_hash` over
 //!   Python `str()` of the hashed fields.

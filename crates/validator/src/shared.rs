@@ -6,7 +6,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use omron_bittensor::dendrite::Dendrite;
+use omron_bittensor::dendrite::{AnswerBudget, Dendrite, DendriteConfig};
 use omron_chain::Chain;
 use omron_keys::Keypair;
 use tokio::sync::{mpsc, watch};
@@ -37,6 +37,8 @@ pub(crate) struct Shared {
     pub(crate) block: watch::Sender<u64>,
     pub(crate) metrics: Arc<ValidatorMetrics>,
     pub(crate) dendrites: Mutex<HashMap<(u16, u16), Arc<Dendrite>>>,
+    /// Answer bytes in flight, shared by every dendrite (`config.answer_budget_bytes`).
+    pub(crate) answer_budget: Arc<AnswerBudget>,
     /// Dendrite lanes in use by external requests: (uid, lane), lane >= 1.
     pub(crate) lanes: Mutex<BTreeSet<(u16, u16)>>,
     pub(crate) pow_jobs: Option<mpsc::Sender<PowJob>>,
@@ -100,7 +102,12 @@ impl Shared {
         if let Some(d) = map.get(&(uid, lane)) {
             return Ok(d.clone());
         }
-        let d = Arc::new(Dendrite::new(self.hotkey.clone())?);
+        let config = DendriteConfig {
+            max_response_bytes: self.config.max_answer_bytes,
+            answer_budget: Some(self.answer_budget.clone()),
+            ..DendriteConfig::default()
+        };
+        let d = Arc::new(Dendrite::with_config(self.hotkey.clone(), config)?);
         map.insert((uid, lane), d.clone());
         Ok(d)
     }

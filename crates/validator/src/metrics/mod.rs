@@ -5,11 +5,14 @@
 //! circuit id (sha256 of its verifying key, hex), `uid` the miner's uid. The standard process
 //! metrics (`process_*`, see [`omron_bittensor::process`]) follow, read at each render.
 
+mod answers;
 mod process;
 mod registry;
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
+use omron_bittensor::dendrite::AnswerBudget;
 use omron_bittensor::process::ProcessStats;
 
 use registry::{CounterVec, GaugeVec, HistogramVec};
@@ -158,6 +161,10 @@ pub struct ValidatorMetrics {
     blocks_since_weights: GaugeVec,
     /// The first block this process saw, plus one (0: none yet).
     first_block: AtomicU64,
+    /// The node's answer budget, read at render: `omron_validator_answer_bytes_in_flight`,
+    /// `..._in_flight_peak`, `omron_validator_answer_budget_bytes`, `..._waits_total` and
+    /// `..._refusals_total` (see `answers`).
+    answer_budget: OnceLock<Arc<AnswerBudget>>,
 }
 
 impl Default for ValidatorMetrics {
@@ -291,7 +298,18 @@ impl ValidatorMetrics {
                 &[],
             ),
             first_block: AtomicU64::new(0),
+            answer_budget: OnceLock::new(),
         }
+    }
+
+    /// Exports `budget` (the node's, set once at start; a second one is ignored).
+    pub fn watch_answer_budget(&self, budget: Arc<AnswerBudget>) {
+        let _ = self.answer_budget.set(budget);
+    }
+
+    /// The exported answer budget (its peak, bytes in flight, waits and refusals).
+    pub fn answer_budget(&self) -> Option<Arc<AnswerBudget>> {
+        self.answer_budget.get().cloned()
     }
 
     /// Records an ended external request (`result`: verified, failed, busy, refused).
@@ -467,6 +485,9 @@ impl ValidatorMetrics {
         self.update_blocks_since_weights();
         self.last_weights_block.encode(&mut out);
         self.blocks_since_weights.encode(&mut out);
+        if let Some(budget) = self.answer_budget.get() {
+            answers::encode(&mut out, budget);
+        }
         process::encode(&mut out, &ProcessStats::read());
         out
     }
@@ -553,6 +574,39 @@ mod tests {
         assert!(
             lines.contains(&"omron_validator_blocks_since_weights 50"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn the_answer_budget_is_rendered_once_watched() {
+        let m = ValidatorMetrics::new();
+        assert!(
+            !m.render().contains("omron_validator_answer_"),
+            "not before"
+        );
+        let budget = AnswerBudget::new(1000);
+        m.watch_answer_budget(budget.clone());
+        let held = budget.try_reserve(600).unwrap();
+        assert!(budget.try_reserve(500).is_err());
+        let text = m.render();
+        for line in [
+            "omron_validator_answer_bytes_in_flight 600",
+            "omron_validator_answer_bytes_in_flight_peak 600",
+            "omron_validator_answer_budget_bytes 1000",
+            "omron_validator_answer_budget_waits_total 0",
+            "omron_validator_answer_budget_refusals_total 1",
+            "# TYPE omron_validator_answer_budget_refusals_total counter",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+        drop(held);
+        assert!(
+            m.render()
+                .lines()
+                .any(|l| l == "omron_validator_answer_bytes_in_flight 0")
         );
     }
 

@@ -27,6 +27,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use omron_bittensor::dendrite::AnswerBudget;
 use omron_chain::Chain;
 use omron_circuit::CircuitStore;
 use omron_keys::{AccountId, Keypair};
@@ -106,13 +107,23 @@ impl Validator {
     /// metagraph, binds the API and metrics servers, and spawns the node's tasks.
     ///
     /// # Errors
-    /// An unregistered hotkey, no usable benchmark circuit, a zero concurrency, an unreachable
-    /// chain, a store failure, or an address that cannot be bound.
+    /// An unregistered hotkey, no usable benchmark circuit, a zero concurrency, an answer
+    /// budget smaller than one answer, an unreachable chain, a store failure, or an address
+    /// that cannot be bound.
     pub async fn start(config: ValidatorConfig, parts: NodeParts) -> Result<Self, NodeError> {
         if config.concurrency == 0 {
             return Err(NodeError::InvalidConfig {
                 what: "concurrency",
                 reason: "at least one request must be allowed in flight".into(),
+            });
+        }
+        if config.answer_budget_bytes < config.max_answer_bytes {
+            return Err(NodeError::InvalidConfig {
+                what: "answer_budget_bytes",
+                reason: format!(
+                    "{} bytes cannot hold one answer of max_answer_bytes ({})",
+                    config.answer_budget_bytes, config.max_answer_bytes
+                ),
             });
         }
         let circuits = BenchmarkCircuits::new(&parts.circuits)?;
@@ -141,6 +152,8 @@ impl Validator {
         }
 
         let metrics = Arc::new(ValidatorMetrics::new());
+        let answer_budget = AnswerBudget::new(config.answer_budget_bytes);
+        metrics.watch_answer_budget(answer_budget.clone());
         metrics.set_block(block);
         metrics.set_queryable(snapshot.queryable.len());
         for row in store.scores()? {
@@ -181,6 +194,7 @@ impl Validator {
             block: block_tx,
             metrics,
             dendrites: Mutex::new(HashMap::new()),
+            answer_budget,
             lanes: Mutex::new(BTreeSet::new()),
             pow_jobs: pow_tx,
             fatal: fatal_tx,

@@ -16,8 +16,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-/// Size of the oversized answer: tens of MB, under the dendrite's 64 MiB cap so that the
-/// validator reads, parses and checks all of it.
+/// Size of the oversized answer: tens of MB, over the validator's 8 MiB cap on one answer (so
+/// it is refused from its declared length, unread). `HostileMiner::oversized` makes answers
+/// of other sizes.
 pub(crate) const OVERSIZED_BYTES: usize = 40 * 1024 * 1024;
 
 /// One way of cheating or failing.
@@ -34,7 +35,7 @@ pub(crate) enum Kind {
     /// An honest miner's answer to an earlier request, obtained by relaying that request to
     /// the honest miner through this miner's own dendrite.
     Replay,
-    /// A well-formed 40 MB answer whose proof is 20 MB of hex.
+    /// A well-formed answer of [`OVERSIZED_BYTES`] whose proof is half of it in hex.
     Oversized,
     /// HTTP 200, `application/json`, and a body that is not JSON.
     InvalidJson,
@@ -65,8 +66,8 @@ impl Kind {
             | Kind::OtherInput
             | Kind::OtherNonce
             | Kind::OtherHotkey
-            | Kind::Replay
-            | Kind::Oversized => "proof rejected",
+            | Kind::Replay => "proof rejected",
+            Kind::Oversized => "Failed to parse response: body larger than",
             Kind::InvalidJson => "Failed to parse response",
             Kind::Trickle | Kind::Silent => "Request timeout",
         }
@@ -113,28 +114,12 @@ impl HostileMiner {
         circuits: Arc<CircuitStore>,
         honest: HonestPeer,
     ) -> Self {
-        let exchanges = Arc::new(Mutex::new(Vec::new()));
         if kind.raw() {
-            let listener = TcpListener::bind("127.0.0.2:0").await.unwrap();
-            let port = listener.local_addr().unwrap().port();
-            let body = Arc::new(match kind {
-                Kind::Oversized => oversized_body(),
+            let body = match kind {
+                Kind::Oversized => oversized_body(OVERSIZED_BYTES),
                 _ => Vec::new(),
-            });
-            let log = exchanges.clone();
-            let server = tokio::spawn(async move {
-                while let Ok((sock, _)) = listener.accept().await {
-                    tokio::spawn(serve_raw(sock, kind, body.clone(), log.clone()));
-                }
-            });
-            return Self {
-                kind,
-                keypair,
-                port,
-                exchanges,
-                axon: None,
-                server: Some(server),
             };
+            return Self::raw(kind, keypair, body).await;
         }
         let me = keypair.public();
         let relay = Arc::new(Relay {
@@ -160,9 +145,36 @@ impl HostileMiner {
             kind,
             keypair,
             port: handle.local_addr().port(),
-            exchanges,
+            exchanges: Arc::new(Mutex::new(Vec::new())),
             axon: Some(handle),
             server: None,
+        }
+    }
+
+    /// A [`Kind::Oversized`] miner whose answers are `bytes` long.
+    pub(crate) async fn oversized(keypair: Keypair, bytes: usize) -> Self {
+        Self::raw(Kind::Oversized, keypair, oversized_body(bytes)).await
+    }
+
+    /// A raw server of `kind` on 127.0.0.2; `body` is the oversized answer.
+    async fn raw(kind: Kind, keypair: Keypair, body: Vec<u8>) -> Self {
+        let exchanges = Arc::new(Mutex::new(Vec::new()));
+        let listener = TcpListener::bind("127.0.0.2:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let body = Arc::new(body);
+        let log = exchanges.clone();
+        let server = tokio::spawn(async move {
+            while let Ok((sock, _)) = listener.accept().await {
+                tokio::spawn(serve_raw(sock, kind, body.clone(), log.clone()));
+            }
+        });
+        Self {
+            kind,
+            keypair,
+            port,
+            exchanges,
+            axon: None,
+            server: Some(server),
         }
     }
 
@@ -272,14 +284,14 @@ impl Relay {
     }
 }
 
-/// `{"name": "QueryZkProof", "query_output": "{\"proof\": \"<20 MB as hex>\", ...}"}`: an
-/// answer the validator parses all the way to the verifier.
-fn oversized_body() -> Vec<u8> {
+/// `{"name": "QueryZkProof", "query_output": "{\"proof\": \"<hex>\", ...}"}` of `bytes`: an
+/// answer a validator that reads it parses all the way to the verifier.
+fn oversized_body(bytes: usize) -> Vec<u8> {
     let head = br#"{"name": "QueryZkProof", "query_output": "{\"proof\": \""#;
     let tail = br#"\", \"public_signals\": \"[0.5]\"}"}"#;
-    let mut body = Vec::with_capacity(OVERSIZED_BYTES);
+    let mut body = Vec::with_capacity(bytes);
     body.extend_from_slice(head);
-    body.resize(OVERSIZED_BYTES - tail.len(), b'a');
+    body.resize(bytes - tail.len(), b'a');
     body.extend_from_slice(tail);
     body
 }

@@ -10,8 +10,11 @@ pub(crate) mod constant;
 mod fuse;
 pub(crate) mod legacy;
 mod pad;
+mod pool;
+mod reduce;
 mod reshape;
 mod select;
+mod softmax;
 
 use crate::attrs::Attrs;
 use crate::op::{Fusion, OpRef, Parse};
@@ -22,6 +25,9 @@ type ParseFn = fn(&Parse<'_>) -> Result<OpRef, String>;
 
 /// Every op family: the ONNX op types it parses, and its parser.
 const FAMILIES: &[(&[&str], ParseFn)] = &[
+    (softmax::OP_TYPES, softmax::parse),
+    (reduce::OP_TYPES, reduce::parse),
+    (pool::OP_TYPES, pool::parse),
     (pad::OP_TYPES, pad::parse),
     (select::OP_TYPES, select::parse),
     (reshape::OP_TYPES, reshape::parse),

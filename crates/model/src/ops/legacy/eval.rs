@@ -6,8 +6,8 @@
 //! plain `f32` (bit-identical to any IEEE implementation); Sigmoid and Tanh are computed in
 //! `f64` and rounded. This keeps us within ~1e-6 of onnxruntime, which accumulates in `f32`.
 
-use super::infer::{conv_geometry, pool_geometry};
-use super::{Op, PoolKind};
+use super::Op;
+use super::infer::conv_geometry;
 use crate::kernel::broadcast_map;
 use crate::shape::{Issue, OutInfo, invalid};
 use crate::tensor::{Data, Tensor};
@@ -130,20 +130,6 @@ pub(crate) fn eval(
                 .collect();
             one(Tensor::f32(shape, y))
         }
-        Op::Pool { kind, window } => {
-            let t = x(0)?;
-            let g = pool_geometry(window, &t.shape)?;
-            one(Tensor::f32(shape, pool(*kind, fx(0)?, &t.shape, &g)))
-        }
-        Op::GlobalAveragePool => {
-            let t = x(0)?;
-            let inner: usize = t.shape[2..].iter().product();
-            let v = fx(0)?;
-            let y = v
-                .chunks(inner.max(1))
-                .map(|c| (c.iter().map(|&a| a as f64).sum::<f64>() / inner as f64) as f32);
-            one(Tensor::f32(shape, y.collect()))
-        }
         Op::Unary(_)
         | Op::Pow
         | Op::Compare(_)
@@ -151,9 +137,6 @@ pub(crate) fn eval(
         | Op::Where
         | Op::Clip { .. }
         | Op::Nary(_)
-        | Op::Reduce { .. }
-        | Op::ArgExtreme { .. }
-        | Op::Softmax { .. }
         | Op::LayerNorm { .. }
         | Op::Rnn(_) => super::eval_nn::eval_nn(op, ins, infos),
     }
@@ -283,66 +266,6 @@ fn conv(
     y
 }
 
-/// The window positions of output `i` along one axis: (first input index, which may be
-/// negative, i.e. in the padding) and how many window taps fall in the real input and in
-/// input-plus-padding.
-pub(crate) fn window_counts(i: usize, axis: usize, g: &Geometry, len: usize) -> (usize, usize) {
-    let start = (i * g.strides[axis]) as isize - g.pads[axis] as isize;
-    let end_pad = (len + g.pads[axis + 2]) as isize;
-    let (mut real, mut padded) = (0, 0);
-    for t in 0..g.kernel[axis] {
-        let p = start + (t * g.dilations[axis]) as isize;
-        if p < end_pad {
-            padded += 1;
-        }
-        if p >= 0 && (p as usize) < len {
-            real += 1;
-        }
-    }
-    (real, padded)
-}
-
-fn pool(kind: PoolKind, x: &[f32], xs: &[usize], g: &Geometry) -> Vec<f32> {
-    let (batch, c, h, w) = (xs[0], xs[1], xs[2], xs[3]);
-    let (oh, ow) = (g.out[0], g.out[1]);
-    let mut y = Vec::with_capacity(batch * c * oh * ow);
-    for plane in 0..batch * c {
-        let xp = &x[plane * h * w..(plane + 1) * h * w];
-        for i in 0..oh {
-            for j in 0..ow {
-                let mut sum = 0f64;
-                let mut best = f32::NEG_INFINITY;
-                for u in 0..g.kernel[0] {
-                    let r = (i * g.strides[0] + u * g.dilations[0]) as isize - g.pads[0] as isize;
-                    if r < 0 || r as usize >= h {
-                        continue;
-                    }
-                    for v in 0..g.kernel[1] {
-                        let s =
-                            (j * g.strides[1] + v * g.dilations[1]) as isize - g.pads[1] as isize;
-                        if s < 0 || s as usize >= w {
-                            continue;
-                        }
-                        let xv = xp[r as usize * w + s as usize];
-                        sum += xv as f64;
-                        best = best.max(xv);
-                    }
-                }
-                y.push(match kind {
-                    PoolKind::Max => best,
-                    PoolKind::Average { count_include_pad } => {
-                        let (rh, ph) = window_counts(i, 0, g, h);
-                        let (rw, pw) = window_counts(j, 1, g, w);
-                        let count = if count_include_pad { ph * pw } else { rh * rw };
-                        (sum / count.max(1) as f64) as f32
-                    }
-                });
-            }
-        }
-    }
-    y
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -389,38 +312,6 @@ mod tests {
         };
         let y = eval(&Op::Conv { window, group: 1 }, &[Some(&x), Some(&w), None]).unwrap();
         assert_eq!(y[0], f(&[1, 1, 2, 2], &[1.0, 5.0, 11.0, 28.0]));
-    }
-
-    #[test]
-    fn average_pool_excludes_padding_unless_asked() {
-        let x = f(&[1, 1, 2, 2], &[1.0, 2.0, 3.0, 4.0]);
-        let window = WindowSpec {
-            auto_pad: AutoPad::NotSet,
-            kernel: Some(vec![2, 2]),
-            strides: Some(vec![1, 1]),
-            pads: Some(vec![1, 1, 0, 0]),
-            dilations: None,
-            ceil_mode: false,
-        };
-        let avg = |cip| Op::Pool {
-            kind: PoolKind::Average {
-                count_include_pad: cip,
-            },
-            window: window.clone(),
-        };
-        let y = eval(&avg(false), &[Some(&x)]).unwrap();
-        assert_eq!(y[0].as_f32().unwrap(), &[1.0, 1.5, 2.0, 2.5]);
-        let y = eval(&avg(true), &[Some(&x)]).unwrap();
-        assert_eq!(y[0].as_f32().unwrap(), &[0.25, 0.75, 1.0, 2.5]);
-        let y = eval(
-            &Op::Pool {
-                kind: PoolKind::Max,
-                window,
-            },
-            &[Some(&x)],
-        )
-        .unwrap();
-        assert_eq!(y[0].as_f32().unwrap(), &[1.0, 2.0, 3.0, 4.0]);
     }
 
     #[test]

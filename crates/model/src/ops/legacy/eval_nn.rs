@@ -4,24 +4,11 @@
 //! Precision follows `eval.rs`: tensors hold `f32`; transcendental functions, sums and the
 //! recurrent state are computed in `f64` and rounded once per output.
 
-use super::infer_nn::{reduce_node_axes, rnn_dims};
-use super::{Cell, Cmp, Logic, Nary, Op, ReduceKind, RnnSpec, Unary};
-use crate::kernel::{broadcast_map, f64s, map_lanes, reduce_lanes, to_f32};
+use super::infer_nn::rnn_dims;
+use super::{Cell, Cmp, Logic, Nary, Op, RnnSpec, Unary};
+use crate::kernel::{broadcast_map, f64s, to_f32};
 use crate::shape::{Issue, Operand, OutInfo, invalid, norm_axis};
 use crate::tensor::{DType, Data, Tensor};
-
-/// Softmax (or log-softmax) of one lane, in place.
-pub(crate) fn softmax_lane(lane: &mut [f64], log: bool) {
-    let m = lane.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let sum: f64 = lane.iter().map(|&x| (x - m).exp()).sum();
-    for x in lane.iter_mut() {
-        *x = if log {
-            *x - m - sum.ln()
-        } else {
-            (*x - m).exp() / sum
-        };
-    }
-}
 
 /// Runs a v2 op on `ins` given its inferred results.
 pub(crate) fn eval_nn(
@@ -171,79 +158,6 @@ pub(crate) fn eval_nn(
                 DType::F32 => to_f32(shape, y),
                 DType::I64 => Tensor::i64(shape, y.into_iter().map(|v| v as i64).collect()),
             })
-        }
-        Op::Reduce {
-            kind,
-            axes,
-            keepdims: _,
-            noop_with_empty_axes,
-        } => {
-            let t = x(0)?;
-            let operands: Vec<Option<Operand<'_>>> =
-                ins.iter().map(|o| o.map(Operand::of)).collect();
-            let axes = reduce_node_axes(axes, &operands, t.shape.len(), *noop_with_empty_axes)?;
-            let mut v = f64s(t);
-            let mut cur = t.shape.clone();
-            for &a in &axes {
-                v = reduce_lanes(&v, &cur, a, |lane| match kind {
-                    ReduceKind::Sum => lane.iter().sum(),
-                    ReduceKind::Mean => lane.iter().sum::<f64>() / lane.len().max(1) as f64,
-                    ReduceKind::Max => lane.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-                    ReduceKind::Min => lane.iter().copied().fold(f64::INFINITY, f64::min),
-                });
-                cur[a] = 1;
-            }
-            one(match t.dtype() {
-                DType::F32 => to_f32(shape, v),
-                DType::I64 => Tensor::i64(shape, v.into_iter().map(|a| a as i64).collect()),
-            })
-        }
-        Op::ArgExtreme {
-            max,
-            axis,
-            select_last_index,
-            ..
-        } => {
-            let t = x(0)?;
-            let a = norm_axis(*axis, t.shape.len())?;
-            let v = f64s(t);
-            let idx = reduce_lanes(&v, &t.shape, a, |lane| {
-                let mut best = 0;
-                for (k, &val) in lane.iter().enumerate() {
-                    let better = if *max {
-                        val > lane[best] || (*select_last_index && val == lane[best])
-                    } else {
-                        val < lane[best] || (*select_last_index && val == lane[best])
-                    };
-                    if better {
-                        best = k;
-                    }
-                }
-                best as f64
-            });
-            one(Tensor::i64(
-                shape,
-                idx.into_iter().map(|i| i as i64).collect(),
-            ))
-        }
-        Op::Softmax { axis, legacy, log } => {
-            let t = x(0)?;
-            let a = norm_axis(*axis, t.shape.len())?;
-            let v = f64s(t);
-            let y = if *legacy {
-                // Opset < 13: softmax over everything from `axis` on, as one lane.
-                let inner: usize = t.shape[a..].iter().product();
-                let mut out = Vec::with_capacity(v.len());
-                for chunk in v.chunks(inner.max(1)) {
-                    let mut lane = chunk.to_vec();
-                    softmax_lane(&mut lane, *log);
-                    out.extend(lane);
-                }
-                out
-            } else {
-                map_lanes(&v, &t.shape, a, |lane| softmax_lane(lane, *log))
-            };
-            one(to_f32(shape, y))
         }
         Op::LayerNorm { axis, epsilon } => {
             let t = x(0)?;

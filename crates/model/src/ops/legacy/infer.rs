@@ -43,21 +43,6 @@ pub(crate) fn conv_geometry(
     geometry(window, [x[2], x[3]], [w[2], w[3]])
 }
 
-/// Pool geometry for input `x` (rank 4 once checked).
-pub(crate) fn pool_geometry(window: &WindowSpec, x: &[usize]) -> Result<Geometry, Issue> {
-    if x.len() != 4 {
-        return unsupported(format!(
-            "only 2-D pooling is supported (input rank {})",
-            x.len()
-        ));
-    }
-    let kernel = match window.kernel.as_deref() {
-        Some(&[a, b]) => [a, b],
-        _ => return invalid("kernel_shape must have 2 values"),
-    };
-    geometry(window, [x[2], x[3]], kernel)
-}
-
 /// numpy `matmul` shape rules.
 pub(crate) fn matmul_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, Issue> {
     if a.is_empty() || b.is_empty() {
@@ -190,25 +175,6 @@ pub(crate) fn infer(op: &Op, ins: &[Option<Operand<'_>>]) -> Result<Vec<OutInfo>
             }
             out(x.shape.to_vec(), f32s)
         }
-        Op::Pool { window, .. } => {
-            let x = need(ins, 0)?;
-            need_float(x, "pool input")?;
-            let g = pool_geometry(window, x.shape)?;
-            out(vec![x.shape[0], x.shape[1], g.out[0], g.out[1]], f32s)
-        }
-        Op::GlobalAveragePool => {
-            let x = need(ins, 0)?;
-            need_float(x, "pool input")?;
-            if x.shape.len() < 3 {
-                return invalid(format!(
-                    "GlobalAveragePool input {:?} has no spatial axes",
-                    x.shape
-                ));
-            }
-            let mut shape = x.shape[..2].to_vec();
-            shape.resize(x.shape.len(), 1);
-            out(shape, f32s)
-        }
         Op::Unary(_)
         | Op::Pow
         | Op::Compare(_)
@@ -216,9 +182,6 @@ pub(crate) fn infer(op: &Op, ins: &[Option<Operand<'_>>]) -> Result<Vec<OutInfo>
         | Op::Where
         | Op::Clip { .. }
         | Op::Nary(_)
-        | Op::Reduce { .. }
-        | Op::ArgExtreme { .. }
-        | Op::Softmax { .. }
         | Op::LayerNorm { .. }
         | Op::Rnn(_) => super::infer_nn::infer_nn(op, ins),
     }

@@ -5,65 +5,12 @@
 
 use omron_ir::broadcast_shape;
 
-use super::{Op, ReduceKind, RnnSpec};
+use super::{Op, RnnSpec};
 use crate::shape::{
-    Issue, Operand, OutInfo, broadcast_all, const_ints_at, invalid, need as operand, norm_axis,
-    optional, out as one, unsupported,
+    Issue, Operand, OutInfo, broadcast_all, invalid, need as operand, norm_axis, optional,
+    out as one, unsupported,
 };
 use crate::tensor::{DType, Tensor, checked_numel};
-
-/// Sorted, distinct reduction axes. `None` means all axes, or none with
-/// `noop_with_empty_axes` (then the result is empty and the reduction is the identity).
-pub(crate) fn reduce_axes(
-    rank: usize,
-    axes: Option<&[i64]>,
-    noop_with_empty_axes: bool,
-) -> Result<Vec<usize>, Issue> {
-    let mut out = match axes {
-        Some(a) if !a.is_empty() => a
-            .iter()
-            .map(|&x| norm_axis(x, rank))
-            .collect::<Result<Vec<_>, _>>()?,
-        _ if noop_with_empty_axes => Vec::new(),
-        _ => (0..rank).collect(),
-    };
-    out.sort_unstable();
-    let before = out.len();
-    out.dedup();
-    if out.len() != before {
-        return invalid("reduction axes are repeated");
-    }
-    Ok(out)
-}
-
-/// Shape after reducing `axes`.
-pub(crate) fn reduced_shape(shape: &[usize], axes: &[usize], keepdims: bool) -> Vec<usize> {
-    shape
-        .iter()
-        .enumerate()
-        .filter_map(|(d, &n)| {
-            if !axes.contains(&d) {
-                Some(n)
-            } else if keepdims {
-                Some(1)
-            } else {
-                None
-            }
-        })
-        .collect()
-}
-
-/// Axes of a Reduce node: the attribute, or the constant input 1.
-pub(crate) fn reduce_node_axes(
-    op_axes: &Option<Vec<i64>>,
-    ins: &[Option<Operand<'_>>],
-    rank: usize,
-    noop: bool,
-) -> Result<Vec<usize>, Issue> {
-    let from_input = const_ints_at(ins, 1, "reduction axes")?;
-    let axes = op_axes.clone().or(from_input);
-    reduce_axes(rank, axes.as_deref(), noop)
-}
 
 /// Dimensions of a recurrent layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -246,33 +193,6 @@ pub(crate) fn infer_nn(op: &Op, ins: &[Option<Operand<'_>>]) -> Result<Vec<OutIn
             }
             one(broadcast_all(ins)?, first.dtype)
         }
-        Op::Reduce {
-            axes,
-            keepdims,
-            noop_with_empty_axes,
-            kind,
-        } => {
-            let x = operand(ins, 0)?;
-            if *kind != ReduceKind::Max && *kind != ReduceKind::Min {
-                float_input(x)?;
-            }
-            let axes = reduce_node_axes(axes, ins, x.shape.len(), *noop_with_empty_axes)?;
-            one(reduced_shape(x.shape, &axes, *keepdims), x.dtype)
-        }
-        Op::ArgExtreme { axis, keepdims, .. } => {
-            let x = operand(ins, 0)?;
-            let a = norm_axis(*axis, x.shape.len())?;
-            if x.shape[a] == 0 {
-                return invalid("ArgMax over an empty axis");
-            }
-            one(reduced_shape(x.shape, &[a], *keepdims), DType::I64)
-        }
-        Op::Softmax { axis, .. } => {
-            let x = operand(ins, 0)?;
-            float_input(x)?;
-            norm_axis(*axis, x.shape.len())?;
-            one(x.shape.to_vec(), f32s)
-        }
         Op::LayerNorm { axis, .. } => {
             let x = operand(ins, 0)?;
             float_input(x)?;
@@ -330,20 +250,5 @@ pub(crate) fn infer_nn(op: &Op, ins: &[Option<Operand<'_>>]) -> Result<Vec<OutIn
             Ok(outs)
         }
         _ => invalid("internal: not a v2 op"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reduce_axes_resolve_negative_and_default() {
-        assert_eq!(reduce_axes(3, Some(&[-1, 0]), false).unwrap(), vec![0, 2]);
-        assert_eq!(reduce_axes(3, None, false).unwrap(), vec![0, 1, 2]);
-        assert!(reduce_axes(3, None, true).unwrap().is_empty());
-        assert!(reduce_axes(3, Some(&[1, -2]), false).is_err());
-        assert_eq!(reduced_shape(&[2, 3, 4], &[1], true), vec![2, 1, 4]);
-        assert_eq!(reduced_shape(&[2, 3, 4], &[1], false), vec![2, 4]);
     }
 }

@@ -24,18 +24,6 @@ use crate::shape::{Issue, Operand, OutInfo, is_const, rank};
 use crate::tensor::{DType, Tensor};
 use crate::window::{WindowSpec, window};
 
-/// The kind of pooling.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum PoolKind {
-    /// Mean over the window; `count_include_pad` says whether padded zeros count.
-    Average {
-        /// Divide by the full window area even where it overlaps padding.
-        count_include_pad: bool,
-    },
-    /// Maximum over the window (padding never wins).
-    Max,
-}
-
 /// An elementwise function of one float operand (lowered to one lookup table, or exactly).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Unary {
@@ -138,15 +126,6 @@ pub(crate) enum Nary {
     Mean,
 }
 
-/// A reduction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ReduceKind {
-    Sum,
-    Mean,
-    Max,
-    Min,
-}
-
 /// Which way a recurrent layer runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Direction {
@@ -230,10 +209,6 @@ pub(crate) enum Op {
     Tanh,
     /// Inference batch normalisation over axis 1.
     BatchNorm { epsilon: f32 },
-    /// Average or max pooling (2-D).
-    Pool { kind: PoolKind, window: WindowSpec },
-    /// Mean over all spatial axes.
-    GlobalAveragePool,
     /// An elementwise function.
     Unary(Unary),
     /// `a ^ b` (lowered only for a constant exponent).
@@ -248,24 +223,6 @@ pub(crate) enum Op {
     Clip { min: Option<f32>, max: Option<f32> },
     /// Variadic Max, Min, Sum or Mean.
     Nary(Nary),
-    /// Reduction over `axes` (attribute, or input 1 from opset 13 for ReduceSum and 18 for
-    /// the others; `None` reduces all axes unless `noop_with_empty_axes`).
-    Reduce {
-        kind: ReduceKind,
-        axes: Option<Vec<i64>>,
-        keepdims: bool,
-        noop_with_empty_axes: bool,
-    },
-    /// Index of the first (or last) maximum or minimum along `axis`.
-    ArgExtreme {
-        max: bool,
-        axis: i64,
-        keepdims: bool,
-        select_last_index: bool,
-    },
-    /// Softmax (or log-softmax) along `axis`; `legacy` (opset < 13) flattens all axes from
-    /// `axis` on into one.
-    Softmax { axis: i64, legacy: bool, log: bool },
     /// Layer normalisation over the axes from `axis` on.
     LayerNorm { axis: i64, epsilon: f32 },
     /// An LSTM or GRU layer.
@@ -285,9 +242,6 @@ pub(crate) const OP_TYPES: &[&str] = &[
     "Sigmoid",
     "Tanh",
     "BatchNormalization",
-    "AveragePool",
-    "MaxPool",
-    "GlobalAveragePool",
     "Exp",
     "Log",
     "Erf",
@@ -317,14 +271,6 @@ pub(crate) const OP_TYPES: &[&str] = &[
     "Min",
     "Sum",
     "Mean",
-    "ReduceSum",
-    "ReduceMean",
-    "ReduceMax",
-    "ReduceMin",
-    "ArgMax",
-    "ArgMin",
-    "Softmax",
-    "LogSoftmax",
     "LayerNormalization",
     "LSTM",
     "GRU",
@@ -395,44 +341,6 @@ pub(crate) fn parse(p: &Parse<'_>) -> Result<OpRef, String> {
             Op::BatchNorm {
                 epsilon: a.float("epsilon")?.unwrap_or(1e-5),
             }
-        }
-        "AveragePool" => {
-            a.only(&[
-                "auto_pad",
-                "ceil_mode",
-                "count_include_pad",
-                "kernel_shape",
-                "pads",
-                "strides",
-                "dilations",
-            ])?;
-            let kind = PoolKind::Average {
-                count_include_pad: a.flag("count_include_pad", false)?,
-            };
-            Op::Pool {
-                kind,
-                window: window(&a, true)?,
-            }
-        }
-        "MaxPool" => {
-            a.only(&[
-                "auto_pad",
-                "ceil_mode",
-                "dilations",
-                "kernel_shape",
-                "pads",
-                "storage_order",
-                "strides",
-            ])?;
-            // storage_order only affects the (unsupported) Indices output.
-            Op::Pool {
-                kind: PoolKind::Max,
-                window: window(&a, true)?,
-            }
-        }
-        "GlobalAveragePool" => {
-            a.only(&[])?;
-            Op::GlobalAveragePool
         }
         "Exp" | "Log" | "Erf" | "Sqrt" | "Reciprocal" | "Abs" | "Neg" | "Softplus" | "Sign"
         | "Not" => {
@@ -527,48 +435,6 @@ pub(crate) fn parse(p: &Parse<'_>) -> Result<OpRef, String> {
                 "Sum" => Nary::Sum,
                 _ => Nary::Mean,
             })
-        }
-        "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" => {
-            let kind = match p.op_type {
-                "ReduceSum" => ReduceKind::Sum,
-                "ReduceMean" => ReduceKind::Mean,
-                "ReduceMax" => ReduceKind::Max,
-                _ => ReduceKind::Min,
-            };
-            // Axes moved from an attribute to an input at opset 13 for ReduceSum, 18 for the
-            // others; `noop_with_empty_axes` arrived with the input form.
-            let axes_input = opset >= if kind == ReduceKind::Sum { 13 } else { 18 };
-            let axes = if axes_input {
-                a.only(&["keepdims", "noop_with_empty_axes"])?;
-                None
-            } else {
-                a.only(&["axes", "keepdims"])?;
-                a.ints("axes")?
-            };
-            Op::Reduce {
-                kind,
-                axes,
-                keepdims: a.flag("keepdims", true)?,
-                noop_with_empty_axes: a.flag("noop_with_empty_axes", false)?,
-            }
-        }
-        "ArgMax" | "ArgMin" => {
-            a.only(&["axis", "keepdims", "select_last_index"])?;
-            Op::ArgExtreme {
-                max: p.op_type == "ArgMax",
-                axis: a.int("axis")?.unwrap_or(0),
-                keepdims: a.flag("keepdims", true)?,
-                select_last_index: a.flag("select_last_index", false)?,
-            }
-        }
-        "Softmax" | "LogSoftmax" => {
-            a.only(&["axis"])?;
-            let legacy = opset < 13;
-            Op::Softmax {
-                axis: a.int("axis")?.unwrap_or(if legacy { 1 } else { -1 }),
-                legacy,
-                log: p.op_type == "LogSoftmax",
-            }
         }
         "LayerNormalization" => {
             a.only(&["axis", "epsilon", "stash_type"])?;
@@ -697,21 +563,6 @@ impl Lowerer<'_> {
             Op::Where => self.where_(n),
             Op::Clip { min, max } => self.clip(n, *min, *max),
             Op::Nary(k) => self.nary(n, *k),
-            Op::Pool { kind, window } => self.pool(n, *kind, window),
-            Op::GlobalAveragePool => self.global_average_pool(n),
-            Op::Reduce {
-                kind,
-                axes,
-                keepdims,
-                noop_with_empty_axes,
-            } => self.reduce(n, *kind, axes, *keepdims, *noop_with_empty_axes),
-            Op::ArgExtreme {
-                max,
-                axis,
-                keepdims,
-                select_last_index,
-            } => self.arg_extreme(n, *max, *axis, *keepdims, *select_last_index),
-            Op::Softmax { axis, legacy, log } => self.softmax(n, *axis, *legacy, *log),
             Op::LayerNorm { axis, epsilon } => self.layer_norm(n, *axis, *epsilon),
             Op::Rnn(spec) => self.rnn(n, spec),
         }

@@ -13,6 +13,7 @@ mod pad;
 mod pool;
 mod reduce;
 mod reshape;
+mod rnn;
 mod select;
 mod softmax;
 
@@ -25,6 +26,7 @@ type ParseFn = fn(&Parse<'_>) -> Result<OpRef, String>;
 
 /// Every op family: the ONNX op types it parses, and its parser.
 const FAMILIES: &[(&[&str], ParseFn)] = &[
+    (rnn::OP_TYPES, rnn::parse),
     (softmax::OP_TYPES, softmax::parse),
     (reduce::OP_TYPES, reduce::parse),
     (pool::OP_TYPES, pool::parse),

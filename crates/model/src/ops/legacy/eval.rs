@@ -137,8 +137,7 @@ pub(crate) fn eval(
         | Op::Where
         | Op::Clip { .. }
         | Op::Nary(_)
-        | Op::LayerNorm { .. }
-        | Op::Rnn(_) => super::eval_nn::eval_nn(op, ins, infos),
+        | Op::LayerNorm { .. } => super::eval_nn::eval_nn(op, ins, infos),
     }
 }
 

@@ -182,8 +182,7 @@ pub(crate) fn infer(op: &Op, ins: &[Option<Operand<'_>>]) -> Result<Vec<OutInfo>
         | Op::Where
         | Op::Clip { .. }
         | Op::Nary(_)
-        | Op::LayerNorm { .. }
-        | Op::Rnn(_) => super::infer_nn::infer_nn(op, ins),
+        | Op::LayerNorm { .. } => super::infer_nn::infer_nn(op, ins),
     }
 }
 

@@ -11,13 +11,11 @@ mod infer_nn;
 mod lower_elementwise;
 mod lower_linear;
 mod lower_reduce;
-mod lower_rnn;
 
 use std::sync::Arc;
 
 use omron_ir::LookupKind;
 
-use crate::attrs::Attrs;
 use crate::error::ModelError;
 use crate::op::{Lowerer, OnnxOp, OpRef, Parse};
 use crate::shape::{Issue, Operand, OutInfo, is_const, rank};
@@ -126,59 +124,6 @@ pub(crate) enum Nary {
     Mean,
 }
 
-/// Which way a recurrent layer runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Direction {
-    Forward,
-    Reverse,
-    Bidirectional,
-}
-
-impl Direction {
-    /// Number of directions (the `num_directions` axis of the weights).
-    pub(crate) fn count(self) -> usize {
-        if self == Direction::Bidirectional {
-            2
-        } else {
-            1
-        }
-    }
-
-    /// Whether direction number `d` runs backwards in time.
-    pub(crate) fn reversed(self, d: usize) -> bool {
-        self == Direction::Reverse || (self == Direction::Bidirectional && d == 1)
-    }
-}
-
-/// The cell of a recurrent layer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Cell {
-    /// Gates i, o, f, c (ONNX order).
-    Lstm,
-    /// Gates z, r, h; `linear_before_reset` applies the reset gate after the recurrent matmul.
-    Gru { linear_before_reset: bool },
-}
-
-impl Cell {
-    /// Gates per hidden unit (rows of W per direction are `gates * hidden`).
-    pub(crate) fn gates(self) -> usize {
-        match self {
-            Cell::Lstm => 4,
-            Cell::Gru { .. } => 3,
-        }
-    }
-}
-
-/// Attributes of an ONNX `LSTM` or `GRU` node (default activations only).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct RnnSpec {
-    pub(crate) cell: Cell,
-    pub(crate) hidden: usize,
-    pub(crate) direction: Direction,
-    /// `layout = 1`: batch-first inputs and outputs.
-    pub(crate) batch_first: bool,
-}
-
 /// A parsed ONNX operator with its attributes resolved.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Op {
@@ -225,8 +170,6 @@ pub(crate) enum Op {
     Nary(Nary),
     /// Layer normalisation over the axes from `axis` on.
     LayerNorm { axis: i64, epsilon: f32 },
-    /// An LSTM or GRU layer.
-    Rnn(RnnSpec),
 }
 
 /// The ONNX op types this family parses.
@@ -272,8 +215,6 @@ pub(crate) const OP_TYPES: &[&str] = &[
     "Sum",
     "Mean",
     "LayerNormalization",
-    "LSTM",
-    "GRU",
 ];
 
 /// Parses a node of one of [`OP_TYPES`], or says why it is not supported.
@@ -448,7 +389,6 @@ pub(crate) fn parse(p: &Parse<'_>) -> Result<OpRef, String> {
                 epsilon: a.float("epsilon")?.unwrap_or(1e-5),
             }
         }
-        "LSTM" | "GRU" => Op::Rnn(rnn(a, p.op_type, opset)?),
         other => return Err(format!("op '{other}' is not implemented")),
     };
     Ok(Arc::new(op))
@@ -473,10 +413,6 @@ impl OnnxOp for Op {
 
     fn output_count(&self) -> usize {
         match self {
-            Op::Rnn(s) => match s.cell {
-                Cell::Lstm => 3,
-                Cell::Gru { .. } => 2,
-            },
             _ => 1,
         }
     }
@@ -532,9 +468,6 @@ fn quant_check(op: &Op, ins: &[Option<Operand<'_>>]) -> Result<(), String> {
         Op::LayerNorm { .. } if !(1..3).all(|i| ins.get(i).is_none_or(|o| o.as_ref().is_none_or(|o| o.value.is_some()))) => {
             Err("LayerNormalization scale and bias must be constants".into())
         }
-        Op::Rnn(_) if !(1..4).all(|i| ins.get(i).is_none_or(|o| o.as_ref().is_none_or(|o| o.value.is_some()))) => {
-            Err("recurrent weights W, R and B must be constants".into())
-        }
         _ => Ok(()),
     }
 }
@@ -564,85 +497,6 @@ impl Lowerer<'_> {
             Op::Clip { min, max } => self.clip(n, *min, *max),
             Op::Nary(k) => self.nary(n, *k),
             Op::LayerNorm { axis, epsilon } => self.layer_norm(n, *axis, *epsilon),
-            Op::Rnn(spec) => self.rnn(n, spec),
         }
     }
-}
-
-/// Parses an `LSTM` or `GRU` node. Only the default activations are accepted (tf2onnx writes
-/// them out explicitly); `clip`, `input_forget` and activation parameters change the maths
-/// and are refused.
-fn rnn(a: &Attrs<'_>, op_type: &str, opset: i64) -> Result<RnnSpec, String> {
-    let lstm = op_type == "LSTM";
-    let mut known = vec![
-        "activation_alpha",
-        "activation_beta",
-        "activations",
-        "clip",
-        "direction",
-        "hidden_size",
-    ];
-    known.push(if lstm {
-        "input_forget"
-    } else {
-        "linear_before_reset"
-    });
-    if opset >= 14 {
-        known.push("layout");
-    }
-    a.only(&known)?;
-    let direction = match a.string("direction")?.as_deref() {
-        None | Some("forward") => Direction::Forward,
-        Some("reverse") => Direction::Reverse,
-        Some("bidirectional") => Direction::Bidirectional,
-        Some(other) => return Err(format!("{op_type} direction '{other}' is not valid")),
-    };
-    let defaults: &[&str] = if lstm {
-        &["Sigmoid", "Tanh", "Tanh"]
-    } else {
-        &["Sigmoid", "Tanh"]
-    };
-    if let Some(acts) = a.strings("activations")? {
-        let expected: Vec<&str> = (0..direction.count())
-            .flat_map(|_| defaults.iter().copied())
-            .collect();
-        if acts != expected {
-            return Err(format!(
-                "{op_type} activations {acts:?} are not supported (only the defaults {expected:?})"
-            ));
-        }
-    }
-    for name in ["activation_alpha", "activation_beta", "clip"] {
-        if a.has(name) {
-            return Err(format!("{op_type} attribute '{name}' is not supported"));
-        }
-    }
-    if a.flag("input_forget", false)? {
-        return Err("LSTM input_forget=1 (coupled input and forget gates) is not supported".into());
-    }
-    let hidden = a
-        .int("hidden_size")?
-        .and_then(|h| usize::try_from(h).ok())
-        .filter(|&h| (1..=1 << 16).contains(&h))
-        .ok_or_else(|| format!("{op_type} needs a positive 'hidden_size'"))?;
-    let cell = if lstm {
-        Cell::Lstm
-    } else {
-        Cell::Gru {
-            linear_before_reset: a.flag("linear_before_reset", false)?,
-        }
-    };
-    // Batch-first recurrent layers are valid ONNX, but onnxruntime refuses them, so there is
-    // no reference to check our unrolling against: refuse them too.
-    if a.flag("layout", false)? {
-        return Err(format!(
-            "{op_type} layout=1 (batch-first) is not supported; export with layout=0"
-        ));
-    }
-    Ok(RnnSpec {
-        cell,
-        hidden,
-        direction,
-        batch_first: false,
-    })
 }

@@ -9,6 +9,7 @@
 pub(crate) mod constant;
 mod fuse;
 pub(crate) mod legacy;
+mod logic;
 mod pad;
 mod pool;
 mod reduce;
@@ -26,6 +27,7 @@ type ParseFn = fn(&Parse<'_>) -> Result<OpRef, String>;
 
 /// Every op family: the ONNX op types it parses, and its parser.
 const FAMILIES: &[(&[&str], ParseFn)] = &[
+    (logic::OP_TYPES, logic::parse),
     (rnn::OP_TYPES, rnn::parse),
     (softmax::OP_TYPES, softmax::parse),
     (reduce::OP_TYPES, reduce::parse),

@@ -130,14 +130,9 @@ pub(crate) fn eval(
                 .collect();
             one(Tensor::f32(shape, y))
         }
-        Op::Unary(_)
-        | Op::Pow
-        | Op::Compare(_)
-        | Op::Logic(_)
-        | Op::Where
-        | Op::Clip { .. }
-        | Op::Nary(_)
-        | Op::LayerNorm { .. } => super::eval_nn::eval_nn(op, ins, infos),
+        Op::Unary(_) | Op::Pow | Op::Clip { .. } | Op::Nary(_) | Op::LayerNorm { .. } => {
+            super::eval_nn::eval_nn(op, ins, infos)
+        }
     }
 }
 

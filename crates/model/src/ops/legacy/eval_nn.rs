@@ -4,10 +4,10 @@
 //! Precision follows `eval.rs`: tensors hold `f32`; transcendental functions, sums and the
 //! recurrent state are computed in `f64` and rounded once per output.
 
-use super::{Cmp, Logic, Nary, Op, Unary};
+use super::{Nary, Op, Unary};
 use crate::kernel::{broadcast_map, f64s, to_f32};
 use crate::shape::{Issue, OutInfo, invalid, norm_axis};
-use crate::tensor::{DType, Data, Tensor};
+use crate::tensor::{DType, Tensor};
 
 /// Runs a v2 op on `ins` given its inferred results.
 pub(crate) fn eval_nn(
@@ -46,74 +46,6 @@ pub(crate) fn eval_nn(
                 shape,
                 ia.iter().zip(&ib).map(|(&i, &j)| av[i].powf(bv[j])),
             ))
-        }
-        Op::Compare(c) => {
-            let (a, b) = (x(0)?, x(1)?);
-            let (av, bv) = (f64s(a), f64s(b));
-            let (ia, ib) = (
-                broadcast_map(&a.shape, &shape),
-                broadcast_map(&b.shape, &shape),
-            );
-            let y = ia
-                .iter()
-                .zip(&ib)
-                .map(|(&i, &j)| {
-                    let (p, q) = (av[i], bv[j]);
-                    i64::from(match c {
-                        Cmp::Greater => p > q,
-                        Cmp::Less => p < q,
-                        Cmp::Equal => p == q,
-                        Cmp::GreaterOrEqual => p >= q,
-                        Cmp::LessOrEqual => p <= q,
-                    })
-                })
-                .collect();
-            one(Tensor::i64(shape, y))
-        }
-        Op::Logic(l) => {
-            let (a, b) = (x(0)?, x(1)?);
-            let (av, bv) = (f64s(a), f64s(b));
-            let (ia, ib) = (
-                broadcast_map(&a.shape, &shape),
-                broadcast_map(&b.shape, &shape),
-            );
-            let y = ia
-                .iter()
-                .zip(&ib)
-                .map(|(&i, &j)| {
-                    let (p, q) = (av[i] != 0.0, bv[j] != 0.0);
-                    i64::from(match l {
-                        Logic::And => p && q,
-                        Logic::Or => p || q,
-                        Logic::Xor => p != q,
-                    })
-                })
-                .collect();
-            one(Tensor::i64(shape, y))
-        }
-        Op::Where => {
-            let (c, a, b) = (x(0)?, x(1)?, x(2)?);
-            let cv = f64s(c);
-            let ic = broadcast_map(&c.shape, &shape);
-            let (ia, ib) = (
-                broadcast_map(&a.shape, &shape),
-                broadcast_map(&b.shape, &shape),
-            );
-            let pick = |k: usize| cv[ic[k]] != 0.0;
-            let data = match (&a.data, &b.data) {
-                (Data::F32(p), Data::F32(q)) => Data::F32(
-                    (0..ic.len())
-                        .map(|k| if pick(k) { p[ia[k]] } else { q[ib[k]] })
-                        .collect(),
-                ),
-                (Data::I64(p), Data::I64(q)) => Data::I64(
-                    (0..ic.len())
-                        .map(|k| if pick(k) { p[ia[k]] } else { q[ib[k]] })
-                        .collect(),
-                ),
-                _ => return invalid("Where branches have different element types"),
-            };
-            one(Tensor { shape, data })
         }
         Op::Clip { min, max } => {
             let t = x(0)?;

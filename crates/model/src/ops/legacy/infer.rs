@@ -175,14 +175,9 @@ pub(crate) fn infer(op: &Op, ins: &[Option<Operand<'_>>]) -> Result<Vec<OutInfo>
             }
             out(x.shape.to_vec(), f32s)
         }
-        Op::Unary(_)
-        | Op::Pow
-        | Op::Compare(_)
-        | Op::Logic(_)
-        | Op::Where
-        | Op::Clip { .. }
-        | Op::Nary(_)
-        | Op::LayerNorm { .. } => super::infer_nn::infer_nn(op, ins),
+        Op::Unary(_) | Op::Pow | Op::Clip { .. } | Op::Nary(_) | Op::LayerNorm { .. } => {
+            super::infer_nn::infer_nn(op, ins)
+        }
     }
 }
 

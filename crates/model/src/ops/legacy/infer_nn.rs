@@ -44,23 +44,6 @@ pub(crate) fn infer_nn(op: &Op, ins: &[Option<Operand<'_>>]) -> Result<Vec<OutIn
             operand(ins, 1)?;
             one(broadcast_all(&ins[..2])?, f32s)
         }
-        Op::Compare(_) | Op::Logic(_) => {
-            let (a, b) = (operand(ins, 0)?, operand(ins, 1)?);
-            if a.dtype != b.dtype {
-                return invalid("operands have different element types");
-            }
-            one(broadcast_all(&ins[..2])?, DType::I64)
-        }
-        Op::Where => {
-            let (c, a, b) = (operand(ins, 0)?, operand(ins, 1)?, operand(ins, 2)?);
-            if c.dtype != DType::I64 {
-                return invalid("the Where condition must be boolean");
-            }
-            if a.dtype != b.dtype {
-                return invalid("Where branches have different element types");
-            }
-            one(broadcast_all(&ins[..3])?, a.dtype)
-        }
         Op::Clip { .. } => {
             let x = operand(ins, 0)?;
             float_input(x)?;

@@ -4,7 +4,7 @@
 
 use omron_ir::{LookupKind, Op as IrOp};
 
-use super::{Cmp, Logic, Nary, Op, Unary};
+use super::{Nary, Op, Unary};
 use crate::error::ModelError;
 use crate::graph::ValueId;
 use crate::op::build::pow2;
@@ -334,99 +334,6 @@ impl<'a> Lowerer<'a> {
             let x = self.narrow(a)?;
             self.lookup(&label, x, kind, self.cal[out], &out_name)?
         };
-        self.set(out, y);
-        Ok(())
-    }
-
-    /// Comparisons: the exact difference of the two operands at a common scale, then a 0/1
-    /// table (`Step` for strict order, `NonNegative` for `>=`/`<=`, `IsZero` for equality).
-    pub(crate) fn compare(&mut self, n: usize, c: Cmp) -> Result<(), ModelError> {
-        let (label, out, out_name) = self.names(n)?;
-        let ops = self.common_operands(n, &[0, 1], true)?;
-        let (a, b) = (ops[0], ops[1]);
-        let (p, q) = match c {
-            Cmp::Less | Cmp::LessOrEqual => (b, a),
-            _ => (a, b),
-        };
-        let d = self.binary(
-            &format!("{label}/diff"),
-            IrOp::Sub,
-            p,
-            q,
-            &format!("{out_name}/diff"),
-        )?;
-        let kind = match c {
-            Cmp::Greater | Cmp::Less => LookupKind::Step,
-            Cmp::GreaterOrEqual | Cmp::LessOrEqual => LookupKind::NonNegative,
-            Cmp::Equal => LookupKind::IsZero,
-        };
-        let y = self.lookup(&label, d, kind, 0, &out_name)?;
-        self.set(out, y);
-        Ok(())
-    }
-
-    /// Logic on 0/1 tensors at scale 0: `a b`, `a + b - a b`, `a + b - 2 a b`.
-    pub(crate) fn logic(&mut self, n: usize, l: Logic) -> Result<(), ModelError> {
-        let (label, out, out_name) = self.names(n)?;
-        let mut ops = Vec::with_capacity(2);
-        for i in 0..2 {
-            ops.push(match self.arg(n, i)? {
-                Arg::Act(v) => {
-                    let x = self.get(v)?;
-                    if x.scale != 0 {
-                        return Err(self.err(n, "a logic operand is not a 0/1 tensor"));
-                    }
-                    x
-                }
-                Arg::Const(c) => {
-                    let vals: Vec<i64> = c.to_f32().iter().map(|&v| i64::from(v != 0.0)).collect();
-                    self.int_const(format!("{label}/const{i}"), c.shape.clone(), vals, 0)
-                }
-            });
-        }
-        let (a, b) = (ops[0], ops[1]);
-        let ab = self.binary(&format!("{label}/and"), IrOp::Mul, a, b, &out_name)?;
-        let y = match l {
-            Logic::And => ab,
-            Logic::Or | Logic::Xor => {
-                let sum = self.binary(&format!("{label}/sum"), IrOp::Add, a, b, &out_name)?;
-                let k = if l == Logic::Or { 1 } else { 2 };
-                let both = self.mul_int(&format!("{label}/both"), ab, k, 0, &out_name)?;
-                self.binary(&label, IrOp::Sub, sum, both, &out_name)?
-            }
-        };
-        self.set(out, y);
-        Ok(())
-    }
-
-    /// `where(c, a, b) = b + c (a - b)`: exact at the branches' common scale, with `c` a 0/1
-    /// tensor at scale 0.
-    pub(crate) fn where_(&mut self, n: usize) -> Result<(), ModelError> {
-        let (label, out, out_name) = self.names(n)?;
-        let cond = match self.arg(n, 0)? {
-            Arg::Act(v) => {
-                let x = self.get(v)?;
-                if x.scale != 0 {
-                    return Err(self.err(n, "the Where condition is not a 0/1 tensor"));
-                }
-                x
-            }
-            Arg::Const(c) => {
-                let vals: Vec<i64> = c.to_f32().iter().map(|&v| i64::from(v != 0.0)).collect();
-                self.int_const(format!("{label}/cond"), c.shape.clone(), vals, 0)
-            }
-        };
-        let ops = self.common_operands(n, &[1, 2], false)?;
-        let (a, b) = (ops[0], ops[1]);
-        let d = self.binary(&format!("{label}/diff"), IrOp::Sub, a, b, &out_name)?;
-        let pick = self.binary(&format!("{label}/pick"), IrOp::Mul, cond, d, &out_name)?;
-        let y = self.binary(&label, IrOp::Add, b, pick, &out_name)?;
-        // The IR broadcast may not reach the full output shape when `b` and `c (a - b)` are
-        // both smaller than it (a broadcast condition); reshape is only for equal sizes.
-        let want = self.shape(out).to_vec();
-        if self.tensors[y.id].shape != want {
-            return Err(self.err(n, "Where operands do not broadcast to the output shape"));
-        }
         self.set(out, y);
         Ok(())
     }

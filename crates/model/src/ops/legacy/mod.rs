@@ -97,24 +97,6 @@ impl Unary {
     }
 }
 
-/// A comparison; the result is boolean.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Cmp {
-    Greater,
-    Less,
-    Equal,
-    GreaterOrEqual,
-    LessOrEqual,
-}
-
-/// A logical operation on booleans.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Logic {
-    And,
-    Or,
-    Xor,
-}
-
 /// A variadic elementwise op with numpy broadcasting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Nary {
@@ -158,12 +140,6 @@ pub(crate) enum Op {
     Unary(Unary),
     /// `a ^ b` (lowered only for a constant exponent).
     Pow,
-    /// Elementwise comparison (boolean result).
-    Compare(Cmp),
-    /// Elementwise logic on booleans.
-    Logic(Logic),
-    /// `cond ? a : b` with broadcasting.
-    Where,
     /// Clamp to `[min, max]`: from attributes (opset < 11) or inputs 1 and 2.
     Clip { min: Option<f32>, max: Option<f32> },
     /// Variadic Max, Min, Sum or Mean.
@@ -200,15 +176,6 @@ pub(crate) const OP_TYPES: &[&str] = &[
     "HardSigmoid",
     "Gelu",
     "Pow",
-    "Greater",
-    "Less",
-    "Equal",
-    "GreaterOrEqual",
-    "LessOrEqual",
-    "And",
-    "Or",
-    "Xor",
-    "Where",
     "Clip",
     "Max",
     "Min",
@@ -330,28 +297,6 @@ pub(crate) fn parse(p: &Parse<'_>) -> Result<OpRef, String> {
         "Pow" => {
             a.only(&[])?;
             Op::Pow
-        }
-        "Greater" | "Less" | "Equal" | "GreaterOrEqual" | "LessOrEqual" => {
-            a.only(&[])?;
-            Op::Compare(match p.op_type {
-                "Greater" => Cmp::Greater,
-                "Less" => Cmp::Less,
-                "Equal" => Cmp::Equal,
-                "GreaterOrEqual" => Cmp::GreaterOrEqual,
-                _ => Cmp::LessOrEqual,
-            })
-        }
-        "And" | "Or" | "Xor" => {
-            a.only(&[])?;
-            Op::Logic(match p.op_type {
-                "And" => Logic::And,
-                "Or" => Logic::Or,
-                _ => Logic::Xor,
-            })
-        }
-        "Where" => {
-            a.only(&[])?;
-            Op::Where
         }
         "Clip" => {
             if opset < 11 {
@@ -491,9 +436,6 @@ impl Lowerer<'_> {
             Op::Tanh => self.lookup_node(n, LookupKind::Tanh),
             Op::Unary(u) => self.unary(n, *u),
             Op::Pow => self.pow(n),
-            Op::Compare(c) => self.compare(n, *c),
-            Op::Logic(l) => self.logic(n, *l),
-            Op::Where => self.where_(n),
             Op::Clip { min, max } => self.clip(n, *min, *max),
             Op::Nary(k) => self.nary(n, *k),
             Op::LayerNorm { axis, epsilon } => self.layer_norm(n, *axis, *epsilon),

@@ -7,7 +7,8 @@
 
 use omron_ir::LookupKind;
 
-use super::legacy::{Op, Unary};
+use super::activation::{Activation, Unary};
+use super::arith::Arith;
 use crate::error::ModelError;
 use crate::facts::NodeStatus;
 use crate::graph::{Source, ValueId};
@@ -26,8 +27,10 @@ pub(crate) fn rsqrt(l: &mut Lowerer<'_>) {
     let m = l.m;
     let g = &m.graph;
     for (n, node) in g.nodes.iter().enumerate() {
-        if !matches!(op_as::<Op>(&node.op), Some(Op::Unary(Unary::Sqrt)))
-            || !matches!(m.analysis.status[n], NodeStatus::Runtime { quant: Ok(()) })
+        if !matches!(
+            op_as::<Activation>(&node.op),
+            Some(Activation::Unary(Unary::Sqrt))
+        ) || !matches!(m.analysis.status[n], NodeStatus::Runtime { quant: Ok(()) })
         {
             continue;
         }
@@ -39,12 +42,14 @@ pub(crate) fn rsqrt(l: &mut Lowerer<'_>) {
         }
         let c = m.analysis.consumers[*s][0];
         let user = &g.nodes[c];
-        let fused: Option<Box<dyn Fused>> = match op_as::<Op>(&user.op) {
-            Some(Op::Div) => (user.inputs.get(1) == Some(&Some(*s))
+        let fused: Option<Box<dyn Fused>> = match op_as::<Arith>(&user.op) {
+            Some(Arith::Div) => (user.inputs.get(1) == Some(&Some(*s))
                 && user.inputs.first() != Some(&Some(*s)))
             .then(|| Box::new(DivBySqrt { v: *v }) as Box<dyn Fused>),
-            Some(Op::Unary(Unary::Reciprocal)) => Some(Box::new(RsqrtOf { v: *v })),
-            _ => None,
+            _ => match op_as::<Activation>(&user.op) {
+                Some(Activation::Unary(Unary::Reciprocal)) => Some(Box::new(RsqrtOf { v: *v })),
+                _ => None,
+            },
         };
         if let Some(f) = fused
             && matches!(m.analysis.status[c], NodeStatus::Runtime { quant: Ok(()) })
@@ -89,7 +94,11 @@ pub(crate) fn gelu(l: &mut Lowerer<'_>) {
     };
     let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * b.abs();
     for (n_erf, node) in g.nodes.iter().enumerate() {
-        if !matches!(op_as::<Op>(&node.op), Some(Op::Unary(Unary::Erf))) || !runtime_ok(n_erf) {
+        if !matches!(
+            op_as::<Activation>(&node.op),
+            Some(Activation::Unary(Unary::Erf))
+        ) || !runtime_ok(n_erf)
+        {
             continue;
         }
         let chain = (|| {
@@ -100,9 +109,9 @@ pub(crate) fn gelu(l: &mut Lowerer<'_>) {
             };
             let x = g.nodes[n_scale].inputs.first().copied().flatten()?;
             let k = scalar(g.nodes[n_scale].inputs.get(1).copied().flatten())?;
-            let ok = match op_as::<Op>(&g.nodes[n_scale].op) {
-                Some(Op::Div) => close(k, std::f64::consts::SQRT_2),
-                Some(Op::Mul) => close(k, std::f64::consts::FRAC_1_SQRT_2),
+            let ok = match op_as::<Arith>(&g.nodes[n_scale].op) {
+                Some(Arith::Div) => close(k, std::f64::consts::SQRT_2),
+                Some(Arith::Mul) => close(k, std::f64::consts::FRAC_1_SQRT_2),
                 _ => false,
             };
             if !ok || m.analysis.values[x].constant.is_some() {
@@ -111,20 +120,21 @@ pub(crate) fn gelu(l: &mut Lowerer<'_>) {
             let t2 = out0(n_erf)?;
             let n_add = sole(t2)?;
             let (one, _) = other(n_add, t2)?;
-            if !matches!(op_as::<Op>(&g.nodes[n_add].op), Some(Op::Add)) || scalar(one) != Some(1.0)
+            if !matches!(op_as::<Arith>(&g.nodes[n_add].op), Some(Arith::Add))
+                || scalar(one) != Some(1.0)
             {
                 return None;
             }
             let t3 = out0(n_add)?;
             let n_mul = sole(t3)?;
             let (xv, _) = other(n_mul, t3)?;
-            if !matches!(op_as::<Op>(&g.nodes[n_mul].op), Some(Op::Mul)) || xv != Some(x) {
+            if !matches!(op_as::<Arith>(&g.nodes[n_mul].op), Some(Arith::Mul)) || xv != Some(x) {
                 return None;
             }
             let t4 = out0(n_mul)?;
             let n_half = sole(t4)?;
             let (half, _) = other(n_half, t4)?;
-            if !matches!(op_as::<Op>(&g.nodes[n_half].op), Some(Op::Mul))
+            if !matches!(op_as::<Arith>(&g.nodes[n_half].op), Some(Arith::Mul))
                 || scalar(half) != Some(0.5)
             {
                 return None;

@@ -6,10 +6,13 @@
 //! (`OP_TYPES`) and a `parse` function; [`FAMILIES`] collects them. Patterns that span families
 //! and lower as one (fused GELU, `a / sqrt(v)`) are in `fuse.rs`, listed in [`FUSIONS`].
 
-pub(crate) mod constant;
+mod activation;
+mod arith;
+mod constant;
 mod fuse;
-pub(crate) mod legacy;
+mod linear;
 mod logic;
+mod normalise;
 mod pad;
 mod pool;
 mod reduce;
@@ -27,16 +30,19 @@ type ParseFn = fn(&Parse<'_>) -> Result<OpRef, String>;
 
 /// Every op family: the ONNX op types it parses, and its parser.
 const FAMILIES: &[(&[&str], ParseFn)] = &[
+    (activation::OP_TYPES, activation::parse),
+    (arith::OP_TYPES, arith::parse),
+    (linear::OP_TYPES, linear::parse),
     (logic::OP_TYPES, logic::parse),
+    (normalise::OP_TYPES, normalise::parse),
+    (pool::OP_TYPES, pool::parse),
+    (reduce::OP_TYPES, reduce::parse),
     (rnn::OP_TYPES, rnn::parse),
     (softmax::OP_TYPES, softmax::parse),
-    (reduce::OP_TYPES, reduce::parse),
-    (pool::OP_TYPES, pool::parse),
-    (pad::OP_TYPES, pad::parse),
-    (select::OP_TYPES, select::parse),
-    (reshape::OP_TYPES, reshape::parse),
     (constant::OP_TYPES, constant::parse),
-    (legacy::OP_TYPES, legacy::parse),
+    (reshape::OP_TYPES, reshape::parse),
+    (select::OP_TYPES, select::parse),
+    (pad::OP_TYPES, pad::parse),
 ];
 
 /// The fusions lowering runs first, in this order.
@@ -73,7 +79,7 @@ mod tests {
     use super::*;
     use crate::op::{OnnxOp, run as eval};
     use crate::ops::constant::Folded;
-    use crate::ops::legacy::Op;
+    use crate::ops::linear::LinearOp;
     use crate::ops::pad::Pad;
     use crate::ops::reshape::{Reshape, reshape_target, squeeze_shape, unsqueeze_shape};
     use crate::ops::select::{Select, slice_ranges};
@@ -123,8 +129,8 @@ mod tests {
     #[test]
     fn defaults_follow_the_opset() {
         assert_eq!(
-            parsed::<Op>(&node("Gemm", vec![]), 13),
-            Op::Gemm {
+            parsed::<LinearOp>(&node("Gemm", vec![]), 13),
+            LinearOp::Gemm {
                 alpha: 1.0,
                 beta: 1.0,
                 trans_a: false,

@@ -1,38 +1,203 @@
-//! Elementwise ops: arithmetic (Add, Sub, Mul, Div, Pow, Neg), functions through lookup
-//! tables, comparisons and logic (0/1 results at scale 0), Where, Clip and variadic
-//! Max/Min/Sum/Mean.
+//! Elementwise arithmetic with numpy broadcasting: `Add`, `Sub`, `Mul`, `Div`, `Pow` (constant
+//! exponent) and the variadic `Max`, `Min`, `Sum`, `Mean`. Constants are quantised at the
+//! operand's scale (additions, exact) or as weights (products); two computed values are brought
+//! to a common scale first.
 
-use omron_ir::{LookupKind, Op as IrOp};
+use std::sync::Arc;
 
-use super::{Nary, Op, Unary};
+use omron_ir::{LookupKind, Op as IrOp, broadcast_shape};
+
 use crate::error::ModelError;
 use crate::graph::ValueId;
-use crate::op::build::pow2;
-use crate::op::{Arg, Low, Lowerer};
-use crate::tensor::Tensor;
+use crate::kernel::{broadcast_map, f64s, input, to_f32};
+use crate::op::{Arg, Low, Lowerer, OnnxOp, OpRef, Parse};
+use crate::shape::{
+    Issue, Operand, OutInfo, broadcast_all, invalid, need, optional, out, unsupported,
+};
+use crate::tensor::{DType, Data, Tensor};
 
-/// `alpha` in thousandths, when it is one exactly (lookup parameters are integers).
-fn milli(alpha: f32) -> Option<i32> {
-    let m = alpha as f64 * 1000.0;
-    let r = m.round();
-    ((m - r).abs() <= 1e-3 && r.abs() < 1e9).then_some(r as i32)
+/// The ONNX op types this family parses.
+pub(crate) const OP_TYPES: &[&str] = &[
+    "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean",
+];
+
+/// A variadic elementwise op with numpy broadcasting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Nary {
+    Max,
+    Min,
+    Sum,
+    Mean,
 }
 
-/// A rational `num / den` (den <= 1000) equal to `e` within `f32` precision (the exponent
-/// was stored as an `f32`).
-fn rational(e: f32) -> Option<(i32, u32)> {
-    let e = e as f64;
-    (1u32..=1000).find_map(|den| {
-        let num = (e * den as f64).round();
-        ((num / den as f64 - e).abs() <= 2e-7 * e.abs().max(1.0) && num.abs() < 1e6)
-            .then_some((num as i32, den))
-    })
+/// An elementwise arithmetic op.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Arith {
+    /// Elementwise with numpy broadcasting.
+    Add,
+    /// Elementwise with numpy broadcasting.
+    Sub,
+    /// Elementwise with numpy broadcasting.
+    Mul,
+    /// Elementwise with numpy broadcasting (integer division truncates).
+    Div,
+    /// `a ^ b` (lowered only for a constant exponent).
+    Pow,
+    /// Variadic Max, Min, Sum or Mean.
+    Nary(Nary),
 }
 
-impl<'a> Lowerer<'a> {
-    pub(crate) fn add_sub(&mut self, n: usize, op: &Op) -> Result<(), ModelError> {
+/// Parses a node of one of [`OP_TYPES`].
+pub(crate) fn parse(p: &Parse<'_>) -> Result<OpRef, String> {
+    let a = &p.attrs;
+    let op = match p.op_type {
+        "Add" | "Sub" | "Mul" | "Div" => {
+            a.only(&[])?;
+            match p.op_type {
+                "Add" => Arith::Add,
+                "Sub" => Arith::Sub,
+                "Mul" => Arith::Mul,
+                _ => Arith::Div,
+            }
+        }
+        "Pow" => {
+            a.only(&[])?;
+            Arith::Pow
+        }
+        "Max" | "Min" | "Sum" | "Mean" => {
+            a.only(&[])?;
+            Arith::Nary(match p.op_type {
+                "Max" => Nary::Max,
+                "Min" => Nary::Min,
+                "Sum" => Nary::Sum,
+                _ => Nary::Mean,
+            })
+        }
+        other => return Err(format!("op '{other}' is not implemented")),
+    };
+    Ok(Arc::new(op))
+}
+
+impl OnnxOp for Arith {
+    fn infer(&self, ins: &[Option<Operand<'_>>]) -> Result<Vec<OutInfo>, Issue> {
+        let f32s = DType::F32;
+        let float_input = |x: &Operand<'_>| {
+            if x.dtype != DType::F32 {
+                unsupported("the input is an integer tensor; only float data is supported")
+            } else {
+                Ok(())
+            }
+        };
+        match self {
+            Arith::Add | Arith::Sub | Arith::Mul | Arith::Div => {
+                let (a, b) = (need(ins, 0)?, need(ins, 1)?);
+                if a.dtype != b.dtype {
+                    return invalid("operands have different element types");
+                }
+                let shape = broadcast_shape(a.shape, b.shape).ok_or_else(|| {
+                    Issue::Invalid(format!(
+                        "shapes {:?} and {:?} do not broadcast",
+                        a.shape, b.shape
+                    ))
+                })?;
+                out(shape, a.dtype)
+            }
+            Arith::Pow => {
+                float_input(need(ins, 0)?)?;
+                need(ins, 1)?;
+                out(broadcast_all(&ins[..2])?, f32s)
+            }
+            Arith::Nary(_) => {
+                let first = need(ins, 0)?;
+                if ins.iter().flatten().any(|o| o.dtype != first.dtype) {
+                    return invalid("operands have different element types");
+                }
+                out(broadcast_all(ins)?, first.dtype)
+            }
+        }
+    }
+
+    fn eval(&self, ins: &[Option<&Tensor>], infos: &[OutInfo]) -> Result<Vec<Tensor>, Issue> {
+        let shape = infos[0].shape.clone();
+        let x = |i: usize| input(ins, i);
+        let one = |t: Tensor| -> Result<Vec<Tensor>, Issue> { Ok(vec![t]) };
+        match self {
+            Arith::Add | Arith::Sub | Arith::Mul | Arith::Div => {
+                one(binary(self, x(0)?, x(1)?, shape)?)
+            }
+            Arith::Pow => {
+                let (a, b) = (x(0)?, x(1)?);
+                let (av, bv) = (f64s(a), f64s(b));
+                let (ia, ib) = (
+                    broadcast_map(&a.shape, &shape),
+                    broadcast_map(&b.shape, &shape),
+                );
+                one(to_f32(
+                    shape,
+                    ia.iter().zip(&ib).map(|(&i, &j)| av[i].powf(bv[j])),
+                ))
+            }
+            Arith::Nary(kind) => {
+                let parts: Vec<&Tensor> = ins.iter().flatten().copied().collect();
+                let maps: Vec<Vec<usize>> = parts
+                    .iter()
+                    .map(|p| broadcast_map(&p.shape, &shape))
+                    .collect();
+                let vals: Vec<Vec<f64>> = parts.iter().map(|p| f64s(p)).collect();
+                let n: usize = shape.iter().product();
+                let y: Vec<f64> = (0..n)
+                    .map(|k| {
+                        let it = vals.iter().zip(&maps).map(|(v, m)| v[m[k]]);
+                        match kind {
+                            Nary::Max => it.fold(f64::NEG_INFINITY, f64::max),
+                            Nary::Min => it.fold(f64::INFINITY, f64::min),
+                            Nary::Sum => it.sum(),
+                            Nary::Mean => it.sum::<f64>() / parts.len() as f64,
+                        }
+                    })
+                    .collect();
+                one(match infos[0].dtype {
+                    DType::F32 => to_f32(shape, y),
+                    DType::I64 => Tensor::i64(shape, y.into_iter().map(|v| v as i64).collect()),
+                })
+            }
+        }
+    }
+
+    fn lower(&self, l: &mut Lowerer<'_>, n: usize) -> Result<(), ModelError> {
+        match self {
+            Arith::Add | Arith::Sub => l.add_sub(n, self),
+            Arith::Mul | Arith::Div => l.mul_div(n, self),
+            Arith::Pow => l.pow(n),
+            Arith::Nary(k) => l.nary(n, *k),
+        }
+    }
+
+    fn quant_check(&self, ins: &[Option<Operand<'_>>]) -> Result<(), String> {
+        match self {
+            Arith::Div => {
+                let int = ins
+                    .first()
+                    .and_then(|o| o.as_ref())
+                    .is_some_and(|o| o.dtype == DType::I64);
+                if int {
+                    Err("integer division of computed values is not supported".into())
+                } else {
+                    Ok(())
+                }
+            }
+            Arith::Pow if pow_exponent(ins).is_none() => {
+                Err("Pow needs a constant exponent (one value)".into())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Lowerer<'_> {
+    pub(crate) fn add_sub(&mut self, n: usize, op: &Arith) -> Result<(), ModelError> {
         let (label, out, out_name) = self.names(n)?;
-        let ir = if matches!(op, Op::Add) {
+        let ir = if matches!(op, Arith::Add) {
             IrOp::Add
         } else {
             IrOp::Sub
@@ -57,9 +222,9 @@ impl<'a> Lowerer<'a> {
         Ok(())
     }
 
-    pub(crate) fn mul_div(&mut self, n: usize, op: &Op) -> Result<(), ModelError> {
+    pub(crate) fn mul_div(&mut self, n: usize, op: &Arith) -> Result<(), ModelError> {
         let (label, out, out_name) = self.names(n)?;
-        let div = matches!(op, Op::Div);
+        let div = matches!(op, Arith::Div);
         let y = match (self.arg(n, 0)?, self.arg(n, 1)?) {
             (Arg::Act(a), Arg::Act(b)) if !div => {
                 let (xa, xb) = self.product_operands(&label, a, b, out)?;
@@ -181,122 +346,12 @@ impl<'a> Lowerer<'a> {
         self.rescale(label, q, s_out, &out_name)
     }
 
-    /// Relu, Sigmoid and Tanh: one lookup (Relu is exact at equal scales).
-    pub(crate) fn lookup_node(&mut self, n: usize, kind: LookupKind) -> Result<(), ModelError> {
-        let (label, out, out_name) = self.names(n)?;
-        let a = self.act(n, 0)?;
-        let x = self.narrow(a)?;
-        let out_scale = if kind == LookupKind::Relu {
-            x.scale
-        } else {
-            self.cal[out]
-        };
-        let y = self.lookup(&label, x, kind, out_scale, &out_name)?;
-        self.set(out, y);
-        Ok(())
-    }
-
-    pub(crate) fn unary(&mut self, n: usize, u: Unary) -> Result<(), ModelError> {
-        let (label, out, out_name) = self.names(n)?;
-        let a = self.act(n, 0)?;
-        let y = match u {
-            Unary::Neg => {
-                let x = self.carry(a, out)?;
-                self.mul_int(&label, x, -1, 0, &out_name)?
-            }
-            Unary::Not => {
-                let x = self.get(a)?;
-                let one =
-                    self.int_const(format!("{label}/one"), vec![], vec![1 << x.scale], x.scale);
-                self.binary(&label, IrOp::Sub, one, x, &out_name)?
-            }
-            Unary::Abs => {
-                let x = self.narrow(a)?;
-                self.lookup(&label, x, LookupKind::Abs, x.scale, &out_name)?
-            }
-            Unary::LeakyRelu { alpha } => {
-                let alpha_milli = milli(alpha).ok_or_else(|| {
-                    self.err(
-                        n,
-                        format!("LeakyRelu alpha {alpha} is not a multiple of 0.001"),
-                    )
-                })?;
-                let x = self.narrow(a)?;
-                self.lookup(
-                    &label,
-                    x,
-                    LookupKind::LeakyRelu { alpha_milli },
-                    x.scale,
-                    &out_name,
-                )?
-            }
-            Unary::HardSigmoid { alpha, beta } => self.hard_sigmoid(n, a, alpha, beta)?,
-            _ => {
-                let kind = match u {
-                    Unary::Exp => LookupKind::Exp,
-                    Unary::Log => LookupKind::Log,
-                    Unary::Erf => LookupKind::Erf,
-                    Unary::Sqrt => LookupKind::Sqrt,
-                    Unary::Reciprocal => LookupKind::Reciprocal,
-                    Unary::Softplus => LookupKind::Softplus,
-                    Unary::Gelu => LookupKind::Gelu,
-                    Unary::Sign => LookupKind::Sign,
-                    Unary::Elu { alpha } => LookupKind::Elu {
-                        alpha_milli: milli(alpha).ok_or_else(|| {
-                            self.err(n, format!("Elu alpha {alpha} is not a multiple of 0.001"))
-                        })?,
-                    },
-                    _ => return Err(self.err(n, format!("{u:?} has no lookup"))),
-                };
-                let x = self.narrow(a)?;
-                self.lookup(&label, x, kind, self.cal[out], &out_name)?
-            }
-        };
-        self.set(out, y);
-        Ok(())
-    }
-
-    /// `clamp(alpha x + beta, 0, 1)`: a constant product and shift (exact at the product's
-    /// scale), rescaled, then an exact clamp table.
-    fn hard_sigmoid(
-        &mut self,
-        n: usize,
-        a: ValueId,
-        alpha: f32,
-        beta: f32,
-    ) -> Result<Low, ModelError> {
-        let (label, out, out_name) = self.names(n)?;
-        let x = self.narrow(a)?;
-        let s = self.cal[out];
-        let cap = self.weight_cap(x.scale, s);
-        let (q, sw) = self.quant_weight(n, &[alpha as f64], cap)?;
-        let k = self.int_const(format!("{label}/alpha"), vec![], q, sw);
-        let ax = self.binary(&format!("{label}/scale"), IrOp::Mul, x, k, &out_name)?;
-        let b = self.quant_at(n, &[beta as f64], ax.scale)?;
-        let bc = self.int_const(format!("{label}/beta"), vec![], b, ax.scale);
-        let lin = self.binary(&format!("{label}/shift"), IrOp::Add, ax, bc, &out_name)?;
-        // The affine part may exceed [0, 1]; size its scale by the calibration run.
-        let max = self.float_vals(a).map(|v| {
-            v.iter()
-                .fold(1f64, |m, &x| m.max((alpha as f64 * x + beta as f64).abs()))
-        });
-        let t = self.internal_scale(n, "alpha x + beta", max, s)?;
-        let lin = self.rescale(&format!("{label}/narrow"), lin, t, &out_name)?;
-        self.lookup(
-            &label,
-            lin,
-            LookupKind::Clip { lo: 0, hi: 1 << t },
-            t,
-            &out_name,
-        )
-    }
-
     /// Pow with one constant exponent: 1 is the identity, 2 and 3 are products, 0.5, -0.5 and
     /// -1 are the Sqrt, Rsqrt and Reciprocal tables, anything else a Pow table.
     pub(crate) fn pow(&mut self, n: usize) -> Result<(), ModelError> {
         let (label, out, out_name) = self.names(n)?;
         let a = self.act(n, 0)?;
-        let e = super::infer_nn::pow_exponent(&self.operands(n))
+        let e = pow_exponent(&self.operands(n))
             .ok_or_else(|| self.err(n, "Pow needs a constant exponent"))?;
         let y = if e == 1.0 {
             self.carry(a, out)?
@@ -334,54 +389,6 @@ impl<'a> Lowerer<'a> {
             let x = self.narrow(a)?;
             self.lookup(&label, x, kind, self.cal[out], &out_name)?
         };
-        self.set(out, y);
-        Ok(())
-    }
-
-    /// Clip: an exact clamp table at the input's scale.
-    pub(crate) fn clip(
-        &mut self,
-        n: usize,
-        min: Option<f32>,
-        max: Option<f32>,
-    ) -> Result<(), ModelError> {
-        let (label, out, out_name) = self.names(n)?;
-        let a = self.act(n, 0)?;
-        let bound = |l: &Self, attr: Option<f32>, i: usize| -> Result<Option<f64>, ModelError> {
-            if let Some(v) = attr {
-                return Ok(Some(v as f64));
-            }
-            match l.m.graph.nodes[n].inputs.get(i).copied().flatten() {
-                None => Ok(None),
-                Some(_) => Ok(l.constant(n, i)?.to_f32().first().map(|&v| v as f64)),
-            }
-        };
-        let lo = bound(self, min, 1)?;
-        let hi = bound(self, max, 2)?;
-        let x = self.narrow(a)?;
-        let q = |v: Option<f64>, default: i64| {
-            v.map_or(default, |v| {
-                (v * pow2(x.scale))
-                    .round()
-                    .clamp(omron_ir::ACT_MIN as f64, omron_ir::ACT_MAX as f64)
-                    as i64
-            })
-        };
-        let lo_q = q(lo, omron_ir::ACT_MIN);
-        // ONNX applies max(x, lo) first, then min(., hi): hi wins when lo > hi.
-        let hi_q = q(hi, omron_ir::ACT_MAX);
-        let (lo_q, hi_q) = if lo_q > hi_q {
-            (hi_q, hi_q)
-        } else {
-            (lo_q, hi_q)
-        };
-        let y = self.lookup(
-            &label,
-            x,
-            LookupKind::Clip { lo: lo_q, hi: hi_q },
-            x.scale,
-            &out_name,
-        )?;
         self.set(out, y);
         Ok(())
     }
@@ -426,15 +433,75 @@ impl<'a> Lowerer<'a> {
     }
 }
 
+/// The single exponent of a Pow node, when it is a constant whose elements are all equal.
+pub(crate) fn pow_exponent(ins: &[Option<Operand<'_>>]) -> Option<f32> {
+    let t = optional(ins, 1)?.value?;
+    let v = t.to_f32();
+    let first = *v.first()?;
+    v.iter().all(|&e| e == first).then_some(first)
+}
+
+fn binary(op: &Arith, a: &Tensor, b: &Tensor, shape: Vec<usize>) -> Result<Tensor, Issue> {
+    let ia = broadcast_map(&a.shape, &shape);
+    let ib = broadcast_map(&b.shape, &shape);
+    let data = match (&a.data, &b.data) {
+        (Data::F32(x), Data::F32(y)) => Data::F32(
+            ia.iter()
+                .zip(&ib)
+                .map(|(&i, &j)| match op {
+                    Arith::Add => x[i] + y[j],
+                    Arith::Sub => x[i] - y[j],
+                    Arith::Mul => x[i] * y[j],
+                    _ => x[i] / y[j],
+                })
+                .collect(),
+        ),
+        (Data::I64(x), Data::I64(y)) => Data::I64(
+            ia.iter()
+                .zip(&ib)
+                .map(|(&i, &j)| {
+                    match op {
+                        Arith::Add => x[i].checked_add(y[j]),
+                        Arith::Sub => x[i].checked_sub(y[j]),
+                        Arith::Mul => x[i].checked_mul(y[j]),
+                        _ => x[i].checked_div(y[j]),
+                    }
+                    .ok_or_else(|| {
+                        Issue::Invalid("integer arithmetic overflows or divides by 0".into())
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        _ => return invalid("operands have different element types"),
+    };
+    Ok(Tensor { shape, data })
+}
+
+/// A rational `num / den` (den <= 1000) equal to `e` within `f32` precision (the exponent
+/// was stored as an `f32`).
+fn rational(e: f32) -> Option<(i32, u32)> {
+    let e = e as f64;
+    (1u32..=1000).find_map(|den| {
+        let num = (e * den as f64).round();
+        ((num / den as f64 - e).abs() <= 2e-7 * e.abs().max(1.0) && num.abs() < 1e6)
+            .then_some((num as i32, den))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::op::run as eval;
 
     #[test]
-    fn lookup_parameters_are_exact_or_refused() {
-        assert_eq!(milli(0.01), Some(10));
-        assert_eq!(milli(1.0), Some(1000));
-        assert_eq!(milli(1.0 / 6.0), None);
+    fn integer_division_by_zero_is_an_error() {
+        let a = Tensor::i64(vec![1], vec![4]);
+        let b = Tensor::i64(vec![1], vec![0]);
+        assert!(eval(&Arith::Div, &[Some(&a), Some(&b)]).is_err());
+    }
+
+    #[test]
+    fn exponents_are_exact_ratios_or_refused() {
         assert_eq!(rational(1.5), Some((3, 2)));
         assert_eq!(rational(1.0 / 3.0), Some((1, 3)));
         assert_eq!(rational(-2.5), Some((-5, 2)));

@@ -86,6 +86,18 @@ impl Graph {
     pub fn validate(&self) -> Result<(), IrError> {
         let count = self.tensors.len();
         for t in &self.tensors {
+            // Checked before anything multiplies dimensions: a verifying key is outside data.
+            let elements = t
+                .shape
+                .iter()
+                .try_fold(1usize, |n, &d| n.checked_mul(d))
+                .filter(|&n| n <= crate::MAX_TENSOR_ELEMENTS);
+            if elements.is_none() {
+                return Err(IrError::Malformed(format!(
+                    "tensor '{}' has shape {:?}, more than 2^32 elements",
+                    t.name, t.shape
+                )));
+            }
             if let TensorKind::Const(data) = &t.kind
                 && data.len() != t.numel()
             {
@@ -194,5 +206,40 @@ impl Graph {
             .filter_map(TensorDef::const_data)
             .map(<[i64]>::len)
             .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graph_with_input_shape(shape: Vec<usize>) -> Graph {
+        Graph {
+            tensors: vec![TensorDef {
+                name: "x".into(),
+                shape,
+                scale: 0,
+                kind: TensorKind::Input,
+            }],
+            nodes: Vec::new(),
+            inputs: vec![0],
+            outputs: vec![0],
+        }
+    }
+
+    // Found by the circuit_files fuzz target: a verifying key whose shape's product overflows
+    // usize made validation panic instead of refusing the key.
+    #[test]
+    fn a_shape_whose_element_count_overflows_is_refused_not_a_panic() {
+        for shape in [
+            vec![1usize << 40, 1 << 40],
+            vec![usize::MAX, 2],
+            vec![(1 << 32) + 1],
+        ] {
+            let err = graph_with_input_shape(shape.clone()).validate().unwrap_err();
+            assert!(err.to_string().contains("more than 2^32 elements"), "{shape:?}: {err}");
+        }
+        assert_eq!(crate::shape::numel(&[usize::MAX, 2]), usize::MAX);
+        graph_with_input_shape(vec![1 << 16, 1 << 16]).validate().unwrap();
     }
 }

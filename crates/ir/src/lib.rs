@@ -48,3 +48,8 @@ pub const ACT_MAX: i64 = (1 << (ACT_BITS - 1)) - 1;
 /// (`p ~ 2^64`); keeping every integer below `2^62` in magnitude means field arithmetic never
 /// wraps, so a field identity implies the integer identity.
 pub const VALUE_BOUND: i64 = 1 << 62;
+
+/// Most elements one tensor may have (2^32). Far above any model we prove (GPT-2 small's token
+/// table has 38.6 M), and low enough that sizes computed from shapes never overflow; graphs read
+/// from a verifying key with larger shapes are refused by [`Graph::validate`].
+pub const MAX_TENSOR_ELEMENTS: usize = 1 << 32;

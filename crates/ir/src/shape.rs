@@ -1,6 +1,8 @@
-/// Number of elements of a shape (1 for a scalar).
+/// Number of elements of a shape (1 for a scalar). Saturates at `usize::MAX` instead of
+/// overflowing: shapes can come from a verifying key, and [`crate::Graph::validate`] refuses any
+/// tensor above [`crate::MAX_TENSOR_ELEMENTS`], so a saturated count is always refused there.
 pub fn numel(shape: &[usize]) -> usize {
-    shape.iter().product()
+    shape.iter().fold(1usize, |n, &d| n.saturating_mul(d))
 }
 
 /// Numpy broadcasting of two shapes, or `None` if they do not broadcast.

@@ -236,10 +236,17 @@ mod tests {
             vec![usize::MAX, 2],
             vec![(1 << 32) + 1],
         ] {
-            let err = graph_with_input_shape(shape.clone()).validate().unwrap_err();
-            assert!(err.to_string().contains("more than 2^32 elements"), "{shape:?}: {err}");
+            let err = graph_with_input_shape(shape.clone())
+                .validate()
+                .unwrap_err();
+            assert!(
+                err.to_string().contains("more than 2^32 elements"),
+                "{shape:?}: {err}"
+            );
         }
         assert_eq!(crate::shape::numel(&[usize::MAX, 2]), usize::MAX);
-        graph_with_input_shape(vec![1 << 16, 1 << 16]).validate().unwrap();
+        graph_with_input_shape(vec![1 << 16, 1 << 16])
+            .validate()
+            .unwrap();
     }
 }

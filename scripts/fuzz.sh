@@ -8,6 +8,7 @@
 #   scripts/fuzz.sh                  # all targets
 #   scripts/fuzz.sh proof onnx       # some
 #   FUZZ_SECONDS=600 scripts/fuzz.sh # longer runs, as when developing
+#   FUZZ_NIGHTLY=0 scripts/fuzz.sh   # the pinned stable toolchain, as on CI machines
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,26 +21,42 @@ flags=(--sanitizer none)
 # whole (the largest seeds are verifying keys of ~200 KB).
 libfuzzer=(-timeout=30 -rss_limit_mb=3072 -max_len=262144 -print_final_stats=1)
 
-if ! cargo +nightly --version >/dev/null 2>&1; then
-    echo "error: no nightly toolchain (rustup toolchain install nightly)" >&2
-    exit 1
+# The toolchain: nightly where it is installed (as on developers' machines). CI machines have
+# only the pinned stable toolchain and cannot fetch another; cargo-fuzz's instrumentation
+# (-Cpasses=sancov-module, -Cllvm-args=..., --cfg fuzzing) is made of stable flags when no
+# sanitizer is asked for, and RUSTC_BOOTSTRAP=1 lets the stable compiler accept whatever
+# unstable switch libfuzzer-sys or cargo-fuzz may still pass. It is set for these builds only.
+# FUZZ_NIGHTLY=0 takes the stable path even where nightly exists (as CI does).
+if [ "${FUZZ_NIGHTLY:-1}" = 1 ] && cargo +nightly --version >/dev/null 2>&1; then
+    toolchain=(+nightly)
+else
+    toolchain=()
+    export RUSTC_BOOTSTRAP=1
+    echo "fuzz: no nightly toolchain; building with $(cargo --version) and RUSTC_BOOTSTRAP=1" >&2
 fi
-if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
-    echo "cargo-fuzz is missing; installing it" >&2
-    if ! cargo +stable install cargo-fuzz --locked; then
-        echo "error: cargo install cargo-fuzz failed" >&2
-        exit 1
+# cargo-fuzz, pinned, into .tools/ as scripts/cargo-deny.sh does (a debug build: it only drives
+# cargo). One already on PATH at the same version is used as is.
+fuzz_version=0.13.2
+tools=.tools
+if cargo "${toolchain[@]}" fuzz --version 2>/dev/null | grep -q " $fuzz_version"; then
+    fuzz=(cargo "${toolchain[@]}" fuzz)
+else
+    if ! [[ -x $tools/bin/cargo-fuzz ]] || ! "$tools/bin/cargo-fuzz" --version | grep -q " $fuzz_version"; then
+        echo "fuzz: installing cargo-fuzz $fuzz_version into $tools (cargo install --locked)" >&2
+        cargo install --quiet --locked --debug --root "$tools" cargo-fuzz --version "$fuzz_version"
     fi
+    export PATH="$PWD/$tools/bin:$PATH"
+    fuzz=(cargo "${toolchain[@]}" fuzz)
 fi
 
 if [ $# -gt 0 ]; then
     targets=("$@")
 else
-    mapfile -t targets < <(cargo +nightly fuzz list)
+    mapfile -t targets < <("${fuzz[@]}" list)
 fi
 
 start=$(date +%s)
-cargo +nightly fuzz build "${flags[@]}"
+"${fuzz[@]}" build "${flags[@]}"
 echo "fuzz: built ${#targets[@]} targets in $(( $(date +%s) - start )) s"
 
 scratch=$(mktemp -d)
@@ -51,12 +68,12 @@ for t in "${targets[@]}"; do
         exit 1
     fi
     echo "== $t: replaying $(find "$corpus" -type f | wc -l) corpus inputs"
-    cargo +nightly fuzz run "${flags[@]}" "$t" "$corpus" -- "${libfuzzer[@]}" -runs=0
+    "${fuzz[@]}" run "${flags[@]}" "$t" "$corpus" -- "${libfuzzer[@]}" -runs=0
     echo "== $t: fuzzing for ${seconds} s"
     # New inputs go to a scratch folder (the first one), so CI never grows the checked-in
     # corpus; the checked-in one is read as the starting point.
     mkdir -p "$scratch/$t"
-    cargo +nightly fuzz run "${flags[@]}" "$t" "$scratch/$t" "$corpus" -- \
+    "${fuzz[@]}" run "${flags[@]}" "$t" "$scratch/$t" "$corpus" -- \
         "${libfuzzer[@]}" -max_total_time="$seconds"
 done
 echo "fuzz: ${#targets[@]} targets, no crash, $(( $(date +%s) - start )) s in all"

@@ -28,6 +28,11 @@ source scripts/drand-venv.sh
 
 cargo test --workspace --locked
 
+# The bounded fuzzing pass (docs/fuzzing.md): every target of fuzz/ built with cargo-fuzz, its
+# checked-in corpus replayed, then fuzzed for 10 s; any crash fails the run. On the pinned stable
+# toolchain, as CI machines have no other.
+FUZZ_NIGHTLY=0 FUZZ_SECONDS=10 ./scripts/fuzz.sh
+
 # The Prometheus alert rules in deploy/: promtool check rules + promtool test rules (installs
 # Debian's prometheus package for promtool if missing; a failed install fails the run).
 ./scripts/check-alerts.sh

@@ -88,6 +88,22 @@ fn fill_term(m: &Map, e: &[Ext]) -> Ext {
 }
 
 pub(crate) fn prove(p: &mut Prover<'_>, index: usize, claims: Vec<Claim>) {
+    if let Some(sep) = separable(p.plan, p.graph, index) {
+        let node = &p.graph.nodes[index];
+        let (input, output) = (node.inputs[0], node.output);
+        let coeffs = batching_prover(p, b"select-gamma", claims.len());
+        let g = separable_table(
+            &sep,
+            p.plan.layout(output),
+            p.plan.layout(input),
+            &claims,
+            &coeffs,
+        );
+        let x: Vec<Ext> = p.padded(input).iter().map(|&v| v.into()).collect();
+        let out = sumcheck::prove(b"select", vec![x, g], 2, |v| v[0] * v[1], &mut p.ch);
+        p.claim_value(input, out.point, out.values[0]);
+        return;
+    }
     let Some(m) = map(p.plan, p.graph, index) else {
         return;
     };
@@ -113,65 +129,155 @@ pub(crate) fn prove(p: &mut Prover<'_>, index: usize, claims: Vec<Claim>) {
     }
 }
 
-/// The wiring predicate of a strided slice at `(z_c, s)`, in `O(Σ_d dim_d)` per claim instead
-/// of `O(numel)`: output coordinate `c_d` reads operand coordinate `start_d + c_d step_d`, and
-/// with per-dimension layouts both `eq`s factor over dimensions, so
-/// `G(s) = Σ_c γ^c Π_d Σ_{c_d} eq(z_{c,d}, c_d) eq(s_d, start_d + c_d step_d)`.
-fn slice_wiring(
+/// Per operand dimension, how output coordinates read operand coordinates, for the selections
+/// whose map factors over dimensions: a strided `Slice` (output coordinate `c_d` reads
+/// `start_d + c_d step_d`) and `SumPool` (leading dimensions map to themselves; output row `i`
+/// sums rows `i stride + u - pad` for `u < kernel`, columns alike). Each entry lists, for one
+/// output coordinate, the operand coordinates it reads.
+struct Separable {
+    /// `reads[d][c]`: the operand coordinates along dimension `d` that output coordinate `c`
+    /// reads (each at most once).
+    reads: Vec<Vec<Vec<usize>>>,
+}
+
+impl Separable {
+    /// The per-dimension map of a single-operand `Slice` or `SumPool`, or `None` for other ops
+    /// (and for shapes the map does not fit: a malformed key falls back to the generic map).
+    fn of(op: &omron_ir::Op, operand: &Layout, output: &Layout) -> Option<Separable> {
+        let rank = output.dims.len();
+        if operand.dims.len() != rank {
+            return None;
+        }
+        let reads = match op {
+            omron_ir::Op::Slice { starts, steps, .. } => {
+                if starts.len() != rank || steps.len() != rank {
+                    return None;
+                }
+                (0..rank)
+                    .map(|d| {
+                        (0..output.dims[d])
+                            .map(|c| vec![starts[d] + c * steps[d]])
+                            .collect::<Vec<_>>()
+                    })
+                    .collect::<Vec<_>>()
+            }
+            omron_ir::Op::SumPool {
+                kernel,
+                strides,
+                pads,
+            } if rank >= 2 && output.dims[..rank - 2] == operand.dims[..rank - 2] => {
+                let mut reads: Vec<Vec<Vec<usize>>> = (0..rank - 2)
+                    .map(|d| (0..output.dims[d]).map(|c| vec![c]).collect())
+                    .collect();
+                for (axis, d) in [rank - 2, rank - 1].into_iter().enumerate() {
+                    let window = |i: usize| {
+                        (0..kernel[axis])
+                            .filter_map(|u| {
+                                let at = (i * strides[axis] + u) as isize - pads[axis] as isize;
+                                (at >= 0 && (at as usize) < operand.dims[d]).then_some(at as usize)
+                            })
+                            .collect::<Vec<_>>()
+                    };
+                    reads.push((0..output.dims[d]).map(window).collect());
+                }
+                reads
+            }
+            _ => return None,
+        };
+        let fits = (0..rank).all(|d| reads[d].iter().flatten().all(|&j| j < operand.dims[d]));
+        fits.then_some(Separable { reads })
+    }
+
+    /// For one output claim point `z`: per operand dimension, the table
+    /// `a_d[j] = sum_{c: c reads j} eq(z_d, c)` over the operand's padded coordinates. The wiring
+    /// table of the claim is their tensor product.
+    fn factors(&self, output: &Layout, operand: &Layout, z: &[Ext]) -> Vec<Vec<Ext>> {
+        (0..output.dims.len())
+            .map(|d| {
+                let eq_z = eq_table(output.dim_point(z, d));
+                let mut a = vec![Ext::ZERO; 1 << operand.bits[d]];
+                for (c, reads) in self.reads[d].iter().enumerate() {
+                    for &j in reads {
+                        a[j] += eq_z[c];
+                    }
+                }
+                a
+            })
+            .collect()
+    }
+}
+
+/// The operand's wiring table `G = sum_c γ^c ⊗_d a_{c,d}`, built dimension by dimension
+/// (`O(numel)` per claim, no selection map).
+fn separable_table(
+    sep: &Separable,
     output: &Layout,
     operand: &Layout,
-    starts: &[usize],
-    steps: &[usize],
+    claims: &[Claim],
+    coeffs: &[Ext],
+) -> Vec<Ext> {
+    let mut g = vec![Ext::ZERO; operand.padded_len()];
+    for (c, &gamma) in claims.iter().zip(coeffs) {
+        let factors = sep.factors(output, operand, &c.point);
+        // Expand from the highest dimension down: each step multiplies the table built so far
+        // by the next (lower) dimension's factor.
+        let mut table = vec![gamma];
+        for a in &factors {
+            let mut next = Vec::with_capacity(table.len() * a.len());
+            for &t in &table {
+                next.extend(a.iter().map(|&x| t * x));
+            }
+            table = next;
+        }
+        for (slot, t) in g.iter_mut().zip(table) {
+            *slot += t;
+        }
+    }
+    g
+}
+
+/// `G(s)` for the separable selections, in `O(Σ_d dim_d)` per claim instead of `O(numel)`:
+/// `G(s) = Σ_c γ^c Π_d Σ_j a_{c,d}[j] eq(s_d, j)`.
+fn separable_at(
+    sep: &Separable,
+    output: &Layout,
+    operand: &Layout,
     claims: &[Claim],
     coeffs: &[Ext],
     s: &[Ext],
 ) -> Ext {
-    let dims = output.dims.len();
-    let eq_s: Vec<Vec<Ext>> = (0..dims)
+    let eq_s: Vec<Vec<Ext>> = (0..operand.dims.len())
         .map(|d| eq_table(operand.dim_point(s, d)))
         .collect();
     claims
         .iter()
         .zip(coeffs)
-        .map(|(c, &g)| {
-            let mut prod = g;
-            for d in 0..dims {
-                let eq_z = eq_table(output.dim_point(&c.point, d));
-                let sum: Ext = (0..output.dims[d])
-                    .map(|i| eq_z[i] * eq_s[d][starts[d] + i * steps[d]])
-                    .sum();
-                prod *= sum;
-            }
-            prod
+        .map(|(c, &gamma)| {
+            sep.factors(output, operand, &c.point)
+                .iter()
+                .zip(&eq_s)
+                .fold(gamma, |acc, (a, e)| {
+                    acc * a.iter().zip(e).map(|(x, y)| *x * *y).sum::<Ext>()
+                })
         })
         .sum()
 }
 
-/// A strided slice, verified with [`slice_wiring`] (no `O(numel)` tables).
-fn verify_slice(
+/// A single-operand `Slice` or `SumPool`, verified with [`separable_at`].
+fn verify_separable(
     v: &mut Verifier<'_>,
     index: usize,
     claims: Vec<Claim>,
-    starts: &[usize],
-    steps: &[usize],
+    sep: &Separable,
 ) -> Result<(), VerifyError> {
     let node = &v.graph.nodes[index];
     let (input, output) = (node.inputs[0], node.output);
     let operand = v.plan.layout(input).clone();
     let out = v.plan.layout(output).clone();
-    let fits = |l: &Layout| l.dims.len() == starts.len() && l.dims.len() == steps.len();
-    let in_range = (0..out.dims.len())
-        .all(|d| out.dims[d] == 0 || starts[d] + (out.dims[d] - 1) * steps[d] < operand.dims[d]);
-    if !fits(&operand) || !fits(&out) || !in_range {
-        return Err(VerifyError::Relation(format!(
-            "slice '{}' does not fit its operand",
-            node.name
-        )));
-    }
     let coeffs = batching_verifier(v, b"select-gamma", claims.len());
     let total: Ext = claims.iter().zip(&coeffs).map(|(c, &g)| g * c.value).sum();
     let (s, fin) = sumcheck::verify(b"select", total, operand.num_vars(), 2, &mut v.ch)?;
-    let g_at = slice_wiring(&out, &operand, starts, steps, &claims, &coeffs, &s);
+    let g_at = separable_at(sep, &out, &operand, &claims, &coeffs, &s);
     let xv = v.claim(input, s)?;
     if xv * g_at != fin {
         return Err(VerifyError::Sumcheck {
@@ -183,16 +289,26 @@ fn verify_slice(
     Ok(())
 }
 
+/// The separable map of node `index`, when it has one operand and its op factors.
+fn separable(plan: &Plan, graph: &omron_ir::Graph, index: usize) -> Option<Separable> {
+    let node = &graph.nodes[index];
+    if node.inputs.len() != 1 {
+        return None;
+    }
+    Separable::of(
+        &node.op,
+        plan.layout(node.inputs[0]),
+        plan.layout(node.output),
+    )
+}
+
 pub(crate) fn verify(
     v: &mut Verifier<'_>,
     index: usize,
     claims: Vec<Claim>,
 ) -> Result<(), VerifyError> {
-    if let omron_ir::Op::Slice { starts, steps, .. } = &v.graph.nodes[index].op
-        && v.graph.nodes[index].inputs.len() == 1
-    {
-        let (starts, steps) = (starts.clone(), steps.clone());
-        return verify_slice(v, index, claims, &starts, &steps);
+    if let Some(sep) = separable(v.plan, v.graph, index) {
+        return verify_separable(v, index, claims, &sep);
     }
     let node_name = v.graph.nodes[index].name.clone();
     let m = map(v.plan, v.graph, index)

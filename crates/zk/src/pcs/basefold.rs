@@ -283,6 +283,46 @@ fn fold_codeword<T: Copy + Into<Ext> + Sync>(codeword: &[T], m: u32, alphas: &[E
     })
 }
 
+/// [`fold_codeword`] for the committed (base-field) codeword: the first level of each leaf
+/// folds base-field pairs, where `u + v` and `(u - v) x^-1` stay in the base field and only the
+/// combination with `α` is an extension product (same values as the generic fold).
+fn fold_base_codeword(codeword: &[Fp], m: u32, alphas: &[Ext]) -> Vec<Ext> {
+    let Some((&first, rest)) = alphas.split_first() else {
+        return codeword.iter().map(|&v| v.into()).collect();
+    };
+    let a = alphas.len() as u32;
+    let width = 1usize << a;
+    let leaves = codeword.len() / width;
+    let g_inv = Fp::two_adic_generator(m).inverse().unwrap_or(Fp::ONE);
+    let zeta_inv = g_inv.pow(1u64 << (m - a));
+    let powers = powers_table(g_inv, leaves);
+    let bits = m - a;
+    let twiddles = LeafTwiddles::new(zeta_inv, a);
+    let inv2 = Fp::TWO.inverse().unwrap_or(Fp::ONE);
+    // The remaining levels see the leaf's base point squared and the twiddles from level 1 on.
+    let rest_twiddles = LeafTwiddles {
+        levels: twiddles.levels[1..].to_vec(),
+    };
+    par::map_range(leaves, |k| {
+        let y_inv = powers[reverse_bits(k, bits)];
+        let leaf = &codeword[k * width..(k + 1) * width];
+        let mut chunk = [Ext::ZERO; 1 << 7];
+        for (s, slot) in chunk.iter_mut().take(width / 2).enumerate() {
+            let x_inv = y_inv * twiddles.levels[0][s];
+            let (u, v) = (leaf[2 * s], leaf[2 * s + 1]);
+            let half_sum = (u + v) * inv2;
+            let half_diff = (u - v) * x_inv * inv2;
+            *slot = Ext::from(half_sum) + first * (half_diff - half_sum);
+        }
+        fold_leaf(
+            &mut chunk[..width / 2],
+            y_inv.square(),
+            &rest_twiddles,
+            rest,
+        )
+    })
+}
+
 /// `[1, g, g^2, ..., g^(n-1)]`.
 fn powers_table(g: Fp, n: usize) -> Vec<Fp> {
     let chunk = n.div_ceil(64).max(1);
@@ -318,8 +358,14 @@ pub fn open(committed: &Committed, claims: &[Claim], params: &PcsParams, ch: &mu
     let n = committed.n as usize;
     let gamma = ch.challenge_ext(b"pcs-gamma");
     let mut e = build_eq_sum(claims, n, gamma);
-    let mut p: Vec<Ext> = committed.values.iter().map(|&v| v.into()).collect();
+    // The values stay in the base field until the first round binds a variable: that round's
+    // products are base-by-extension, and its fold produces the extension table directly.
     let schedule = params.schedule(committed.n);
+    let mut p: Vec<Ext> = if schedule.is_empty() {
+        committed.values.iter().map(|&v| v.into()).collect()
+    } else {
+        Vec::new()
+    };
 
     let mut log_size = committed.n + params.log_blowup;
     let mut oracle: Option<Vec<Ext>> = None;
@@ -328,21 +374,37 @@ pub fn open(committed: &Committed, claims: &[Claim], params: &PcsParams, ch: &mu
     for (b, &bits) in schedule.iter().enumerate() {
         let mut alphas = Vec::with_capacity(bits as usize);
         for _ in 0..bits {
-            let half = p.len() / 2;
             let (mut h0, mut h2) = (Ext::ZERO, Ext::ZERO);
-            for j in 0..half {
-                let (p0, p1, e0, e1) = (p[2 * j], p[2 * j + 1], e[2 * j], e[2 * j + 1]);
-                h0 += p0 * e0;
-                h2 += (p1 + p1 - p0) * (e1 + e1 - e0);
+            if b == 0 && alphas.is_empty() {
+                let base = &committed.values;
+                for j in 0..base.len() / 2 {
+                    let (p0, p1, e0, e1) = (base[2 * j], base[2 * j + 1], e[2 * j], e[2 * j + 1]);
+                    h0 += e0 * p0;
+                    h2 += (e1 + e1 - e0) * (p1 + p1 - p0);
+                }
+            } else {
+                for j in 0..p.len() / 2 {
+                    let (p0, p1, e0, e1) = (p[2 * j], p[2 * j + 1], e[2 * j], e[2 * j + 1]);
+                    h0 += p0 * e0;
+                    h2 += (p1 + p1 - p0) * (e1 + e1 - e0);
+                }
             }
             ch.send_exts(b"pcs-sumcheck", &[h0, h2]);
             let alpha = ch.challenge_ext(b"pcs-alpha");
-            crate::mle::fold_first(&mut p, alpha);
+            if b == 0 && alphas.is_empty() {
+                p = committed
+                    .values
+                    .chunks_exact(2)
+                    .map(|pair| Ext::from(pair[0]) + alpha * (pair[1] - pair[0]))
+                    .collect();
+            } else {
+                crate::mle::fold_first(&mut p, alpha);
+            }
             crate::mle::fold_first(&mut e, alpha);
             alphas.push(alpha);
         }
         let folded = match &oracle {
-            None => fold_codeword(&committed.codeword, log_size, &alphas),
+            None => fold_base_codeword(&committed.codeword, log_size, &alphas),
             Some(o) => fold_codeword(o, log_size, &alphas),
         };
         log_size -= bits;
@@ -646,6 +708,21 @@ mod tests {
         verify(&root, n, &claims, &p, &mut vc)?;
         vc.finish()?;
         Ok(size)
+    }
+
+    /// The base-field first fold computes exactly what the generic fold computes.
+    #[test]
+    fn base_field_fold_matches_the_generic_fold() {
+        let mut rng = ChaCha8Rng::seed_from_u64(77);
+        for (m, a) in [(6u32, 1usize), (8, 3), (10, 4), (9, 8)] {
+            let codeword: Vec<Fp> = (0..1usize << m).map(|_| Fp::new(rng.r#gen())).collect();
+            let alphas: Vec<Ext> = (0..a).map(|_| rand_ext(&mut rng)).collect();
+            assert_eq!(
+                fold_base_codeword(&codeword, m, &alphas),
+                fold_codeword(&codeword, m, &alphas),
+                "m={m}, a={a}"
+            );
+        }
     }
 
     #[test]

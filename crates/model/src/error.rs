@@ -1,6 +1,6 @@
 use thiserror::Error;
 
-use crate::CoverageReport;
+use crate::coverage::CoverageReport;
 
 /// Everything that can go wrong between ONNX bytes and a quantised IR graph.
 #[derive(Debug, Error)]

@@ -130,6 +130,11 @@ pub(crate) fn need_float(o: &Operand<'_>, what: &str) -> Result<(), Issue> {
     Ok(())
 }
 
+/// Refuses an integer operand where only float data is supported.
+pub(crate) fn float_operand(x: &Operand<'_>) -> Result<(), Issue> {
+    need_float(x, "the input")
+}
+
 /// Broadcast shape of all present operands.
 pub(crate) fn broadcast_all(ins: &[Option<Operand<'_>>]) -> Result<Vec<usize>, Issue> {
     let mut shape: Vec<usize> = Vec::new();

@@ -23,7 +23,7 @@ impl<'a> Lowerer<'a> {
     /// A quantisation error at node `n`.
     pub(crate) fn err(&self, n: usize, detail: impl Into<String>) -> ModelError {
         ModelError::Quantise {
-            node: self.m.graph.nodes[n].label(&self.m.graph),
+            node: self.m.graph.nodes[n].label(self.m.graph),
             detail: detail.into(),
         }
     }

@@ -414,7 +414,8 @@ impl<'a> Lowerer<'a> {
         Ok(out)
     }
 
-    /// Identity, inference Dropout and value-preserving Cast: the operand's tensor is reused.
+    /// Node `n`'s input 0 passed through as its output, reusing the operand's tensor (Identity,
+    /// inference Dropout, value-preserving Cast, a reduction over no axes).
     pub(crate) fn pass(&mut self, n: usize) -> Result<(), ModelError> {
         let out = self.output(n)?;
         let a = self.act(n, 0)?;

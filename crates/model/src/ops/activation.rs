@@ -13,7 +13,7 @@ use crate::kernel::{f64s, float_input, input, to_f32};
 use crate::op::build::pow2;
 use crate::op::{Low, Lowerer, OnnxOp, OpRef, Parse};
 use crate::shape::{
-    Issue, Operand, OutInfo, invalid, need, need_float, optional, out, unsupported,
+    Issue, Operand, OutInfo, float_operand, invalid, need, need_float, optional, out,
 };
 use crate::tensor::{DType, Tensor};
 
@@ -209,13 +209,6 @@ pub(crate) fn parse(p: &Parse<'_>) -> Result<OpRef, String> {
 impl OnnxOp for Activation {
     fn infer(&self, ins: &[Option<Operand<'_>>]) -> Result<Vec<OutInfo>, Issue> {
         let f32s = DType::F32;
-        let float_input = |x: &Operand<'_>| {
-            if x.dtype != DType::F32 {
-                unsupported("the input is an integer tensor; only float data is supported")
-            } else {
-                Ok(())
-            }
-        };
         match self {
             Activation::Relu | Activation::Sigmoid | Activation::Tanh => {
                 let x = need(ins, 0)?;
@@ -227,12 +220,12 @@ impl OnnxOp for Activation {
                 if *u == Unary::Not {
                     return out(x.shape.to_vec(), DType::I64);
                 }
-                float_input(x)?;
+                float_operand(x)?;
                 out(x.shape.to_vec(), f32s)
             }
             Activation::Clip { .. } => {
                 let x = need(ins, 0)?;
-                float_input(x)?;
+                float_operand(x)?;
                 for i in [1, 2] {
                     if let Some(o) = optional(ins, i)
                         && o.shape.iter().product::<usize>() != 1

@@ -12,7 +12,7 @@ use crate::graph::ValueId;
 use crate::kernel::{broadcast_map, f64s, input, to_f32};
 use crate::op::{Arg, Low, Lowerer, OnnxOp, OpRef, Parse};
 use crate::shape::{
-    Issue, Operand, OutInfo, broadcast_all, invalid, need, optional, out, unsupported,
+    Issue, Operand, OutInfo, broadcast_all, float_operand, invalid, need, optional, out,
 };
 use crate::tensor::{DType, Data, Tensor};
 
@@ -81,13 +81,6 @@ pub(crate) fn parse(p: &Parse<'_>) -> Result<OpRef, String> {
 impl OnnxOp for Arith {
     fn infer(&self, ins: &[Option<Operand<'_>>]) -> Result<Vec<OutInfo>, Issue> {
         let f32s = DType::F32;
-        let float_input = |x: &Operand<'_>| {
-            if x.dtype != DType::F32 {
-                unsupported("the input is an integer tensor; only float data is supported")
-            } else {
-                Ok(())
-            }
-        };
         match self {
             Arith::Add | Arith::Sub | Arith::Mul | Arith::Div => {
                 let (a, b) = (need(ins, 0)?, need(ins, 1)?);
@@ -103,7 +96,7 @@ impl OnnxOp for Arith {
                 out(shape, a.dtype)
             }
             Arith::Pow => {
-                float_input(need(ins, 0)?)?;
+                float_operand(need(ins, 0)?)?;
                 need(ins, 1)?;
                 out(broadcast_all(&ins[..2])?, f32s)
             }

@@ -32,17 +32,17 @@ type ParseFn = fn(&Parse<'_>) -> Result<OpRef, String>;
 const FAMILIES: &[(&[&str], ParseFn)] = &[
     (activation::OP_TYPES, activation::parse),
     (arith::OP_TYPES, arith::parse),
+    (constant::OP_TYPES, constant::parse),
     (linear::OP_TYPES, linear::parse),
     (logic::OP_TYPES, logic::parse),
     (normalise::OP_TYPES, normalise::parse),
+    (pad::OP_TYPES, pad::parse),
     (pool::OP_TYPES, pool::parse),
     (reduce::OP_TYPES, reduce::parse),
-    (rnn::OP_TYPES, rnn::parse),
-    (softmax::OP_TYPES, softmax::parse),
-    (constant::OP_TYPES, constant::parse),
     (reshape::OP_TYPES, reshape::parse),
+    (rnn::OP_TYPES, rnn::parse),
     (select::OP_TYPES, select::parse),
-    (pad::OP_TYPES, pad::parse),
+    (softmax::OP_TYPES, softmax::parse),
 ];
 
 /// The fusions lowering runs first, in this order.
@@ -81,7 +81,7 @@ mod tests {
     use crate::ops::constant::Folded;
     use crate::ops::linear::LinearOp;
     use crate::ops::pad::Pad;
-    use crate::ops::reshape::{Reshape, reshape_target, squeeze_shape, unsqueeze_shape};
+    use crate::ops::reshape::{Layout, reshape_target, squeeze_shape, unsqueeze_shape};
     use crate::ops::select::{Select, slice_ranges};
     use crate::proto::{AttributeProto, attribute_type as at};
     use crate::tensor::Tensor;
@@ -139,8 +139,8 @@ mod tests {
         );
         // Squeeze axes moved from an attribute to an input in opset 13.
         assert_eq!(
-            parsed::<Reshape>(&node("Squeeze", vec![ints("axes", &[0])]), 11),
-            Reshape::Squeeze {
+            parsed::<Layout>(&node("Squeeze", vec![ints("axes", &[0])]), 11),
+            Layout::Squeeze {
                 axes: Some(vec![0])
             }
         );
@@ -190,7 +190,7 @@ mod tests {
             .remove(0);
         assert_eq!(d0, Tensor::i64(vec![], vec![2]));
         let u = eval(
-            &Reshape::Unsqueeze {
+            &Layout::Unsqueeze {
                 axes: Some(vec![0]),
             },
             &[Some(&d0)],
@@ -203,7 +203,7 @@ mod tests {
             .remove(0);
         assert_eq!(target, Tensor::i64(vec![2], vec![2, -1]));
         let y = eval(
-            &Reshape::Reshape { allowzero: false },
+            &Layout::Reshape { allowzero: false },
             &[Some(&x), Some(&target)],
         )
         .unwrap();
@@ -213,7 +213,7 @@ mod tests {
     #[test]
     fn transpose_slice_and_pad_move_the_right_elements() {
         let x = Tensor::i64(vec![2, 3], vec![1, 2, 3, 4, 5, 6]);
-        let t = eval(&Reshape::Transpose { perm: None }, &[Some(&x)])
+        let t = eval(&Layout::Transpose { perm: None }, &[Some(&x)])
             .unwrap()
             .remove(0);
         assert_eq!(t, Tensor::i64(vec![3, 2], vec![1, 4, 2, 5, 3, 6]));

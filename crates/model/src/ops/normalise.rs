@@ -10,8 +10,8 @@ use crate::error::ModelError;
 use crate::kernel::{broadcast_map, f64s, float_input, input, to_f32};
 use crate::op::{Lowerer, OnnxOp, OpRef, Parse};
 use crate::shape::{
-    Issue, Operand, OutInfo, invalid, is_const, need, need_float, norm_axis, optional, out,
-    unsupported,
+    Issue, Operand, OutInfo, float_operand, invalid, is_const, need, need_float, norm_axis,
+    optional, out,
 };
 use crate::tensor::{DType, Tensor};
 
@@ -67,13 +67,6 @@ pub(crate) fn parse(p: &Parse<'_>) -> Result<OpRef, String> {
 impl OnnxOp for Norm {
     fn infer(&self, ins: &[Option<Operand<'_>>]) -> Result<Vec<OutInfo>, Issue> {
         let f32s = DType::F32;
-        let float_input = |x: &Operand<'_>| {
-            if x.dtype != DType::F32 {
-                unsupported("the input is an integer tensor; only float data is supported")
-            } else {
-                Ok(())
-            }
-        };
         match self {
             Norm::BatchNorm { .. } => {
                 let x = need(ins, 0)?;
@@ -97,7 +90,7 @@ impl OnnxOp for Norm {
             }
             Norm::LayerNorm { axis, .. } => {
                 let x = need(ins, 0)?;
-                float_input(x)?;
+                float_operand(x)?;
                 let a = norm_axis(*axis, x.shape.len())?;
                 let inner = &x.shape[a..];
                 for i in [1, 2] {

@@ -59,7 +59,7 @@ pub(crate) fn parse(p: &Parse<'_>) -> Result<OpRef, String> {
             };
             Pool::Pool {
                 kind,
-                window: window(&a, true)?,
+                window: window(a, true)?,
             }
         }
         "MaxPool" => {
@@ -75,7 +75,7 @@ pub(crate) fn parse(p: &Parse<'_>) -> Result<OpRef, String> {
             // storage_order only affects the (unsupported) Indices output.
             Pool::Pool {
                 kind: PoolKind::Max,
-                window: window(&a, true)?,
+                window: window(a, true)?,
             }
         }
         "GlobalAveragePool" => {

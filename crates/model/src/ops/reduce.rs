@@ -10,7 +10,7 @@ use crate::error::ModelError;
 use crate::kernel::{f64s, input, reduce_lanes, to_f32};
 use crate::op::{Lowerer, OnnxOp, OpRef, Parse};
 use crate::shape::{
-    Issue, Operand, OutInfo, const_ints_at, invalid, need, norm_axis, out, unsupported,
+    Issue, Operand, OutInfo, const_ints_at, float_operand, invalid, need, norm_axis, out,
 };
 use crate::tensor::{DType, Tensor};
 
@@ -98,13 +98,6 @@ pub(crate) fn parse(p: &Parse<'_>) -> Result<OpRef, String> {
 
 impl OnnxOp for Reduce {
     fn infer(&self, ins: &[Option<Operand<'_>>]) -> Result<Vec<OutInfo>, Issue> {
-        let float_input = |x: &Operand<'_>| {
-            if x.dtype != DType::F32 {
-                unsupported("the input is an integer tensor; only float data is supported")
-            } else {
-                Ok(())
-            }
-        };
         match self {
             Reduce::Reduce {
                 axes,
@@ -114,7 +107,7 @@ impl OnnxOp for Reduce {
             } => {
                 let x = need(ins, 0)?;
                 if *kind != ReduceKind::Max && *kind != ReduceKind::Min {
-                    float_input(x)?;
+                    float_operand(x)?;
                 }
                 let axes = reduce_node_axes(axes, ins, x.shape.len(), *noop_with_empty_axes)?;
                 out(reduced_shape(x.shape, &axes, *keepdims), x.dtype)

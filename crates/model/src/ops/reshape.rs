@@ -28,7 +28,7 @@ pub(crate) const OP_TYPES: &[&str] = &[
 
 /// An op that moves elements without changing them.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Reshape {
+pub(crate) enum Layout {
     /// To 2-D at `axis`.
     Flatten { axis: i64 },
     /// To the shape in input 1 (`0` copies a dimension unless `allowzero`, `-1` is inferred).
@@ -54,30 +54,30 @@ pub(crate) fn parse(p: &Parse<'_>) -> Result<OpRef, String> {
     let op = match p.op_type {
         "Flatten" => {
             a.only(&["axis"])?;
-            Reshape::Flatten {
+            Layout::Flatten {
                 axis: a.int("axis")?.unwrap_or(1),
             }
         }
         "Reshape" => {
             a.only(&["allowzero"])?;
-            Reshape::Reshape {
+            Layout::Reshape {
                 allowzero: a.flag("allowzero", false)?,
             }
         }
         "Transpose" => {
             a.only(&["perm"])?;
-            Reshape::Transpose {
+            Layout::Transpose {
                 perm: a.non_negative_ints("perm")?,
             }
         }
         "Identity" => {
             a.only(&[])?;
-            Reshape::Identity
+            Layout::Identity
         }
         "Dropout" => {
             // `ratio` is irrelevant at inference; `seed` (opset 12+) too.
             a.only(&["ratio", "seed"])?;
-            Reshape::Dropout
+            Layout::Dropout
         }
         "Squeeze" | "Unsqueeze" => {
             let axes = if opset < 13 {
@@ -88,12 +88,12 @@ pub(crate) fn parse(p: &Parse<'_>) -> Result<OpRef, String> {
                 None
             };
             if p.op_type == "Squeeze" {
-                Reshape::Squeeze { axes }
+                Layout::Squeeze { axes }
             } else {
                 if opset < 13 && axes.is_none() {
                     return Err("Unsqueeze needs the 'axes' attribute".into());
                 }
-                Reshape::Unsqueeze { axes }
+                Layout::Unsqueeze { axes }
             }
         }
         "Cast" => {
@@ -103,17 +103,17 @@ pub(crate) fn parse(p: &Parse<'_>) -> Result<OpRef, String> {
                 .ok()
                 .and_then(DType::from_onnx)
                 .ok_or_else(|| format!("Cast to element type {to} is not supported"))?;
-            Reshape::Cast { to }
+            Layout::Cast { to }
         }
         other => return Err(format!("op '{other}' is not implemented")),
     };
     Ok(Arc::new(op))
 }
 
-impl OnnxOp for Reshape {
+impl OnnxOp for Layout {
     fn infer(&self, ins: &[Option<Operand<'_>>]) -> Result<Vec<OutInfo>, Issue> {
         match self {
-            Reshape::Flatten { axis } => {
+            Layout::Flatten { axis } => {
                 let x = need(ins, 0)?;
                 let r = x.shape.len() as i64;
                 if *axis < -r || *axis > r {
@@ -125,13 +125,13 @@ impl OnnxOp for Reshape {
                     x.dtype,
                 )
             }
-            Reshape::Reshape { allowzero } => {
+            Layout::Reshape { allowzero } => {
                 let x = need(ins, 0)?;
                 let target = const_ints(Some(need(ins, 1)?), "the Reshape target shape")?
                     .unwrap_or_default();
                 out(reshape_target(x.shape, &target, *allowzero)?, x.dtype)
             }
-            Reshape::Transpose { perm } => {
+            Layout::Transpose { perm } => {
                 let x = need(ins, 0)?;
                 let r = x.shape.len();
                 let perm: Vec<usize> = perm.clone().unwrap_or_else(|| (0..r).rev().collect());
@@ -145,11 +145,11 @@ impl OnnxOp for Reshape {
                 }
                 out(perm.iter().map(|&p| x.shape[p]).collect(), x.dtype)
             }
-            Reshape::Identity => {
+            Layout::Identity => {
                 let x = need(ins, 0)?;
                 out(x.shape.to_vec(), x.dtype)
             }
-            Reshape::Dropout => {
+            Layout::Dropout => {
                 let x = need(ins, 0)?;
                 if let Some(Some(mode)) = ins.get(2) {
                     match mode.value.and_then(|t| t.as_i64()) {
@@ -169,7 +169,7 @@ impl OnnxOp for Reshape {
                     },
                 ])
             }
-            Reshape::Squeeze { axes } => {
+            Layout::Squeeze { axes } => {
                 let x = need(ins, 0)?;
                 let axes = match axes {
                     Some(a) => Some(a.clone()),
@@ -177,7 +177,7 @@ impl OnnxOp for Reshape {
                 };
                 out(squeeze_shape(x.shape, axes.as_deref())?, x.dtype)
             }
-            Reshape::Unsqueeze { axes } => {
+            Layout::Unsqueeze { axes } => {
                 let x = need(ins, 0)?;
                 let axes = match axes {
                     Some(a) => a.clone(),
@@ -185,7 +185,7 @@ impl OnnxOp for Reshape {
                 };
                 out(unsqueeze_shape(x.shape, &axes)?, x.dtype)
             }
-            Reshape::Cast { to } => out(need(ins, 0)?.shape.to_vec(), *to),
+            Layout::Cast { to } => out(need(ins, 0)?.shape.to_vec(), *to),
         }
     }
 
@@ -194,15 +194,15 @@ impl OnnxOp for Reshape {
         let x = |i: usize| input(ins, i);
         let one = |t: Tensor| -> Result<Vec<Tensor>, Issue> { Ok(vec![t]) };
         match self {
-            Reshape::Flatten { .. }
-            | Reshape::Reshape { .. }
-            | Reshape::Squeeze { .. }
-            | Reshape::Unsqueeze { .. }
-            | Reshape::Identity => one(Tensor {
+            Layout::Flatten { .. }
+            | Layout::Reshape { .. }
+            | Layout::Squeeze { .. }
+            | Layout::Unsqueeze { .. }
+            | Layout::Identity => one(Tensor {
                 shape,
                 data: x(0)?.data.clone(),
             }),
-            Reshape::Dropout => {
+            Layout::Dropout => {
                 let t = x(0)?;
                 let mask = Tensor::i64(shape.clone(), vec![1; t.len()]);
                 Ok(vec![
@@ -213,7 +213,7 @@ impl OnnxOp for Reshape {
                     mask,
                 ])
             }
-            Reshape::Transpose { perm } => {
+            Layout::Transpose { perm } => {
                 let t = x(0)?;
                 let perm: Vec<usize> = perm
                     .clone()
@@ -224,7 +224,7 @@ impl OnnxOp for Reshape {
                 });
                 one(gather_flat(t, shape, &src))
             }
-            Reshape::Cast { to } => {
+            Layout::Cast { to } => {
                 let t = x(0)?;
                 let data = match (&t.data, to) {
                     (Data::F32(v), DType::I64) => Data::I64(
@@ -256,18 +256,18 @@ impl OnnxOp for Reshape {
 
     fn lower(&self, l: &mut Lowerer<'_>, n: usize) -> Result<(), ModelError> {
         match self {
-            Reshape::Flatten { .. }
-            | Reshape::Reshape { .. }
-            | Reshape::Squeeze { .. }
-            | Reshape::Unsqueeze { .. } => l.reshape_node(n),
-            Reshape::Transpose { perm } => l.transpose(n, perm.clone()),
-            Reshape::Identity | Reshape::Dropout | Reshape::Cast { .. } => l.pass(n),
+            Layout::Flatten { .. }
+            | Layout::Reshape { .. }
+            | Layout::Squeeze { .. }
+            | Layout::Unsqueeze { .. } => l.reshape_node(n),
+            Layout::Transpose { perm } => l.transpose(n, perm.clone()),
+            Layout::Identity | Layout::Dropout | Layout::Cast { .. } => l.pass(n),
         }
     }
 
     fn quant_check(&self, ins: &[Option<Operand<'_>>]) -> Result<(), String> {
         match self {
-            Reshape::Cast { to: DType::I64 }
+            Layout::Cast { to: DType::I64 }
                 if ins
                     .first()
                     .and_then(|o| o.as_ref())
@@ -284,13 +284,13 @@ impl OnnxOp for Reshape {
 
     fn output_count(&self) -> usize {
         match self {
-            Reshape::Dropout => 2,
+            Layout::Dropout => 2,
             _ => 1,
         }
     }
 
     fn constant_output(&self, i: usize, info: &OutInfo) -> Option<Tensor> {
-        if !matches!(self, Reshape::Dropout) || i != 1 {
+        if !matches!(self, Layout::Dropout) || i != 1 {
             return None;
         }
         let len = info.shape.iter().product();

@@ -8,7 +8,7 @@ use omron_ir::{LookupKind, Op as IrOp};
 use crate::error::ModelError;
 use crate::kernel::{f64s, input, map_lanes, to_f32};
 use crate::op::{Lowerer, OnnxOp, OpRef, Parse};
-use crate::shape::{Issue, Operand, OutInfo, need, norm_axis, out, unsupported};
+use crate::shape::{Issue, Operand, OutInfo, float_operand, need, norm_axis, out};
 use crate::tensor::{DType, Tensor};
 
 /// Largest scale of the exponentials inside a softmax: `Div` needs the sum of `n` of them
@@ -48,17 +48,10 @@ pub(crate) fn parse(p: &Parse<'_>) -> Result<OpRef, String> {
 impl OnnxOp for Softmax {
     fn infer(&self, ins: &[Option<Operand<'_>>]) -> Result<Vec<OutInfo>, Issue> {
         let f32s = DType::F32;
-        let float_input = |x: &Operand<'_>| {
-            if x.dtype != DType::F32 {
-                unsupported("the input is an integer tensor; only float data is supported")
-            } else {
-                Ok(())
-            }
-        };
         match self {
             Softmax::Softmax { axis, .. } => {
                 let x = need(ins, 0)?;
-                float_input(x)?;
+                float_operand(x)?;
                 norm_axis(*axis, x.shape.len())?;
                 out(x.shape.to_vec(), f32s)
             }

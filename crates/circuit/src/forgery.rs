@@ -126,3 +126,48 @@ fn a_wrong_embedding_row_is_refused() {
         );
     }
 }
+
+/// The batched lookup argument (one GKR over every lookup, tables weighed by `ρ`): a ReLU value
+/// off by 2 (its rescaled quotient moved along, so the division's remainder stays in range and
+/// only the ReLU pair is wrong) is refused by the lookup argument, with a Tanh table and a range
+/// table sharing the GKR. So is the same pair when it is the only lookup of its table.
+#[test]
+fn a_wrong_function_value_is_refused_by_the_batched_lookup() {
+    use omron_ir::{LookupFn, LookupKind};
+    let lookup = |kind| {
+        Op::Lookup(LookupFn {
+            kind,
+            in_scale: 8,
+            out_scale: 8,
+        })
+    };
+    for with_tanh in [true, false] {
+        let mut g = GraphBuilder::new();
+        let x = g.input("x", &[3, 5], 8);
+        let y = g
+            .node("relu", lookup(LookupKind::Relu), &[x])
+            .expect("relu");
+        let q = g
+            .node("half", Op::Rescale { shift: 1 }, &[y])
+            .expect("rescale");
+        let mut outputs = vec![q];
+        if with_tanh {
+            outputs.push(
+                g.node("tanh", lookup(LookupKind::Tanh), &[x])
+                    .expect("tanh"),
+            );
+        }
+        let graph = g.finish(&outputs).expect("valid");
+        let input = inputs(15, 3);
+        // Element 0 of the input is negative, so its ReLU is 0 and (x, 2) is no row.
+        assert!(input[0] < 0);
+        let result = verify_forged(graph, &[input], |c, w| {
+            bump(c, w, y, 0, 2);
+            bump(c, w, q, 0, 1);
+        });
+        assert!(
+            matches!(result, Err(VerifyError::Lookup { .. })),
+            "with_tanh={with_tanh}: {result:?}"
+        );
+    }
+}

@@ -3,7 +3,8 @@
 //! 1. Bind the circuit id, the caller's context (e.g. request nonce and miner hotkey), the public
 //!    inputs and the outputs into the transcript.
 //! 2. Commit to every committed tensor in one multilinear polynomial.
-//! 3. Lookups: multiplicities, then the LogUp fraction sums (claims on looked-up tensors).
+//! 3. Lookups: multiplicities, then one LogUp fraction-sum GKR over every lookup (claims on
+//!    looked-up tensors).
 //! 4. Walk the nodes from the outputs back to the inputs. A virtual tensor's accumulated claims
 //!    are reduced by its producer's relation; a committed or public tensor (other than a lookup
 //!    output) is checked against its producer at a fresh random point.
@@ -20,8 +21,8 @@ use crate::plan::{Role, output_range};
 use crate::relations::{lookup, prove_node, verify_node};
 use crate::witness::Witness;
 
-/// Magic bytes opening a proof (format version 1).
-pub const PROOF_MAGIC: &[u8; 8] = b"OMRNPRF1";
+/// Magic bytes opening a proof (format version 2: one lookup GKR for all lookups).
+pub const PROOF_MAGIC: &[u8; 8] = b"OMRNPRF2";
 
 /// No valid proof is larger than this; bigger inputs are rejected before parsing.
 pub const MAX_PROOF_BYTES: usize = 64 << 20;
@@ -36,7 +37,7 @@ pub struct ProofOutput {
 }
 
 fn transcript(circuit: &Circuit, inputs: &[Vec<i64>], context: &[u8]) -> Transcript {
-    let mut t = Transcript::new(b"omron-rs proof v1");
+    let mut t = Transcript::new(b"omron-rs proof v2");
     t.absorb(b"circuit", &circuit.id());
     t.absorb(b"context", context);
     for input in inputs {

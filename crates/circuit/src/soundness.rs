@@ -9,12 +9,13 @@
 //!   codes (Ben-Sasson et al. 2020, Thm 1.2) a far line has a close point with probability at
 //!   most its block length over `|Fp2|`. We charge the length before folding, `2^(n + b - j)`.
 //! * **Sumchecks**: each round of a degree-`d` sumcheck errs with probability `d / |Fp2|`:
-//!   the relations' sumchecks, every layer of every LogUp GKR and the commitment's opening.
+//!   the relations' sumchecks, every layer of the LogUp GKR and the commitment's opening.
 //! * **LogUp**: per table, the rational identity in `(α, β)` has total degree at most
 //!   `L + R` for `L` lookups and `R <= min(rows, L)` declared rows: `(L + R) / |Fp2|`.
 //! * **Random points and batching**: a fresh point `τ` of `m` coordinates meets a non-zero
 //!   multilinear polynomial with probability `m / |Fp2|`; the GKR's `λ` and `μ` add `1 / |Fp2|`
-//!   per layer; a batching challenge over `k` claims adds `(k - 1) / |Fp2|`.
+//!   per layer; a batching challenge over `k` claims adds `(k - 1) / |Fp2|` (the lookup
+//!   argument's `ρ`, weighing `K` tables' identities into one, counts as a batching over `K`).
 //!
 //! The counts come from the plan alone, walking the nodes in the verifier's order and counting
 //! the claims each relation leaves on each tensor. A test checks the walk against the verifier:
@@ -95,13 +96,23 @@ fn walk(plan: &Plan, graph: &omron_ir::Graph) -> Tally {
             pending[tensor] += n;
         }
     };
-    for inst in &plan.lookups {
-        let layout = Layout::new(&inst.input.shape);
-        t.lookups[inst.table] += layout.numel() as u64;
-        for k in 0..layout.num_vars() {
+    if !plan.lookups.is_empty() {
+        // ρ weighs the tables' identities into one (a batching over the tables).
+        t.batch(plan.tables.len() as u64);
+        // One GKR over every lookup's leaves, concatenated.
+        let leaves: usize = plan
+            .lookups
+            .iter()
+            .map(|inst| Layout::new(&inst.input.shape).padded_len())
+            .sum();
+        for k in 0..leaves.max(1).next_power_of_two().trailing_zeros() as usize {
             t.points += 2; // λ and μ
             t.sumcheck(k, 3);
         }
+    }
+    for inst in &plan.lookups {
+        let layout = Layout::new(&inst.input.shape);
+        t.lookups[inst.table] += layout.numel() as u64;
         for &(tensor, _) in &inst.input.terms {
             add(&mut pending, tensor, 1);
         }

@@ -1,23 +1,33 @@
-//! The LogUp argument for every lookup of the circuit, batched per table.
+//! The LogUp argument for every lookup of the circuit: one fraction-sum GKR over all of them.
 //!
 //! For a table `T` with rows `t` and lookups `w_1 .. w_L` (a single column, or a pair
 //! `w = x + β y` for function tables) LogUp proves `sum_i 1 / (α - w_i) = sum_t m_t / (α - t)`,
 //! which (as rational functions of a random `α`, characteristic `p` > number of lookups) holds
 //! only if every `w_i` is a row of `T`. The multiplicities `m` are sent before `α` and `β` are
 //! drawn, as a sparse list (row, count): at most one entry per lookup, so their cost scales with
-//! the model, not with the table. The witness side of each lookup is a fraction-sum GKR
-//! ([`omron_zk::fraction_sum`]) over the tensor's layout (padding leaves are `0/1`), ending in
-//! one claim on the looked-up tensors at a random point. The table side is summed by the
-//! verifier directly over the listed rows: it reads `T` only at rows the prover declared.
+//! the model, not with the table.
+//!
+//! The witness sides of all tables are proven together: after `α, β` a challenge `ρ` weighs
+//! table `k` by `ρ^k`, and one fraction-sum GKR ([`omron_zk::fraction_sum`]) runs over the
+//! concatenation of every lookup's leaves (`ρ^k / (α - w_i)` on real positions, `0/1` on
+//! padding), each lookup an aligned block of its layout's size, largest first. Its root is
+//! `sum_k ρ^k LHS_k`; the verifier compares it with `sum_k ρ^k RHS_k`, which it sums directly
+//! over the declared rows (reading `T` only there). If some table's two sides differ, the
+//! difference is a non-zero polynomial of degree below the number of tables in `ρ`. The GKR
+//! ends at one point `z`; lookup `i` (block `b_i` of `n_i` variables) receives its claims at
+//! `z[..n_i]`, and the leaves' extensions there are
+//! `Σ_i eq(z[n_i..], b_i) (leaf_i(z[..n_i]))` plus `1 - Σ_i eq(z[n_i..], b_i)` for the unused
+//! blocks' denominators.
 
 use std::collections::BTreeMap;
 
+use omron_zk::mle::eq_at_index;
 use omron_zk::{Ext, Fp, VerifyError, field::batch_inverse, fraction_sum};
 
 use crate::CircuitError;
 use crate::context::{Prover, Verifier};
 use crate::layout::Layout;
-use crate::plan::{LookupColumn, Plan, Role};
+use crate::plan::{LookupColumn, Plan, Role, TableSpec};
 use omron_ir::broadcast_index_map;
 
 fn table_totals(plan: &Plan) -> Vec<u64> {
@@ -48,6 +58,33 @@ fn column_values(p: &Prover<'_>, col: &LookupColumn) -> Vec<i64> {
         }
     }
     acc.into_iter().map(|v| v as i64).collect()
+}
+
+/// Where each lookup's block sits in the concatenated leaves: its offset (a multiple of its
+/// padded length, as blocks are placed largest first) and the leaves' variable count.
+struct Placement {
+    offsets: Vec<usize>,
+    vars: usize,
+}
+
+fn placement(plan: &Plan) -> Placement {
+    let sizes: Vec<usize> = plan
+        .lookups
+        .iter()
+        .map(|inst| Layout::new(&inst.input.shape).padded_len())
+        .collect();
+    let mut order: Vec<usize> = (0..sizes.len()).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(sizes[i]), i));
+    let mut offsets = vec![0; sizes.len()];
+    let mut end = 0;
+    for i in order {
+        offsets[i] = end;
+        end += sizes[i];
+    }
+    Placement {
+        offsets,
+        vars: end.max(1).next_power_of_two().trailing_zeros() as usize,
+    }
 }
 
 pub(crate) fn prove(p: &mut Prover<'_>) -> Result<(), CircuitError> {
@@ -88,25 +125,41 @@ pub(crate) fn prove(p: &mut Prover<'_>) -> Result<(), CircuitError> {
     }
     let alpha = p.ch.challenge_ext(b"lookup-alpha");
     let beta = p.ch.challenge_ext(b"lookup-beta");
-    for (inst, xs) in plan.lookups.iter().zip(&columns) {
+    if plan.lookups.is_empty() {
+        return Ok(());
+    }
+    let weights = table_weights(plan.tables.len(), || p.ch.challenge_ext(b"lookup-rho"));
+    let place = placement(plan);
+    let mut num = vec![Ext::ZERO; 1 << place.vars];
+    let mut den = vec![Ext::ONE; 1 << place.vars];
+    for ((inst, xs), &offset) in plan.lookups.iter().zip(&columns).zip(&place.offsets) {
         let layout = Layout::new(&inst.input.shape);
-        let mut num = vec![Ext::ZERO; layout.padded_len()];
-        let mut den = vec![Ext::ONE; layout.padded_len()];
         let ys = inst.output.map(|o| p.witness.rows(o));
+        let weight = weights[inst.table];
         for (e, pos) in layout.positions().into_iter().enumerate() {
-            num[pos] = Ext::ONE;
-            den[pos] = leaf(alpha, beta, xs[e], ys.map(|y| y[e]));
+            num[offset + pos] = weight;
+            den[offset + pos] = leaf(alpha, beta, xs[e], ys.map(|y| y[e]));
         }
-        let fs = fraction_sum::prove(num, den, &mut p.ch);
+    }
+    let fs = fraction_sum::prove(num, den, &mut p.ch);
+    for inst in &plan.lookups {
+        let layout = Layout::new(&inst.input.shape);
+        let low = &fs.point[..layout.num_vars()];
         for &(t, _) in &inst.input.terms {
-            let (point, _) = layout.project(&plan.layout(t).dims, &fs.point);
+            let (point, _) = layout.project(&plan.layout(t).dims, low);
             p.claim(t, point);
         }
         if let Some(o) = inst.output {
-            p.claim(o, fs.point);
+            p.claim(o, low.to_vec());
         }
     }
     Ok(())
+}
+
+/// `ρ^k` for table `k`; `ρ` is drawn only when there are several tables.
+fn table_weights(tables: usize, draw: impl FnOnce() -> Ext) -> Vec<Ext> {
+    let rho = if tables > 1 { draw() } else { Ext::ONE };
+    super::powers(rho, tables)
 }
 
 /// Why a multiplicity list was refused.
@@ -196,32 +249,47 @@ pub(crate) fn verify(v: &mut Verifier<'_>) -> Result<(), VerifyError> {
     }
     let alpha = v.ch.challenge_ext(b"lookup-alpha");
     let beta = v.ch.challenge_ext(b"lookup-beta");
-    let mut witness_side = vec![Ext::ZERO; plan.tables.len()];
-    for inst in &plan.lookups {
+    if plan.lookups.is_empty() {
+        return Ok(());
+    }
+    let weights = table_weights(plan.tables.len(), || v.ch.challenge_ext(b"lookup-rho"));
+    let place = placement(plan);
+    let fs = fraction_sum::verify(place.vars, &mut v.ch)?;
+    // The leaves' extensions at the GKR's point, block by block.
+    let (mut leaf_p, mut leaf_q, mut covered) = (Ext::ZERO, Ext::ZERO, Ext::ZERO);
+    for (inst, &offset) in plan.lookups.iter().zip(&place.offsets) {
         let layout = Layout::new(&inst.input.shape);
-        let fs = fraction_sum::verify(layout.num_vars(), &mut v.ch)?;
-        let s = layout.real_indicator(&fs.point);
+        let (low, high) = fs.point.split_at(layout.num_vars());
+        let in_block = eq_at_index(high, offset >> layout.num_vars());
+        let s = layout.real_indicator(low);
         let mut x = s * Fp::from_i64(inst.input.constant);
         for &(t, coeff) in &inst.input.terms {
-            let (point, factor) = layout.project(&plan.layout(t).dims, &fs.point);
+            let (point, factor) = layout.project(&plan.layout(t).dims, low);
             x += v.claim(t, point)? * factor * Fp::from_i64(coeff);
         }
         let y = match inst.output {
-            Some(o) => v.claim(o, fs.point.clone())?,
+            Some(o) => v.claim(o, low.to_vec())?,
             None => Ext::ZERO,
         };
-        let want_q = alpha * s - x - beta * y + (Ext::ONE - s);
-        if fs.leaf_p != s || fs.leaf_q != want_q {
-            return Err(VerifyError::Lookup {
-                table: plan.tables[inst.table].name(),
-            });
-        }
-        let inv = fs.root_q.inverse().ok_or_else(|| VerifyError::Lookup {
-            table: plan.tables[inst.table].name(),
-        })?;
-        witness_side[inst.table] += fs.root_p * inv;
+        leaf_p += in_block * weights[inst.table] * s;
+        leaf_q += in_block * (alpha * s - x - beta * y + (Ext::ONE - s));
+        covered += in_block;
     }
-    for ((spec, entries), lhs) in plan.tables.iter().zip(&multiplicities).zip(witness_side) {
+    leaf_q += Ext::ONE - covered;
+    if fs.leaf_p != leaf_p || fs.leaf_q != leaf_q {
+        return Err(VerifyError::Lookup {
+            table: "the leaves of the lookup GKR".into(),
+        });
+    }
+    let witness_side = fs
+        .root_q
+        .inverse()
+        .map(|inv| fs.root_p * inv)
+        .ok_or_else(|| VerifyError::Lookup {
+            table: "the root of the lookup GKR".into(),
+        })?;
+    let mut table_side = Ext::ZERO;
+    for ((spec, entries), &weight) in plan.tables.iter().zip(&multiplicities).zip(&weights) {
         let mut dens: Vec<Ext> = entries
             .iter()
             .map(|&(row, _)| {
@@ -237,9 +305,13 @@ pub(crate) fn verify(v: &mut Verifier<'_>) -> Result<(), VerifyError> {
             .zip(&dens)
             .map(|(&(_, m), &d)| d * Fp::new(m))
             .sum();
-        if rhs != lhs {
-            return Err(VerifyError::Lookup { table: spec.name() });
-        }
+        table_side += weight * rhs;
+    }
+    if table_side != witness_side {
+        let names: Vec<String> = plan.tables.iter().map(TableSpec::name).collect();
+        return Err(VerifyError::Lookup {
+            table: names.join(", "),
+        });
     }
     Ok(())
 }

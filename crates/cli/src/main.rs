@@ -8,6 +8,7 @@ mod alloc;
 mod args;
 mod commands;
 mod logging;
+mod progress;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 

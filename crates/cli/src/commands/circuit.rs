@@ -9,12 +9,14 @@ use omron_model::{AccuracyReport, CoverageReport, OnnxModel, QuantOptions, Quant
 
 use super::prove::read_input;
 use crate::Outcome;
+use crate::progress::Progress;
 
 /// Circuit subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum CircuitCommand {
     /// Compile an ONNX model into a circuit folder; prints the circuit id, the op coverage and
     /// the quantisation accuracy.
+    #[command(after_help = crate::progress::HELP)]
     Compile {
         /// The ONNX model.
         model: PathBuf,
@@ -79,8 +81,12 @@ pub(crate) fn run(cmd: CircuitCommand) -> anyhow::Result<Outcome> {
                     omron_circuit::pow::sn48::sn48_graph(batch)?,
                 ),
             };
+            let progress = Progress::start(label.as_str());
+            progress.phase(format!("compiling the circuit ({} ops)", graph.nodes.len()));
             let circuit = Circuit::compile(&label, graph)?;
+            progress.phase(format!("writing {}", out.display()));
             let info = CircuitDir::new(&out).save(&circuit, None, serde_json::Value::Null)?;
+            drop(progress);
             println!("circuit id: {}", info.id);
             println!("written to: {}", out.display());
             Ok(Outcome::Success)
@@ -90,12 +96,15 @@ pub(crate) fn run(cmd: CircuitCommand) -> anyhow::Result<Outcome> {
             out,
             calibration,
         } => {
-            let compiled = compile(&model, calibration.as_deref())?;
+            let progress = Progress::start(model_name(&model));
+            let compiled = compile(&model, calibration.as_deref(), &progress)?;
+            progress.phase(format!("writing {}", out.display()));
             let info = CircuitDir::new(&out).save(
                 &compiled.circuit,
                 Some(&compiled.onnx),
                 compiled.reports(),
             )?;
+            drop(progress);
             print_coverage(&compiled.coverage);
             print_accuracy(&compiled.accuracy, compiled.accuracy_input);
             println!("circuit id: {}", info.id);
@@ -167,15 +176,36 @@ fn synthetic_input(model: &OnnxModel) -> Vec<Vec<f32>> {
         .collect()
 }
 
-/// Loads, quantises and compiles `model_path`.
-pub(crate) fn compile(model_path: &Path, calibration: Option<&Path>) -> anyhow::Result<Compiled> {
+/// The circuit's name for `model_path`: the folder's name for `DIR/network.onnx` or
+/// `DIR/model.onnx`, otherwise the file's stem.
+fn model_name(model_path: &Path) -> String {
+    model_path
+        .parent()
+        .and_then(|p| p.file_name())
+        .filter(|_| {
+            model_path
+                .file_stem()
+                .is_some_and(|s| s == "network" || s == "model")
+        })
+        .or_else(|| model_path.file_stem())
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into())
+}
+
+/// Loads, quantises and compiles `model_path`, naming each phase on `progress`.
+pub(crate) fn compile(
+    model_path: &Path,
+    calibration: Option<&Path>,
+    progress: &Progress,
+) -> anyhow::Result<Compiled> {
+    progress.phase("reading ONNX");
     let onnx = std::fs::read(model_path)
         .with_context(|| format!("cannot read {}", model_path.display()))?;
     let model = omron_model::load_onnx(&onnx)
         .with_context(|| format!("{} is not a usable ONNX model", model_path.display()))?;
     let coverage = model.coverage().clone();
     if !coverage.is_supported() {
-        print_coverage(&coverage);
+        progress.suspend(|| print_coverage(&coverage));
         anyhow::bail!(
             "{} uses ops the circuit compiler does not support: {}",
             model_path.display(),
@@ -184,6 +214,7 @@ pub(crate) fn compile(model_path: &Path, calibration: Option<&Path>) -> anyhow::
     }
     let calibration_data: Option<Vec<Vec<f32>>> = match calibration {
         Some(path) => {
+            progress.phase("reading the calibration input");
             let flat = read_input(&path.to_path_buf())?.flattened()?;
             Some(
                 flat.into_iter()
@@ -193,6 +224,7 @@ pub(crate) fn compile(model_path: &Path, calibration: Option<&Path>) -> anyhow::
         }
         None => None,
     };
+    progress.phase(format!("quantising {} ONNX nodes", coverage.node_count));
     let quantised = omron_model::quantise(
         &model,
         calibration_data.as_deref(),
@@ -203,21 +235,15 @@ pub(crate) fn compile(model_path: &Path, calibration: Option<&Path>) -> anyhow::
         Some(c) => (c, AccuracyInput::Calibration),
         None => (synthetic_input(&model), AccuracyInput::Synthetic),
     };
+    progress.phase("accuracy: float model vs quantised");
     let accuracy = quantised
         .accuracy(&model, &sample)
         .context("measuring accuracy")?;
-    let name = model_path
-        .parent()
-        .and_then(|p| p.file_name())
-        .filter(|_| {
-            model_path
-                .file_stem()
-                .is_some_and(|s| s == "network" || s == "model")
-        })
-        .or_else(|| model_path.file_stem())
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "model".into());
-    let circuit = Circuit::compile(&name, quantised.graph.clone())?;
+    progress.phase(format!(
+        "compiling the circuit ({} ops)",
+        quantised.graph.nodes.len()
+    ));
+    let circuit = Circuit::compile(&model_name(model_path), quantised.graph.clone())?;
     Ok(Compiled {
         circuit,
         onnx,

@@ -11,9 +11,11 @@ use omron_circuit::{
 };
 
 use crate::Outcome;
+use crate::progress::Progress;
 
 /// Arguments of `omron prove`.
 #[derive(Debug, Args)]
+#[command(after_help = crate::progress::HELP)]
 pub(crate) struct ProveArgs {
     /// The circuit folder (from `omron circuit compile`).
     #[arg(long, value_name = "DIR")]
@@ -79,12 +81,18 @@ pub(crate) fn parse_context(hex_text: &str) -> anyhow::Result<Vec<u8>> {
 }
 
 pub(crate) fn run(args: ProveArgs) -> anyhow::Result<Outcome> {
+    let progress = Progress::start(args.circuit.display().to_string());
+    progress.phase("loading the circuit");
     let (circuit, _) = CircuitDir::new(&args.circuit).load()?;
+    progress.subject(circuit.name());
+    progress.phase("reading the input");
     let inputs = circuit_inputs(&args.circuit, &circuit, &args.input)?;
     let context = parse_context(&args.context)?;
+    progress.phase(format!("proving ({} ops)", circuit.graph().nodes.len()));
     let start = Instant::now();
     let proof = circuit.prove(&inputs, &context)?;
     let elapsed = start.elapsed();
+    progress.phase(format!("writing {}", args.out.display()));
     std::fs::write(&args.out, &proof.proof)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     let output = OutputData::from_quantised(&circuit, &proof.outputs);
@@ -93,6 +101,7 @@ pub(crate) fn run(args: ProveArgs) -> anyhow::Result<Outcome> {
         std::fs::write(path, json + "\n")
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
+    drop(progress);
     println!("circuit  {}", circuit.id_hex());
     println!("proved   in {:.1} ms", elapsed.as_secs_f64() * 1e3);
     println!(

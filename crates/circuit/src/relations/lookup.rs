@@ -64,6 +64,8 @@ fn column_values(p: &Prover<'_>, col: &LookupColumn) -> Vec<i64> {
 /// padded length, as blocks are placed largest first) and the leaves' variable count.
 struct Placement {
     offsets: Vec<usize>,
+    /// Leaves the blocks fill; the rest, up to `2^vars`, are `0/1`.
+    used: usize,
     vars: usize,
 }
 
@@ -83,6 +85,7 @@ fn placement(plan: &Plan) -> Placement {
     }
     Placement {
         offsets,
+        used: end,
         vars: end.max(1).next_power_of_two().trailing_zeros() as usize,
     }
 }
@@ -130,8 +133,9 @@ pub(crate) fn prove(p: &mut Prover<'_>) -> Result<(), CircuitError> {
     }
     let weights = table_weights(plan.tables.len(), || p.ch.challenge_ext(b"lookup-rho"));
     let place = placement(plan);
-    let mut num = vec![Ext::ZERO; 1 << place.vars];
-    let mut den = vec![Ext::ONE; 1 << place.vars];
+    // The unused tail past the last block is left implicit (`0/1` leaves).
+    let mut num = vec![Ext::ZERO; place.used];
+    let mut den = vec![Ext::ONE; place.used];
     for ((inst, xs), &offset) in plan.lookups.iter().zip(&columns).zip(&place.offsets) {
         let layout = Layout::new(&inst.input.shape);
         let ys = inst.output.map(|o| p.witness.rows(o));
@@ -141,7 +145,7 @@ pub(crate) fn prove(p: &mut Prover<'_>) -> Result<(), CircuitError> {
             den[offset + pos] = leaf(alpha, beta, xs[e], ys.map(|y| y[e]));
         }
     }
-    let fs = fraction_sum::prove(num, den, &mut p.ch);
+    let fs = fraction_sum::prove_padded(num, den, place.vars, &mut p.ch);
     for inst in &plan.lookups {
         let layout = Layout::new(&inst.input.shape);
         let low = &fs.point[..layout.num_vars()];

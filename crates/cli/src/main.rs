@@ -68,6 +68,16 @@ pub(crate) enum Outcome {
     Rejected,
 }
 
+/// One-shot commands end quietly when their reader goes away (`omron circuit inspect .. | head`),
+/// as Unix tools do, instead of panicking in `println!` on EPIPE: Rust ignores SIGPIPE by
+/// default. Node commands keep ignoring it, so a closed pipe never kills a server.
+fn die_quietly_on_closed_pipe() {
+    // SAFETY: called once at start-up before any thread is spawned; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() {
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
@@ -75,6 +85,12 @@ fn main() {
     if let Err(err) = logging::init(&cli.logging, matches.subcommand_name().unwrap_or("omron")) {
         eprintln!("omron: error: {err:#}");
         std::process::exit(2);
+    }
+    if !matches!(
+        cli.command,
+        Command::Chain(_) | Command::Validator(_) | Command::Miner(_) | Command::Localnet(_)
+    ) {
+        die_quietly_on_closed_pipe();
     }
     let result = match cli.command {
         Command::Circuit(cmd) => commands::circuit::run(cmd),

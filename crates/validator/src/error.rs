@@ -24,8 +24,9 @@ pub enum NodeError {
     },
     /// No circuit of the circuit store can be used for benchmark requests.
     #[error(
-        "none of the {loaded} circuits in the circuit store is a proof-of-computation circuit \
-         with a positive benchmark_choice_weight, so there is nothing to ask miners"
+        "none of the {loaded} circuits in the circuit store has a positive \
+         benchmark_choice_weight (and an input generator of its type), so there is nothing to \
+         ask miners"
     )]
     NoBenchmarkCircuits {
         /// Circuits loaded.

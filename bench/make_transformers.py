@@ -5,7 +5,7 @@
         [--seed N] [--tokens T] [--gelu erf|tanh] [--gelu-op] [--opset K] [--logits all|last]
         [--prompts N --prompts-out FILE] [--prompt-seed S]
     python3 bench/make_transformers.py --prompts N --prompts-out FILE --model M [--tokens T]
-    python3 bench/make_transformers.py --check DIR [--prompts N] [--prompt-seed S]
+    python3 bench/make_transformers.py --check DIR [--prompts N] [--prompt-seed S] [--reference-out FILE]
 
 Writes DIR/network.onnx and DIR/input.json (`{"input_data": [[token ids]]}`, one prompt of
 random ids, the form `omron bench` and `omron prove` read). The graph is built op by op with
@@ -418,7 +418,7 @@ def reference_logits(
     return ln(x, "transformer.ln_f") @ wte.T
 
 
-def check(directory: Path, n_prompts: int, prompt_seed: int) -> int:
+def check(directory: Path, n_prompts: int, prompt_seed: int, reference_out: str | None) -> int:
     import onnx
     import onnxruntime as ort
     from onnx import numpy_helper
@@ -475,6 +475,19 @@ def check(directory: Path, n_prompts: int, prompt_seed: int) -> int:
         f"max |logit difference|: {max_diff:.3e} (logits max |value| {np.abs(ref).max():.3f}, "
         f"smallest top-2 gap {float((top2[:, 1] - top2[:, 0]).min()):.3e})"
     )
+    if reference_out:
+        # What the Rust tests compare with: the prompts and onnxruntime's last-position logits.
+        Path(reference_out).write_text(
+            json.dumps(
+                {
+                    "prompt_seed": prompt_seed,
+                    "prompts": prompts.tolist(),
+                    "ort_last_logits": [[round(float(v), 6) for v in row] for row in ort_last],
+                }
+            )
+            + "\n"
+        )
+        print(f"{reference_out}: prompts and onnxruntime last-position logits")
     return 0 if agree == n_prompts else 1
 
 
@@ -517,10 +530,15 @@ def main() -> int:
     parser.add_argument("--prompts-out", help="write --prompts prompts here (JSON list of lists)")
     parser.add_argument("--prompt-seed", type=int, default=DEFAULT_PROMPT_SEED)
     parser.add_argument("--check", metavar="DIR", help="compare DIR/network.onnx: onnxruntime vs numpy")
+    parser.add_argument(
+        "--reference-out",
+        metavar="FILE",
+        help="with --check: write the prompts and onnxruntime's last-position logits (JSON)",
+    )
     args = parser.parse_args()
 
     if args.check:
-        return check(Path(args.check), args.prompts or 100, args.prompt_seed)
+        return check(Path(args.check), args.prompts or 100, args.prompt_seed, args.reference_out)
     if not args.model:
         parser.error("--model is required (or --check DIR)")
     if args.opset < 17:

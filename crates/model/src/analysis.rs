@@ -36,7 +36,7 @@ pub(crate) fn analyse(g: &Graph) -> Result<Analysis, ModelError> {
             },
             Source::Input(i) => ValueState {
                 shape: Some(g.inputs[*i].shape.clone()),
-                dtype: DType::F32,
+                dtype: g.inputs[*i].dtype,
                 constant: None,
             },
             Source::Node(_) => ValueState {

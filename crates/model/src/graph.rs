@@ -76,6 +76,9 @@ pub(crate) struct InputDef {
     pub(crate) value: ValueId,
     /// Concrete shape; symbolic dimensions are taken as 1 (batch of one).
     pub(crate) shape: Vec<usize>,
+    /// Element type: `F32` for real-valued inputs, `I64` for integer inputs (token ids),
+    /// which are carried at scale 0 as integers.
+    pub(crate) dtype: DType,
 }
 
 /// A resolved ONNX graph.
@@ -171,9 +174,13 @@ impl<O> OnnxGraph<O> {
             if graph.initializer.iter().any(|i| i.name == info.name) {
                 continue;
             }
-            let shape = input_shape(info)?;
+            let (shape, dtype) = input_shape(info)?;
             let value = define(&info.name, Source::Input(inputs.len()), &mut values)?;
-            inputs.push(InputDef { value, shape });
+            inputs.push(InputDef {
+                value,
+                shape,
+                dtype,
+            });
         }
         for (n, node) in graph.node.iter().enumerate() {
             for out in node.output.iter().filter(|o| !o.is_empty()) {
@@ -247,7 +254,10 @@ impl<O> OnnxGraph<O> {
     }
 }
 
-fn input_shape(info: &ValueInfoProto) -> Result<Vec<usize>, ModelError> {
+/// The shape and element type of a graph input. Floating point inputs are real values;
+/// integer inputs (token ids: int64, int32 and the narrower integer types) are integers at
+/// scale 0. Booleans and other types are refused.
+fn input_shape(info: &ValueInfoProto) -> Result<(Vec<usize>, DType), ModelError> {
     let err = |detail: String| ModelError::Signature {
         kind: "input",
         name: info.name.clone(),
@@ -259,12 +269,15 @@ fn input_shape(info: &ValueInfoProto) -> Result<Vec<usize>, ModelError> {
         .and_then(|t| t.tensor_type.as_ref())
         .ok_or_else(|| err("is not a tensor".into()))?;
     let elem = tensor.elem_type.unwrap_or(data_type::UNDEFINED);
-    if DType::from_onnx(elem) != Some(DType::F32) {
-        return Err(err(format!(
-            "has element type {}; only floating point inputs are supported",
-            data_type::name(elem)
-        )));
-    }
+    let dtype = match DType::from_onnx(elem) {
+        Some(d) if elem != data_type::BOOL => d,
+        _ => {
+            return Err(err(format!(
+                "has element type {}; only floating point and integer inputs are supported",
+                data_type::name(elem)
+            )));
+        }
+    };
     let shape = tensor
         .shape
         .as_ref()
@@ -283,7 +296,7 @@ fn input_shape(info: &ValueInfoProto) -> Result<Vec<usize>, ModelError> {
             "shape {dims:?} exceeds {MAX_TENSOR_ELEMENTS} elements"
         )));
     }
-    Ok(dims)
+    Ok((dims, dtype))
 }
 
 /// Kahn's algorithm, always taking the earliest ready node in file order, so the result is

@@ -10,7 +10,11 @@ use crate::facts::{Analysis, NodeStatus};
 use crate::graph::OnnxGraph;
 use crate::op::{Graph, Loaded, run};
 use crate::shape::Issue;
-use crate::tensor::Tensor;
+use crate::tensor::{DType, Tensor};
+
+/// Largest magnitude of a value of an integer input: inputs arrive as `f32`, which holds every
+/// integer up to `2^24` exactly (token ids of any vocabulary in use).
+const MAX_ID: f32 = (1 << 24) as f32;
 
 /// Name and shape of a model input or output.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,6 +122,20 @@ impl OnnxModel {
                     detail: format!("value {i} is not finite"),
                 });
             }
+            if def.dtype == DType::I64
+                && let Some(i) = data
+                    .iter()
+                    .position(|v| v.fract() != 0.0 || v.abs() > MAX_ID)
+            {
+                return Err(ModelError::Input {
+                    index,
+                    detail: format!(
+                        "value {i} ({}) is not an integer of at most 2^24 in magnitude; the \
+                         input has an integer type (token ids)",
+                        data[i]
+                    ),
+                });
+            }
         }
         Ok(())
     }
@@ -168,7 +186,13 @@ impl OnnxModel {
         // Constants stay in the analysis: a run never copies the weights.
         let mut vals: Vec<Option<Tensor>> = vec![None; g.values.len()];
         for (def, data) in g.inputs.iter().zip(inputs) {
-            vals[def.value] = Some(Tensor::f32(def.shape.clone(), data.clone()));
+            vals[def.value] = Some(match def.dtype {
+                DType::F32 => Tensor::f32(def.shape.clone(), data.clone()),
+                // Integers checked above: exact in f32 up to 2^24.
+                DType::I64 => {
+                    Tensor::i64(def.shape.clone(), data.iter().map(|&x| x as i64).collect())
+                }
+            });
         }
         for (n, node) in g.nodes.iter().enumerate() {
             if !matches!(self.analysis.status[n], NodeStatus::Runtime { .. }) {

@@ -4,9 +4,9 @@
 use crate::error::ModelError;
 use crate::model::OnnxModel;
 use crate::op::driver::lower;
-use crate::ops::FUSIONS;
+use crate::ops::{FUSIONS, masked_softmaxes};
 use crate::quantised::{QuantOptions, QuantisedModel};
-use crate::tensor::Tensor;
+use crate::tensor::{DType, Tensor};
 
 /// Lowers `model` to the integer IR.
 ///
@@ -25,20 +25,30 @@ pub fn quantise(
     if !model.coverage().is_supported() {
         return Err(ModelError::Unsupported(Box::new(model.coverage().clone())));
     }
-    let (scales, trace) = match calibration {
+    let (mut scales, trace) = match calibration {
         Some(inputs) => {
             let trace = model.trace_float(inputs)?;
             (calibrate(model, &trace, options)?, Some(trace))
         }
         None => (vec![options.default_scale; model.graph.values.len()], None),
     };
+    // Integer inputs (token ids) are integers: scale 0.
+    let integer: Vec<bool> = model
+        .graph
+        .inputs
+        .iter()
+        .map(|d| d.dtype == DType::I64)
+        .collect();
+    for (d, _) in model.graph.inputs.iter().zip(&integer).filter(|(_, i)| **i) {
+        scales[d.value] = 0;
+    }
     let mut q = lower(model.loaded(), FUSIONS, &scales, trace.as_deref(), options)?;
     q.graph.validate()?;
     if let Some(inputs) = calibration {
         // The calibration input and the random samples must run through every range check
         // of the integer graph, and every layer must stay within the accuracy bound.
         let mut samples = vec![inputs.to_vec()];
-        samples.extend(random_samples(inputs, options.accuracy_samples));
+        samples.extend(random_samples(inputs, &integer, options.accuracy_samples));
         for (k, x) in samples.iter().enumerate() {
             let report = q.accuracy(model, x)?;
             if let Some(w) = report
@@ -74,14 +84,16 @@ pub fn quantise(
 }
 
 /// `count` seeded inputs, each element uniform in `[min, max]` of the same model input's
-/// calibration values (a fixed xorshift stream: the same model compiles the same way).
-fn random_samples(calibration: &[Vec<f32>], count: usize) -> Vec<Vec<Vec<f32>>> {
+/// calibration values (a fixed xorshift stream: the same model compiles the same way); rounded
+/// to integers for integer inputs (token ids stay ids of the same range).
+fn random_samples(calibration: &[Vec<f32>], integer: &[bool], count: usize) -> Vec<Vec<Vec<f32>>> {
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
     (0..count)
         .map(|_| {
             calibration
                 .iter()
-                .map(|x| {
+                .zip(integer)
+                .map(|(x, &int)| {
                     let lo = x.iter().copied().fold(f32::INFINITY, f32::min);
                     let hi = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
                     x.iter()
@@ -91,7 +103,8 @@ fn random_samples(calibration: &[Vec<f32>], count: usize) -> Vec<Vec<Vec<f32>>> 
                             state ^= state << 17;
                             let u = (state >> 40) as f32 / (1u64 << 24) as f32;
                             if lo.is_finite() && hi.is_finite() {
-                                lo + (hi - lo) * u
+                                let v = lo + (hi - lo) * u;
+                                if int { v.round() } else { v }
                             } else {
                                 0.0
                             }
@@ -110,8 +123,17 @@ fn calibrate(
     options: &QuantOptions,
 ) -> Result<Vec<u32>, ModelError> {
     let mut scales = vec![options.max_scale; trace.len()];
+    // Masked softmax inputs (a `-inf` or `finfo.min` fill) are never materialised: the fused
+    // lowering sizes their scale itself (`ops::masked`).
+    let masked: Vec<usize> = masked_softmaxes(model.loaded())
+        .iter()
+        .map(|p| p.masked)
+        .collect();
     for (v, t) in trace.iter().enumerate() {
         let Some(t) = t else { continue };
+        if masked.contains(&v) {
+            continue;
+        }
         let Some(data) = t.as_f32() else { continue };
         let mut max_abs = 0f64;
         for &x in data {

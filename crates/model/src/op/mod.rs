@@ -19,7 +19,7 @@
 
 pub(crate) mod build;
 pub(crate) mod driver;
-mod scale;
+pub(crate) mod scale;
 
 use std::any::Any;
 use std::collections::BTreeMap;

@@ -12,6 +12,7 @@ mod constant;
 mod fuse;
 mod linear;
 mod logic;
+mod masked;
 mod normalise;
 mod pad;
 mod pool;
@@ -46,7 +47,9 @@ const FAMILIES: &[(&[&str], ParseFn)] = &[
 ];
 
 /// The fusions lowering runs first, in this order.
-pub(crate) const FUSIONS: &[Fusion] = &[fuse::rsqrt, fuse::gelu];
+pub(crate) const FUSIONS: &[Fusion] = &[fuse::rsqrt, fuse::gelu, masked::masked_softmax];
+
+pub(crate) use masked::masked_softmaxes;
 
 /// Parses `node` for the default-domain `opset`, or says why it is not supported.
 pub(crate) fn parse(node: &NodeProto, opset: i64) -> Result<OpRef, String> {

@@ -7,7 +7,7 @@ use omron_ir::{LookupKind, Op as IrOp};
 
 use crate::error::ModelError;
 use crate::kernel::{f64s, input, map_lanes, to_f32};
-use crate::op::{Lowerer, OnnxOp, OpRef, Parse};
+use crate::op::{Low, Lowerer, OnnxOp, OpRef, Parse};
 use crate::shape::{Issue, Operand, OutInfo, float_operand, need, norm_axis, out};
 use crate::tensor::{DType, Tensor};
 
@@ -103,11 +103,24 @@ impl Lowerer<'_> {
         legacy: bool,
         log: bool,
     ) -> Result<(), ModelError> {
-        let (label, out, out_name) = self.names(n)?;
         let a = self.act(n, 0)?;
-        let shape = self.shape(a).to_vec();
+        let x = self.narrow(a)?;
+        self.softmax_of(n, x, axis, legacy, log)
+    }
+
+    /// The softmax of node `n` applied to `x` (its input, already bounded: narrowed, or
+    /// masked by `ops::masked`).
+    pub(crate) fn softmax_of(
+        &mut self,
+        n: usize,
+        mut x: Low,
+        axis: i64,
+        legacy: bool,
+        log: bool,
+    ) -> Result<(), ModelError> {
+        let (label, out, out_name) = self.names(n)?;
+        let shape = self.tensors[x.id].shape.clone();
         let mut axis = norm_axis(axis, shape.len()).map_err(|e| self.issue(n, e))?;
-        let mut x = self.narrow(a)?;
         if legacy && axis + 1 != shape.len() {
             let outer: usize = shape[..axis].iter().product();
             x = self.reshape(

@@ -247,9 +247,10 @@ fn issue_6_a_layer_beyond_the_accuracy_bound_is_refused_by_name() {
 
 #[test]
 fn unsupported_configurations_give_reasons() {
-    // Activation x activation matmul, a custom domain, an unknown attribute, training dropout.
+    // Activation x activation matmul with broadcast batch dimensions, a custom domain, an
+    // unknown attribute, training dropout.
     let b = Builder::new(13)
-        .input("a", &[2, 2])
+        .input("a", &[2, 2, 2])
         .input("b", &[2, 2])
         .node("MatMul", &["a", "b"], &["m"], vec![])
         .node("Relu", &["m"], &["r"], vec![int("not_an_attr", 1)])
@@ -265,7 +266,7 @@ fn unsupported_configurations_give_reasons() {
     let reasons: Vec<&str> = cov.unsupported.iter().map(|u| u.reason.as_str()).collect();
     assert_eq!(reasons.len(), 4, "{cov}");
     assert!(
-        reasons[0].contains("activation x activation"),
+        reasons[0].contains("batch dimensions must be equal"),
         "{}",
         reasons[0]
     );
@@ -339,9 +340,18 @@ fn opsets_outside_the_supported_range_are_refused() {
 #[test]
 fn bad_inputs_and_tensors_are_refused() {
     let mut b = mlp();
-    b.graph.input[0] = value_info("x", dt::INT64, &[1, 4]);
+    b.graph.input[0] = value_info("x", dt::BOOL, &[1, 4]);
     assert!(
-        matches!(load_onnx(&b.bytes()), Err(ModelError::Signature { kind: "input", detail, .. }) if detail.contains("int64"))
+        matches!(load_onnx(&b.bytes()), Err(ModelError::Signature { kind: "input", detail, .. }) if detail.contains("bool"))
+    );
+    // An integer input (token ids) loads; fed to a float op it is refused, naming the op.
+    let mut b = mlp();
+    b.graph.input[0] = value_info("x", dt::INT64, &[1, 4]);
+    let r = load_onnx(&b.bytes());
+    assert!(
+        r.as_ref().map_or(true, |m| !m.coverage().is_supported()),
+        "an int64 input fed to a MatMul: {:?}",
+        r.map(|m| m.coverage().clone())
     );
     let mut b = mlp();
     b.graph.input[0]

@@ -106,6 +106,7 @@ impl<'a> Lowerer<'a> {
     pub(crate) fn matmul(&mut self, n: usize) -> Result<(), ModelError> {
         let (label, out, out_name) = self.names(n)?;
         match (self.arg(n, 0)?, self.arg(n, 1)?) {
+            (Arg::Act(_), Arg::Act(_)) => self.batch_matmul(n)?,
             (Arg::Act(a), Arg::Const(b)) => {
                 let x = self.narrow(a)?;
                 let bv = b.to_f32();

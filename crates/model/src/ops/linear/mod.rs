@@ -1,8 +1,10 @@
 //! Linear layers with constant weights: `Gemm`, `MatMul` and 2-D `Conv`, lowered to the IR's
-//! `MatMul` and `Conv` with the following channel-wise ops folded in (`fold.rs`).
+//! `MatMul` and `Conv` with the following channel-wise ops folded in (`fold.rs`); and `MatMul`
+//! of two computed tensors, the IR's `BatchMatMul` (`product.rs`).
 
 mod fold;
 mod lower;
+mod product;
 
 use std::sync::Arc;
 
@@ -248,7 +250,11 @@ impl OnnxOp for LinearOp {
             (false, true) => Err("MatMul with a constant operand of rank > 2 is not supported".into()),
             (true, false) if rank(0) <= 2 && rank(1) == 2 => Ok(()),
             (true, false) => Err("MatMul with a constant left operand needs a 2-D right operand".into()),
-            _ => Err("MatMul of two computed tensors needs an activation x activation matmul, which the IR lacks".into()),
+            (false, false) => {
+                let shape = |i: usize| ins.get(i).and_then(|o| o.as_ref()).map_or(&[][..], |o| o.shape);
+                product::batch_matmul_issue(shape(0), shape(1)).map_or(Ok(()), Err)
+            }
+            _ => Ok(()),
         },
         LinearOp::Conv { .. } => {
             if !is_const(1) || (ins.get(2).is_some_and(|o| o.is_some()) && !is_const(2)) {

@@ -1,13 +1,15 @@
 //! Ops that select or join parts of tensors along an axis: `Slice`, `Concat`, `Gather` (with
-//! constant indices) and `Split`. None of them rounds: a wide value stays wide through them.
+//! constant indices, or rows of a constant table by token ids: `embed.rs`) and `Split`. None of
+//! them rounds: a wide value stays wide through them.
 
+mod embed;
 mod lower;
 
 use std::sync::Arc;
 
 use crate::error::ModelError;
 use crate::kernel::{around, gather_flat, index_walk, input, strides};
-use crate::op::{Lowerer, OnnxOp, OpRef, Parse};
+use crate::op::{Arg, Lowerer, OnnxOp, OpRef, Parse};
 use crate::shape::{
     Issue, Operand, OutInfo, const_ints, const_ints_at, invalid, is_const, need, norm_axis, out,
 };
@@ -271,7 +273,10 @@ impl OnnxOp for Select {
         match self {
             Select::Slice { attrs } => l.slice(n, attrs.clone()),
             Select::Concat { axis } => l.concat(n, *axis),
-            Select::Gather { axis } => l.gather(n, *axis),
+            Select::Gather { axis } => match (l.arg(n, 0)?, l.arg(n, 1)?) {
+                (Arg::Const(_), Arg::Act(_)) => l.embedding(n),
+                _ => l.gather(n, *axis),
+            },
             Select::Split { .. } => l.split(n),
         }
     }
@@ -279,8 +284,27 @@ impl OnnxOp for Select {
     fn quant_check(&self, ins: &[Option<Operand<'_>>]) -> Result<(), String> {
         let is_const = |i: usize| is_const(ins, i);
         match self {
-            Select::Gather { .. } if !is_const(1) => {
-                Err("Gather with computed indices is not supported (only constant indices)".into())
+            Select::Gather { axis } if !is_const(1) => {
+                let table = ins.first().and_then(|o| o.as_ref());
+                let rank = table.map_or(0, |t| t.shape.len());
+                match table {
+                    Some(t) if t.value.is_some() && t.dtype == DType::F32 && rank >= 2 => {
+                        if norm_axis(*axis, rank).ok() == Some(0) {
+                            Ok(())
+                        } else {
+                            Err(
+                                "Gather by computed indices along an axis other than 0 is not \
+                                 supported (an embedding selects rows)"
+                                    .into(),
+                            )
+                        }
+                    }
+                    _ => Err(
+                        "Gather with computed indices is supported only as an embedding: \
+                              rows of a constant float table of rank >= 2 by integer token ids"
+                            .into(),
+                    ),
+                }
             }
             _ => Ok(()),
         }

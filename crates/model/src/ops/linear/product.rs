@@ -1,0 +1,64 @@
+//! `MatMul` of two computed tensors (attention's `Q K^T` and `P V`): the IR's `BatchMatMul`,
+//! both factors narrowed into the activation range and lowered further if their product's
+//! scale would need a rescale beyond `max_shift`. The result stays wide (exact) until a
+//! consumer needs it bounded, like the product of a constant-weight layer.
+
+use crate::error::ModelError;
+use crate::op::Lowerer;
+
+/// Why a `MatMul` of two computed tensors of these shapes does not lower, or `None` when it
+/// does: both of rank >= 2, the contraction dimensions equal and the batch dimensions equal
+/// once the shorter shape is padded with leading ones (the IR does not broadcast batches).
+pub(crate) fn batch_matmul_issue(a: &[usize], b: &[usize]) -> Option<String> {
+    if a.len() < 2 || b.len() < 2 {
+        return Some(format!(
+            "MatMul of two computed tensors needs both of rank >= 2 (got {a:?} and {b:?})"
+        ));
+    }
+    let r = a.len().max(b.len());
+    let (pa, pb) = (padded(a, r), padded(b, r));
+    if pa[..r - 2] != pb[..r - 2] {
+        return Some(format!(
+            "MatMul of two computed tensors with broadcast batch dimensions ({a:?} x {b:?}) is \
+             not supported: the batch dimensions must be equal"
+        ));
+    }
+    None
+}
+
+/// `s` with leading ones up to rank `r`.
+fn padded(s: &[usize], r: usize) -> Vec<usize> {
+    let mut p = vec![1; r - s.len()];
+    p.extend_from_slice(s);
+    p
+}
+
+impl Lowerer<'_> {
+    /// `y = a b` of two computed tensors, as an IR `BatchMatMul`.
+    pub(crate) fn batch_matmul(&mut self, n: usize) -> Result<(), ModelError> {
+        let (label, out, out_name) = self.names(n)?;
+        let (a, b) = (self.act(n, 0)?, self.act(n, 1)?);
+        let (sa, sb) = (self.shape(a).to_vec(), self.shape(b).to_vec());
+        if let Some(why) = batch_matmul_issue(&sa, &sb) {
+            return Err(self.err(n, why));
+        }
+        let r = sa.len().max(sb.len());
+        let (xa, xb) = self.product_operands(&label, a, b, out)?;
+        let xa = self.reshape(&format!("{label}/a"), xa, padded(&sa, r), &out_name)?;
+        let xb = self.reshape(&format!("{label}/b"), xb, padded(&sb, r), &out_name)?;
+        let y = self.push(
+            label.clone(),
+            omron_ir::Op::BatchMatMul,
+            vec![xa.id, xb.id],
+            out_name.clone(),
+        )?;
+        let y = self.reshape(
+            &format!("{label}/out"),
+            y,
+            self.shape(out).to_vec(),
+            &out_name,
+        )?;
+        self.set(out, y);
+        Ok(())
+    }
+}

@@ -1,0 +1,263 @@
+//! The transformer lowerings (issue 13) end to end on hand-built graphs: integer token-id
+//! inputs with `Gather(table, ids)` as an IR `Embedding`; `MatMul` of two computed tensors
+//! (attention's `Q K^T` and `P V`) as `BatchMatMul`, with the head reshapes and transposes;
+//! causal masks written with `finfo(float32).min` (Where) or `-1e9` (additive) fused into the
+//! softmax; layer norm and erf GELU around them. Each graph is quantised, compared with the
+//! float reference, compiled, proven and verified; then flipped proof bytes, a nudged input
+//! (another token id), a claimed output moved by one and another context are all refused.
+//! Refusals: ids that are computed, ids out of the table, broadcast batch products.
+
+use omron_circuit::Circuit;
+use omron_model::proto::{TensorProto, data_type as dt};
+use omron_model::{QuantOptions, load_onnx, quantise};
+
+use crate::builder::{Builder, float, int, ints, value_info};
+
+const T: usize = 6;
+const D: usize = 8;
+const HEADS: usize = 2;
+
+/// A boolean initialiser (the causal mask: `true` on and below the diagonal).
+fn causal(name: &str) -> TensorProto {
+    let raw = (0..T * T).map(|i| u8::from(i % T <= i / T)).collect();
+    TensorProto {
+        name: name.into(),
+        dims: vec![T as i64, T as i64],
+        data_type: Some(dt::BOOL),
+        raw_data: Some(raw),
+        ..Default::default()
+    }
+}
+
+/// Token ids `[1, T]` through an embedding table `[20, D]` and a linear layer.
+fn embedding() -> Builder {
+    let mut b = Builder::new(17)
+        .weight("wte", &[20, D as i64], 3)
+        .weight("w", &[D as i64, 4], 5)
+        .node("Gather", &["wte", "ids"], &["e"], vec![int("axis", 0)])
+        .node("MatMul", &["e", "w"], &["y"], vec![])
+        .output("y");
+    b.graph
+        .input
+        .push(value_info("ids", dt::INT64, &[1, T as i64]));
+    b
+}
+
+/// One attention block on `x: [1, T, D]`: layer norm, Q/K/V, heads, `Q K^T / 2`, a causal
+/// mask (`additive`: `+ mask` with -1e9; otherwise `Where` with `finfo(float32).min`),
+/// softmax, `P V`, heads merged, and an erf GELU.
+fn attention(additive: bool) -> Builder {
+    let (t, d, h) = (T as i64, D as i64, HEADS as i64);
+    let mut b = Builder::new(17)
+        .input("x", &[1, t, d])
+        .init("gamma", &[d], &[1.0; D])
+        .init("beta", &[d], &[0.0; D])
+        .weight("wq", &[d, d], 1)
+        .weight("wk", &[d, d], 2)
+        .weight("wv", &[d, d], 4)
+        .init_i64("heads", &[4], &[1, t, h, d / h])
+        .init_i64("merged", &[3], &[1, t, d])
+        .init("two", &[], &[2.0])
+        .init("sqrt2", &[], &[std::f32::consts::SQRT_2])
+        .init("one", &[], &[1.0])
+        .init("half", &[], &[0.5])
+        .node(
+            "LayerNormalization",
+            &["x", "gamma", "beta"],
+            &["n"],
+            vec![int("axis", -1), float("epsilon", 1e-5)],
+        )
+        .node("MatMul", &["n", "wq"], &["q0"], vec![])
+        .node("MatMul", &["n", "wk"], &["k0"], vec![])
+        .node("MatMul", &["n", "wv"], &["v0"], vec![])
+        .node("Reshape", &["q0", "heads"], &["q1"], vec![])
+        .node("Reshape", &["k0", "heads"], &["k1"], vec![])
+        .node("Reshape", &["v0", "heads"], &["v1"], vec![])
+        .node(
+            "Transpose",
+            &["q1"],
+            &["q"],
+            vec![ints("perm", &[0, 2, 1, 3])],
+        )
+        .node(
+            "Transpose",
+            &["k1"],
+            &["kt"],
+            vec![ints("perm", &[0, 2, 3, 1])],
+        )
+        .node(
+            "Transpose",
+            &["v1"],
+            &["v"],
+            vec![ints("perm", &[0, 2, 1, 3])],
+        )
+        .node("MatMul", &["q", "kt"], &["s0"], vec![])
+        .node("Div", &["s0", "two"], &["s"], vec![]);
+    b = if additive {
+        let mask: Vec<f32> = (0..T * T)
+            .map(|i| if i % T <= i / T { 0.0 } else { -1e9 })
+            .collect();
+        b.init("mask", &[t, t], &mask)
+            .node("Add", &["s", "mask"], &["sm"], vec![])
+    } else {
+        let mut b = b.init("fill", &[], &[f32::MIN]);
+        b.graph.initializer.push(causal("causal"));
+        b.node("Where", &["causal", "s", "fill"], &["sm"], vec![])
+    };
+    b.node("Softmax", &["sm"], &["p"], vec![int("axis", -1)])
+        .node("MatMul", &["p", "v"], &["o0"], vec![])
+        .node(
+            "Transpose",
+            &["o0"],
+            &["o1"],
+            vec![ints("perm", &[0, 2, 1, 3])],
+        )
+        .node("Reshape", &["o1", "merged"], &["o"], vec![])
+        .node("Div", &["o", "sqrt2"], &["g0"], vec![])
+        .node("Erf", &["g0"], &["g1"], vec![])
+        .node("Add", &["g1", "one"], &["g2"], vec![])
+        .node("Mul", &["o", "g2"], &["g3"], vec![])
+        .node("Mul", &["g3", "half"], &["y"], vec![])
+        .output("y")
+}
+
+fn ids() -> Vec<f32> {
+    vec![3.0, 0.0, 19.0, 7.0, 7.0, 12.0]
+}
+
+fn activations() -> Vec<f32> {
+    (0..T * D)
+        .map(|i| ((i * 37 % 29) as f32 / 29.0 - 0.5) * 3.0)
+        .collect()
+}
+
+/// Quantises, proves and verifies `b` on `x`, checks the result against the float model
+/// within `tol`, and that every tampered proof is refused. Returns the number of refusals.
+fn prove_and_tamper(name: &str, b: &Builder, x: Vec<f32>, tol: f64) -> usize {
+    let model = load_onnx(&b.bytes()).unwrap();
+    assert!(
+        model.coverage().is_supported(),
+        "{name}: {}",
+        model.coverage()
+    );
+    let x = vec![x];
+    let q = quantise(&model, Some(&x), &QuantOptions::default()).unwrap();
+    let float = model.run_float(&x).unwrap();
+    let fixed = q.run(&x).unwrap();
+    let err = float[0]
+        .iter()
+        .zip(&fixed[0])
+        .fold(0f64, |m, (&f, &q)| m.max((f64::from(f) - q).abs()));
+    assert!(err <= tol, "{name}: max error {err} > {tol}");
+    let inputs = q.quantise_inputs(&x).unwrap();
+    let circuit = Circuit::compile(name, q.graph.clone()).unwrap();
+    let ctx = b"transformer nonce|hotkey";
+    let proof = circuit.prove(&inputs, ctx).unwrap();
+    let outputs = circuit.verify(&inputs, &proof.proof, ctx).unwrap();
+    assert_eq!(outputs, proof.outputs, "{name}");
+    assert_eq!(q.dequantise_outputs(&outputs), fixed, "{name}");
+
+    let mut refused = 0;
+    let n = proof.proof.len();
+    for k in 0..32 {
+        let mut bad = proof.proof.clone();
+        let at = (k * n / 32 + k * 131) % n;
+        bad[at] ^= 1 << (k % 8);
+        assert!(
+            circuit.verify(&inputs, &bad, ctx).is_err(),
+            "{name}: byte {at} of {n} flipped and still verified"
+        );
+        refused += 1;
+    }
+    assert!(circuit.verify(&inputs, &proof.proof[..n - 1], ctx).is_err());
+    for i in [0, inputs[0].len() - 1] {
+        let mut other = inputs.clone();
+        other[0][i] += 1;
+        assert!(
+            circuit.verify(&other, &proof.proof, ctx).is_err(),
+            "{name}: input {i} moved by one and still verified"
+        );
+    }
+    // A claimed output one unit off is not what the proof proves.
+    let mut claimed = outputs.clone();
+    claimed[0][0] += 1;
+    assert_ne!(circuit.verify(&inputs, &proof.proof, ctx).unwrap(), claimed);
+    assert!(
+        circuit
+            .verify(&inputs, &proof.proof, b"transformer nonce|hotkez")
+            .is_err()
+    );
+    refused + 5
+}
+
+#[test]
+fn token_ids_index_an_embedding_table_proven_and_tamper_checked() {
+    let refused = prove_and_tamper("embedding", &embedding(), ids(), 2e-3);
+    assert!(refused >= 37);
+    // The ids are a public input at scale 0, carried as integers.
+    let model = load_onnx(&embedding().bytes()).unwrap();
+    let q = quantise(&model, Some(&[ids()]), &QuantOptions::default()).unwrap();
+    assert_eq!(q.input_scales, vec![0]);
+    assert_eq!(
+        q.quantise_inputs(&[ids()]).unwrap()[0],
+        vec![3, 0, 19, 7, 7, 12]
+    );
+    // A fractional id, and an id beyond the table, are refused.
+    let mut half = ids();
+    half[1] = 0.5;
+    assert!(model.run_float(&[half]).is_err());
+    let mut beyond = ids();
+    beyond[2] = 20.0;
+    assert!(q.run(&[beyond]).is_err());
+}
+
+#[test]
+fn attention_with_a_where_mask_proven_and_tamper_checked() {
+    prove_and_tamper("attention/where", &attention(false), activations(), 2e-2);
+}
+
+#[test]
+fn attention_with_an_additive_mask_proven_and_tamper_checked() {
+    prove_and_tamper("attention/additive", &attention(true), activations(), 2e-2);
+}
+
+#[test]
+fn computed_ids_and_broadcast_products_are_refused() {
+    // Ids computed from a float input: no longer public token ids.
+    let mut b = Builder::new(17)
+        .input("x", &[1, T as i64])
+        .weight("wte", &[20, D as i64], 3)
+        .node(
+            "Cast",
+            &["x"],
+            &["ids"],
+            vec![int("to", i64::from(dt::INT64))],
+        )
+        .node("Gather", &["wte", "ids"], &["y"], vec![int("axis", 0)])
+        .output("y");
+    let model = load_onnx(&b.bytes()).unwrap();
+    let e = quantise(&model, Some(&[ids()]), &QuantOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("Gather"), "{e}");
+    // Gather along axis 1 by computed ids is not an embedding.
+    b.graph.node[1].attribute = vec![int("axis", 1)];
+    b.graph.input[0] = value_info("x", dt::INT64, &[1, T as i64]);
+    b.graph.node.remove(0);
+    b.graph.node[0].input[1] = "x".into();
+    let cov = load_onnx(&b.bytes()).unwrap().coverage().clone();
+    assert!(
+        cov.unsupported
+            .iter()
+            .any(|u| u.reason.contains("axis other than 0")),
+        "{cov}"
+    );
+    // A mask fill used by anything other than a softmax is not fused: calibration refuses it.
+    let mut b = Builder::new(17)
+        .input("x", &[T as i64, T as i64])
+        .init("fill", &[], &[f32::MIN])
+        .node("Where", &["causal", "x", "fill"], &["y"], vec![])
+        .output("y");
+    b.graph.initializer.push(causal("causal"));
+    let model = load_onnx(&b.bytes()).unwrap();
+    let x = activations()[..T * T].to_vec();
+    assert!(quantise(&model, Some(&[x]), &QuantOptions::default()).is_err());
+}

@@ -55,6 +55,12 @@ pub enum InputGenerator {
         /// Scores per batch.
         batch: usize,
     },
+    /// Token sequences for a language model: every element a uniform integer id in
+    /// `[0, vocab)` (the model input is integer token ids at scale 0).
+    Tokens {
+        /// Vocabulary size.
+        vocab: u32,
+    },
 }
 
 /// A circuit's `metadata.json`.
@@ -186,6 +192,9 @@ impl StoredCircuit {
                     InputGenerator::Uniform { low, high } => (0..n)
                         .map(|_| low + (high - low) * rng.r#gen::<f64>())
                         .collect(),
+                    InputGenerator::Tokens { vocab } => (0..n)
+                        .map(|_| f64::from(rng.gen_range(0..vocab.max(1))))
+                        .collect(),
                     // Proof-of-weights circuits take `generate_pow_inputs` instead.
                     InputGenerator::Sn2Scoring { .. }
                     | InputGenerator::Sn27Scoring { .. }
@@ -215,7 +224,7 @@ impl StoredCircuit {
             InputGenerator::Sn48Scoring { batch } => {
                 Some(crate::pow::sn48::benchmark_batch(batch, rng).to_json())
             }
-            InputGenerator::Uniform { .. } => None,
+            InputGenerator::Uniform { .. } | InputGenerator::Tokens { .. } => None,
         }
     }
 
@@ -260,7 +269,7 @@ impl StoredCircuit {
     pub fn is_proof_of_weights(&self) -> bool {
         !matches!(
             self.metadata.input_generator,
-            InputGenerator::Uniform { .. }
+            InputGenerator::Uniform { .. } | InputGenerator::Tokens { .. }
         )
     }
 
@@ -280,10 +289,12 @@ impl StoredCircuit {
             InputGenerator::Sn48Scoring { batch } => {
                 crate::pow::sn48::Sn48Batch::from_json(inputs, batch)?.columns(batch)
             }
-            InputGenerator::Uniform { .. } => Err(CircuitError::Input(format!(
-                "circuit '{}' is not a proof-of-weights circuit",
-                self.metadata.name
-            ))),
+            InputGenerator::Uniform { .. } | InputGenerator::Tokens { .. } => {
+                Err(CircuitError::Input(format!(
+                    "circuit '{}' is not a proof-of-weights circuit",
+                    self.metadata.name
+                )))
+            }
         }
     }
 

@@ -156,6 +156,12 @@ impl ProverChannel {
         self.bytes.extend_from_slice(d);
     }
 
+    /// Sends raw bytes as one message (e.g. a bitmap); the receiver must know their number.
+    pub fn send_bytes(&mut self, label: &[u8], data: &[u8]) {
+        self.transcript.absorb(label, data);
+        self.bytes.extend_from_slice(data);
+    }
+
     /// Sends an unsigned integer (LEB128).
     pub fn send_varint(&mut self, label: &[u8], v: u64) {
         self.send_varints(label, &[v]);
@@ -265,6 +271,13 @@ impl<'a> VerifierChannel<'a> {
         let out = &self.bytes[self.pos..self.pos + n];
         self.pos += n;
         Ok(out)
+    }
+
+    /// Receives `n` raw bytes sent with [`ProverChannel::send_bytes`], absorbed as one message.
+    pub fn recv_bytes(&mut self, label: &'static [u8], n: usize) -> Result<&'a [u8], VerifyError> {
+        let b = self.take(label_str(label), n)?;
+        self.transcript.absorb(label, b);
+        Ok(b)
     }
 
     /// Reads raw header bytes without absorbing them.

@@ -6,6 +6,7 @@
         [--prompts N --prompts-out FILE] [--prompt-seed S]
     python3 bench/make_transformers.py --prompts N --prompts-out FILE --model M [--tokens T]
     python3 bench/make_transformers.py --check DIR [--prompts N] [--prompt-seed S] [--reference-out FILE]
+    python3 bench/make_transformers.py --ort-time DIR [--runs N]
 
 Writes DIR/network.onnx and DIR/input.json (`{"input_data": [[token ids]]}`, one prompt of
 random ids, the form `omron bench` and `omron prove` read). The graph is built op by op with
@@ -516,6 +517,30 @@ def generate(args: argparse.Namespace, shape: Shape, tokens: int) -> None:
     )
 
 
+def ort_time(directory: Path, runs: int) -> int:
+    """Median single-thread onnxruntime inference time on DIR/input.json (the plain-inference
+    column of docs/benchmarks.md)."""
+    import onnxruntime as ort
+
+    ids = np.array(json.loads((directory / "input.json").read_text())["input_data"][0], dtype=np.int64)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(directory / MODEL_FILE), options, providers=["CPUExecutionProvider"])
+    feed = {session.get_inputs()[0].name: ids[None, :]}
+    session.run(None, feed)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        session.run(None, feed)
+        times.append(time.perf_counter() - start)
+    print(
+        f"{directory}: onnxruntime, 1 thread: median {np.median(times) * 1e3:.2f} ms, "
+        f"min {min(times) * 1e3:.2f} ms over {runs} runs"
+    )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", choices=sorted(MODELS))
@@ -535,8 +560,12 @@ def main() -> int:
         metavar="FILE",
         help="with --check: write the prompts and onnxruntime's last-position logits (JSON)",
     )
+    parser.add_argument("--ort-time", metavar="DIR", help="time onnxruntime (1 thread) on DIR/input.json")
+    parser.add_argument("--runs", type=int, default=20, help="with --ort-time: timed runs")
     args = parser.parse_args()
 
+    if args.ort_time:
+        return ort_time(Path(args.ort_time), args.runs)
     if args.check:
         return check(Path(args.check), args.prompts or 100, args.prompt_seed, args.reference_out)
     if not args.model:

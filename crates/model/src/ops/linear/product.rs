@@ -62,3 +62,22 @@ impl Lowerer<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_products_need_rank_two_and_equal_batches() {
+        // Attention: [1, H, T, d] x [1, H, d, T], and plain 2-D products.
+        assert_eq!(batch_matmul_issue(&[1, 4, 64, 16], &[1, 4, 16, 64]), None);
+        assert_eq!(batch_matmul_issue(&[3, 5], &[5, 2]), None);
+        // A shorter operand is padded with leading ones: [4, 5] is [1, 4, 5].
+        assert_eq!(batch_matmul_issue(&[1, 3, 4], &[4, 5]), None);
+        assert_eq!(padded(&[4, 5], 3), vec![1, 4, 5]);
+        // Vectors, and batches the IR would have to broadcast, are refused with a reason.
+        assert!(batch_matmul_issue(&[4], &[4, 5]).is_some_and(|e| e.contains("rank")));
+        assert!(batch_matmul_issue(&[2, 3, 4], &[4, 5]).is_some_and(|e| e.contains("batch")));
+        assert!(batch_matmul_issue(&[2, 3, 4], &[3, 4, 5]).is_some());
+    }
+}

@@ -21,6 +21,7 @@ mod reshape;
 mod rnn;
 mod select;
 mod softmax;
+mod triangle;
 
 use crate::attrs::Attrs;
 use crate::op::{Fusion, OpRef, Parse};
@@ -44,6 +45,7 @@ const FAMILIES: &[(&[&str], ParseFn)] = &[
     (rnn::OP_TYPES, rnn::parse),
     (select::OP_TYPES, select::parse),
     (softmax::OP_TYPES, softmax::parse),
+    (triangle::OP_TYPES, triangle::parse),
 ];
 
 /// The fusions lowering runs first, in this order.

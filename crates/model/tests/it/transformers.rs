@@ -1,7 +1,8 @@
 //! The transformer lowerings (issue 13) end to end on hand-built graphs: integer token-id
 //! inputs with `Gather(table, ids)` as an IR `Embedding`; `MatMul` of two computed tensors
 //! (attention's `Q K^T` and `P V`) as `BatchMatMul`, with the head reshapes and transposes;
-//! causal masks written with `finfo(float32).min` (Where) or `-1e9` (additive) fused into the
+//! causal masks written with `finfo(float32).min` (Where, on a constant or `Trilu` mask) or
+//! `-1e9` (additive) fused into the
 //! softmax; layer norm and erf GELU around them. Each graph is quantised, compared with the
 //! float reference, compiled, proven and verified; then flipped proof bytes, a nudged input
 //! (another token id), a claimed output moved by one and another context are all refused.
@@ -44,9 +45,10 @@ fn embedding() -> Builder {
 }
 
 /// One attention block on `x: [1, T, D]`: layer norm, Q/K/V, heads, `Q K^T / 2`, a causal
-/// mask (`additive`: `+ mask` with -1e9; otherwise `Where` with `finfo(float32).min`),
-/// softmax, `P V`, heads merged, and an erf GELU.
-fn attention(additive: bool) -> Builder {
+/// mask (`Mask::Additive`: `+ mask` with -1e9; otherwise `Where` with `finfo(float32).min`
+/// on a boolean initialiser, or on `Trilu` of a ones matrix), softmax, `P V`, heads merged,
+/// and an erf GELU.
+fn attention(mask: Mask) -> Builder {
     let (t, d, h) = (T as i64, D as i64, HEADS as i64);
     let mut b = Builder::new(17)
         .input("x", &[1, t, d])
@@ -93,12 +95,19 @@ fn attention(additive: bool) -> Builder {
         )
         .node("MatMul", &["q", "kt"], &["s0"], vec![])
         .node("Div", &["s0", "two"], &["s"], vec![]);
-    b = if additive {
+    b = if mask == Mask::Additive {
         let mask: Vec<f32> = (0..T * T)
             .map(|i| if i % T <= i / T { 0.0 } else { -1e9 })
             .collect();
         b.init("mask", &[t, t], &mask)
             .node("Add", &["s", "mask"], &["sm"], vec![])
+    } else if mask == Mask::Trilu {
+        let mut ones = causal("ones");
+        ones.raw_data = Some(vec![1; T * T]);
+        let mut b = b.init("fill", &[], &[f32::MIN]);
+        b.graph.initializer.push(ones);
+        b.node("Trilu", &["ones"], &["causal"], vec![int("upper", 0)])
+            .node("Where", &["causal", "s", "fill"], &["sm"], vec![])
     } else {
         let mut b = b.init("fill", &[], &[f32::MIN]);
         b.graph.initializer.push(causal("causal"));
@@ -119,6 +128,14 @@ fn attention(additive: bool) -> Builder {
         .node("Mul", &["o", "g2"], &["g3"], vec![])
         .node("Mul", &["g3", "half"], &["y"], vec![])
         .output("y")
+}
+
+/// How an attention block's causal mask is written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mask {
+    Where,
+    Additive,
+    Trilu,
 }
 
 fn ids() -> Vec<f32> {
@@ -213,12 +230,29 @@ fn token_ids_index_an_embedding_table_proven_and_tamper_checked() {
 
 #[test]
 fn attention_with_a_where_mask_proven_and_tamper_checked() {
-    prove_and_tamper("attention/where", &attention(false), activations(), 2e-2);
+    prove_and_tamper(
+        "attention/where",
+        &attention(Mask::Where),
+        activations(),
+        2e-2,
+    );
+    // The same mask built by Trilu (folded at load time) gives the same circuit outputs.
+    let (a, b) = (attention(Mask::Where), attention(Mask::Trilu));
+    let x = vec![activations()];
+    let opts = QuantOptions::default();
+    let qa = quantise(&load_onnx(&a.bytes()).unwrap(), Some(&x), &opts).unwrap();
+    let qb = quantise(&load_onnx(&b.bytes()).unwrap(), Some(&x), &opts).unwrap();
+    assert_eq!(qa.run(&x).unwrap(), qb.run(&x).unwrap());
 }
 
 #[test]
 fn attention_with_an_additive_mask_proven_and_tamper_checked() {
-    prove_and_tamper("attention/additive", &attention(true), activations(), 2e-2);
+    prove_and_tamper(
+        "attention/additive",
+        &attention(Mask::Additive),
+        activations(),
+        2e-2,
+    );
 }
 
 #[test]
@@ -260,4 +294,18 @@ fn computed_ids_and_broadcast_products_are_refused() {
     let model = load_onnx(&b.bytes()).unwrap();
     let x = activations()[..T * T].to_vec();
     assert!(quantise(&model, Some(&[x]), &QuantOptions::default()).is_err());
+}
+
+#[test]
+fn trilu_of_a_computed_tensor_proven_and_tamper_checked() {
+    let t = T as i64;
+    let b = Builder::new(17)
+        .input("x", &[1, t, t])
+        .init_i64("k", &[], &[1])
+        .node("Trilu", &["x", "k"], &["y"], vec![int("upper", 1)])
+        .output("y");
+    let x = activations()[..T * T].to_vec();
+    // Upper with k = 1 keeps j > i: entry 0 is dropped, yet moving it still changes the
+    // public input the proof is bound to, and is refused.
+    prove_and_tamper("trilu", &b, x, 1e-3);
 }

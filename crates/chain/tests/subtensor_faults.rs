@@ -176,10 +176,12 @@ async fn the_client_survives_a_restart_and_a_frozen_node() {
         stream.next().await.unwrap().unwrap();
     }
     let stall = client.health().stall_timeout();
-    assert_eq!(
-        stall,
-        Duration::from_secs(4),
-        "blocks every 0.5 s: the floor"
+    // Blocks every 0.5 s: the 4 s floor, or just above it when a loaded machine stretches the
+    // observed block time past 0.5 s (it measured 4.08 s once); far below what finney's 12 s
+    // blocks would give.
+    assert!(
+        stall >= Duration::from_secs(4) && stall < Duration::from_secs(8),
+        "blocks every 0.5 s: near the floor, got {stall:?}"
     );
     let frozen_at = chopsticks.head().await.unwrap();
     chopsticks.freeze().unwrap();

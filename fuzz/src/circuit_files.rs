@@ -60,7 +60,8 @@ fn metadata(body: &[u8]) {
     };
     let _ = (stored.timeout_secs(), stored.is_proof_of_weights());
     let batch = match stored.metadata.input_generator {
-        omron_circuit::InputGenerator::Uniform { .. } => 0,
+        omron_circuit::InputGenerator::Uniform { .. }
+        | omron_circuit::InputGenerator::Tokens { .. } => 0,
         omron_circuit::InputGenerator::Sn2Scoring { batch }
         | omron_circuit::InputGenerator::Sn27Scoring { batch }
         | omron_circuit::InputGenerator::Sn48Scoring { batch } => batch,

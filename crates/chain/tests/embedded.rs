@@ -464,14 +464,21 @@ fn an_empty_or_foreign_state_file_is_refused_not_restarted_from_block_0() {
     std::fs::write(&file, b"").unwrap();
     let err = EmbeddedChain::open(dir.path(), ChainConfig::default()).unwrap_err();
     assert!(err.to_string().contains("is empty (0 bytes)"), "{err}");
-    assert_eq!(std::fs::metadata(&file).unwrap().len(), 0, "the file is left as it was");
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().len(),
+        0,
+        "the file is left as it was"
+    );
     std::fs::remove_file(&file).unwrap();
     rusqlite::Connection::open(&file)
         .unwrap()
         .execute_batch("CREATE TABLE other (x INTEGER)")
         .unwrap();
     let err = EmbeddedChain::open(dir.path(), ChainConfig::default()).unwrap_err();
-    assert!(err.to_string().contains("without the chain's tables"), "{err}");
+    assert!(
+        err.to_string().contains("without the chain's tables"),
+        "{err}"
+    );
 }
 
 #[tokio::test]

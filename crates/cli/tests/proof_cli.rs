@@ -162,7 +162,11 @@ fn compile_prove_verify_and_reject_tampering() {
     // A flag that is wrong is the caller's error (exit 2), not a rejected proof.
     let bad_flag = c.verify(&["--context", "zz"]);
     assert_eq!(bad_flag.status.code(), Some(2), "{}", text(&bad_flag));
-    assert!(text(&bad_flag).contains("--context must be hex"), "{}", text(&bad_flag));
+    assert!(
+        text(&bad_flag).contains("--context must be hex"),
+        "{}",
+        text(&bad_flag)
+    );
     assert!(!text(&bad_flag).contains("rejected"), "{}", text(&bad_flag));
 
     // Single changed bytes, truncation, random bytes, an empty file.

@@ -111,7 +111,11 @@ mod tests {
         assert_eq!(t.rounds_completed(), 1);
         assert_eq!(t.take(&queryable, 2), vec![1], "5 holds the other slot");
         t.finish(5);
-        assert_eq!(t.take(&queryable, 3), vec![2, 3], "5 is done for this round");
+        assert_eq!(
+            t.take(&queryable, 3),
+            vec![2, 3],
+            "5 is done for this round"
+        );
     }
 
     /// One uid that never answers (its request ends only at a long timeout) does not slow the
@@ -155,8 +159,14 @@ mod tests {
                 asked[uid]
             );
         }
-        assert!(asked[0] <= steps / timeout_steps + 1, "one request at a time");
-        assert!(asked[0] >= steps / timeout_steps - 1, "the silent uid is still asked");
+        assert!(
+            asked[0] <= steps / timeout_steps + 1,
+            "one request at a time"
+        );
+        assert!(
+            asked[0] >= steps / timeout_steps - 1,
+            "the silent uid is still asked"
+        );
     }
 
     /// Many uids, few slots and uneven answer times: a uid in flight when a round turns is

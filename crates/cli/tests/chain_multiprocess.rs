@@ -4,7 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -43,23 +44,7 @@ fn serve(state: &Path, block_time_ms: u64) -> Server {
         .stderr(Stdio::null())
         .spawn()
         .expect("start omron chain serve");
-    // The first stdout line is the URL.
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let url = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("server printed its URL")
-        .trim()
-        .to_owned();
-    assert!(
-        url.starts_with("http://127.0.0.1:"),
-        "unexpected first line {url:?}"
-    );
+    let url = common::loopback_url_line(&mut child);
     Server { child, url }
 }
 

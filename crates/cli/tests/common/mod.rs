@@ -77,6 +77,28 @@ pub(crate) fn run(args: &[&str]) -> String {
     check(omron().args(args).output().unwrap(), &args.join(" "))
 }
 
+/// The first line `child` prints on its piped stdout (`omron chain serve` prints its URL
+/// there), waited for up to 60 s and required to be a loopback URL.
+pub(crate) fn loopback_url_line(child: &mut Child) -> String {
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let url = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the server printed its URL")
+        .trim()
+        .to_owned();
+    assert!(
+        url.starts_with("http://127.0.0.1:"),
+        "unexpected first line {url:?}"
+    );
+    url
+}
+
 /// `omron chain serve` on a free port; returns the process and its URL.
 pub(crate) fn serve_chain(dir: &Path) -> (Proc, String) {
     let log = dir.join("chain.log");
@@ -88,19 +110,7 @@ pub(crate) fn serve_chain(dir: &Path) -> (Proc, String) {
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let url = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the chain printed its URL")
-        .trim()
-        .to_owned();
-    assert!(url.starts_with("http://127.0.0.1:"), "{url:?}");
+    let url = loopback_url_line(&mut child);
     (Proc { child, log }, url)
 }
 

@@ -16,14 +16,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use omron_bittensor::dendrite::AxonTarget;
-use omron_chain::{Chain, ServeAxon};
+use omron_chain::Chain;
 use omron_circuit::CircuitStore;
 use omron_validator::store::{LoggedStatus, Store, StoredRequest};
 use omron_validator::{Scoreboard, Validator, ValidatorConfig};
 
 use crate::hostile::{Exchange, HonestPeer, HostileMiner, Kind};
 use crate::miners::Behaviour;
-use crate::node::{Net, fast_subnet, key, mnist, wait_for};
+use crate::node::{Net, announce_axon, fast_subnet, key, mnist, wait_for};
 
 /// The benchmark circuit's timeout here: short, so that silent and trickling miners time out
 /// many times in one run.
@@ -218,16 +218,7 @@ async fn run(with_hostile: bool) -> Outcome {
 
 /// Publishes a hostile miner's axon on the chain.
 async fn serve(net: &Net, m: &HostileMiner) {
-    let axon = ServeAxon {
-        version: 1,
-        ip: "127.0.0.2".parse().unwrap(),
-        port: m.port,
-        protocol: 4,
-    };
-    net.chain
-        .serve_axon(&m.keypair, net.netuid, &axon)
-        .await
-        .unwrap();
+    announce_axon(&net.chain, net.netuid, &m.keypair, m.port).await;
 }
 
 fn read_log(file: &Path) -> Vec<StoredRequest> {

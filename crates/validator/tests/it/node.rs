@@ -23,6 +23,23 @@ use omron_validator::{
 
 use crate::miners::{Behaviour, TestMiner};
 
+/// Announces `keypair`'s axon on 127.0.0.2:`port` (the loopback address the node's
+/// `--allow-private-axons` setting admits in these tests).
+pub(crate) async fn announce_axon(
+    chain: &EmbeddedChain,
+    netuid: u16,
+    keypair: &Keypair,
+    port: u16,
+) {
+    let axon = ServeAxon {
+        version: 1,
+        ip: "127.0.0.2".parse().unwrap(),
+        port,
+        protocol: 4,
+    };
+    chain.serve_axon(keypair, netuid, &axon).await.unwrap();
+}
+
 pub(crate) fn key(uri: &str) -> Keypair {
     Keypair::from_uri(uri).unwrap()
 }
@@ -144,19 +161,7 @@ impl Net {
                 .unwrap();
             assert_eq!(usize::from(uid), i + 2);
             let miner = TestMiner::start(hot, *b, circuits.clone()).await;
-            chain
-                .serve_axon(
-                    &miner.keypair,
-                    netuid,
-                    &ServeAxon {
-                        version: 1,
-                        ip: "127.0.0.2".parse().unwrap(),
-                        port: miner.port,
-                        protocol: 4,
-                    },
-                )
-                .await
-                .unwrap();
+            announce_axon(&chain, netuid, &miner.keypair, miner.port).await;
             miners.push(miner);
         }
         // Permits are handed out at an epoch.
@@ -520,19 +525,7 @@ async fn applied_batches_go_to_the_prover_and_into_the_archive() {
         .local_addr()
         .unwrap()
         .port();
-    net.chain
-        .serve_axon(
-            &dead,
-            net.netuid,
-            &ServeAxon {
-                version: 1,
-                ip: "127.0.0.2".parse().unwrap(),
-                port: closed_port,
-                protocol: 4,
-            },
-        )
-        .await
-        .unwrap();
+    announce_axon(&net.chain, net.netuid, &dead, closed_port).await;
     // 250 padding items (miner uid -1, never applied): the first batch is due after 6
     // responses instead of 256.
     let mut store = Store::open_in_memory(Default::default()).unwrap();

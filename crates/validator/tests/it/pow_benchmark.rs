@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use omron_bittensor::axon::{Axon, AxonHandle, HandlerError, Request};
-use omron_chain::{Chain, ServeAxon};
+use omron_chain::Chain;
 use omron_circuit::{Circuit, CircuitMetadata, CircuitStore, CircuitType, InputGenerator};
 use omron_circuit::{StoredCircuit, pow::sn48::sn48_graph};
 use omron_keys::Keypair;
@@ -22,7 +22,7 @@ use omron_protocol::ProofOfWeightsSynapse;
 use omron_validator::store::Store;
 use omron_validator::{Scoreboard, Validator, ValidatorConfig};
 
-use crate::node::{Net, fast_subnet, key, wait_for};
+use crate::node::{Net, announce_axon, fast_subnet, key, wait_for};
 
 /// Scores per SN48 batch in the test circuit.
 const BATCH: usize = 8;
@@ -187,19 +187,7 @@ async fn start(miners: usize) -> (Net, Vec<PowMiner>) {
             .await
             .unwrap();
         assert_eq!(usize::from(uid), i + 2);
-        net.chain
-            .serve_axon(
-                &miner.keypair,
-                net.netuid,
-                &ServeAxon {
-                    version: 1,
-                    ip: "127.0.0.2".parse().unwrap(),
-                    port: miner.port,
-                    protocol: 4,
-                },
-            )
-            .await
-            .unwrap();
+        announce_axon(&net.chain, net.netuid, &miner.keypair, miner.port).await;
         out.push(miner);
     }
     (net, out)

@@ -100,6 +100,12 @@ impl Verifier<'_> {
         evaluate_base(self.public[t], point)
     }
 
+    /// Fixes the low variables of a public tensor at `low_point`: one value per row (see
+    /// [`omron_zk::fold::fold_low_base`]), so claims sharing their low coordinates cost one pass.
+    pub(crate) fn fold_public_low(&self, t: TensorRef, low_point: &[Ext]) -> Vec<Ext> {
+        omron_zk::fold::fold_low_base(self.public[t], low_point)
+    }
+
     /// Receives (or, for public tensors, computes) the value of a claim.
     pub(crate) fn claim(&mut self, t: TensorRef, point: Vec<Ext>) -> Result<Ext, VerifyError> {
         if self.plan.role(t).is_public() {

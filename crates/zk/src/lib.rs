@@ -8,6 +8,7 @@
 
 mod error;
 pub mod field;
+pub mod fold;
 pub mod fraction_sum;
 pub mod mle;
 mod par;

@@ -87,42 +87,8 @@ pub fn evaluate_base(values: &[Fp], point: &[Ext]) -> Ext {
         return values.first().map_or(Ext::ZERO, |&v| v.into());
     }
     let low_vars = n.div_ceil(2);
-    let low = 1usize << low_vars;
-    let eq_lo = eq_table(&point[..low_vars]);
-    let eq_hi = eq_table(&point[low_vars..]);
-    let max_abs = values
-        .iter()
-        .map(|v| v.as_i64().unsigned_abs())
-        .max()
-        .unwrap_or(0);
-    let lazy = max_abs < 1 << 40;
-    let lo_coeffs: Vec<[u64; 2]> = eq_lo.iter().map(|e| e.coeffs().map(Fp::as_u64)).collect();
-    let mut total = Ext::ZERO;
-    for (h, chunk) in values.chunks(low).enumerate() {
-        let row = if lazy {
-            // |v| < 2^40 and coefficients < 2^64: each product < 2^104, and a row of at most
-            // 2^22 terms stays below 2^126.
-            debug_assert!(chunk.len() <= 1 << 22);
-            let (mut a0, mut a1) = (0i128, 0i128);
-            for (v, c) in chunk.iter().zip(&lo_coeffs) {
-                let v = v.as_i64() as i128;
-                a0 += v * c[0] as i128;
-                a1 += v * c[1] as i128;
-            }
-            Ext::new(reduce_i128(a0), reduce_i128(a1))
-        } else {
-            chunk.iter().zip(&eq_lo).map(|(&v, &e)| e * v).sum()
-        };
-        total += eq_hi[h] * row;
-    }
-    total
-}
-
-/// `x mod p` for a signed 128-bit integer.
-fn reduce_i128(x: i128) -> Fp {
-    const P: i128 = crate::field::P as i128;
-    let r = x.rem_euclid(P);
-    Fp::new(r as u64)
+    let rows = crate::fold::fold_low_base(values, &point[..low_vars]);
+    evaluate(&rows, &point[low_vars..])
 }
 
 /// Evaluates the multilinear extension of `values` (zero-padded to `2^n`) at `point`.

@@ -3,11 +3,13 @@
 //! For a claim `y(z_batch, z_n) = v`: `v - b(z_n) S(z_batch) = sum_k x(z_batch, k) w(z_n, k)`, a
 //! degree-2 sumcheck over `k` (claims are batched with powers of a challenge). It ends in claims
 //! `x(z_batch, s)` (proven elsewhere) and `w(z_n, s)`, which the verifier evaluates itself from
-//! the public weights: `O(N K)` work, the only place the weights are touched.
+//! the public weights: one `O(N K)` pass for all the claims (they share the sumcheck point over
+//! `k`), the only place the weights are touched.
 
-use omron_zk::{Ext, VerifyError, sumcheck};
+use omron_zk::fold::fold_high_base;
+use omron_zk::{Ext, VerifyError, mle, sumcheck};
 
-use super::{batching_prover, batching_verifier, concat, fold_high};
+use super::{batching_prover, batching_verifier, concat};
 use crate::context::{Claim, Prover, Verifier};
 use crate::layout::Layout;
 
@@ -22,8 +24,8 @@ pub(crate) fn prove(p: &mut Prover<'_>, index: usize, claims: Vec<Claim>) {
     let coeffs = batching_prover(p, b"matmul-gamma", claims.len());
     let mut tables = Vec::with_capacity(2 * claims.len());
     for c in &claims {
-        tables.push(fold_high(p.padded(x), kb, &c.point[nb..]));
-        tables.push(fold_high(p.padded(w), kb, &c.point[..nb]));
+        tables.push(fold_high_base(p.padded(x), kb, &c.point[nb..]));
+        tables.push(fold_high_base(p.padded(w), kb, &c.point[..nb]));
     }
     let out = sumcheck::prove(
         b"matmul",
@@ -63,10 +65,13 @@ pub(crate) fn verify(
         sum += g * (c.value - bias_term);
     }
     let (s, fin) = sumcheck::verify(b"matmul", sum, kb, 2, &mut v.ch)?;
+    // Every claim's weight evaluation shares the low point `s`: one pass over the weights
+    // fixes it, then each claim costs O(N).
+    let w_rows = v.fold_public_low(w, &s);
     let mut expected = Ext::ZERO;
     for (c, &g) in claims.iter().zip(&coeffs) {
         let xv = v.claim(x, concat(&[&s, &c.point[nb..]]))?;
-        let wv = v.eval_public(w, &concat(&[&s, &c.point[..nb]]));
+        let wv = mle::evaluate(&w_rows, &c.point[..nb]);
         expected += g * xv * wv;
     }
     if expected != fin {

@@ -1,0 +1,205 @@
+//! Partial evaluations of base-field tables: fixing the low or the high variables of a
+//! multilinear extension at an extension point.
+//!
+//! These are the linear passes over a model's weights (the verifier's `O(#params)` work on a
+//! matmul, the prover's folding of a weight matrix), so they are written for speed: weights and
+//! activations are small signed integers, so products with a challenge's two 64-bit
+//! coefficients are summed exactly in 128-bit integers and reduced once per row or column
+//! instead of once per term, and rows (or columns) are spread over threads with the `parallel`
+//! feature. A table holding a large value (`|v| >= 2^40`, possible only for exotic constants)
+//! takes the plain field path for the rows it touches, so results never depend on the values.
+
+use crate::mle::eq_table;
+use crate::par;
+use crate::{Ext, Fp};
+
+/// Values below this magnitude take the lazily reduced path: a product with a 64-bit
+/// coefficient is below `2^104`, and `2^22` of them stay below `2^126`.
+const SMALL: u64 = 1 << 40;
+/// The most terms one 128-bit accumulator may take (see [`SMALL`]).
+const MAX_TERMS: usize = 1 << 22;
+
+/// The coefficients of each extension element as `u64`s, the form the exact sums take.
+fn raw(coeffs: &[Ext]) -> Vec<[u64; 2]> {
+    coeffs.iter().map(|e| e.coeffs().map(Fp::as_u64)).collect()
+}
+
+/// `x mod p` for a signed 128-bit integer.
+pub(crate) fn reduce_i128(x: i128) -> Fp {
+    const P: i128 = crate::field::P as i128;
+    Fp::new(x.rem_euclid(P) as u64)
+}
+
+/// `sum_i values[i] * coeffs[i]`, exactly: in 128-bit integers when every value is small, in
+/// the field otherwise. `raw_coeffs` are `coeffs` as returned by [`raw`].
+pub(crate) fn dot(values: &[Fp], coeffs: &[Ext], raw_coeffs: &[[u64; 2]]) -> Ext {
+    debug_assert!(values.len() <= coeffs.len() && values.len() <= MAX_TERMS);
+    let (mut a0, mut a1, mut max) = (0i128, 0i128, 0u64);
+    for (v, c) in values.iter().zip(raw_coeffs) {
+        let v = v.as_i64();
+        max |= v.unsigned_abs();
+        let v = v as i128;
+        // Wrapping: with a large value the sum is discarded below, and must not panic first.
+        a0 = a0.wrapping_add(v.wrapping_mul(c[0] as i128));
+        a1 = a1.wrapping_add(v.wrapping_mul(c[1] as i128));
+    }
+    if max < SMALL {
+        Ext::new(reduce_i128(a0), reduce_i128(a1))
+    } else {
+        values.iter().zip(coeffs).map(|(&v, &e)| e * v).sum()
+    }
+}
+
+/// Rows per parallel task: enough work per task to amortise scheduling.
+fn rows_per_task(row_len: usize) -> usize {
+    (1usize << 16).div_ceil(row_len.max(1)).max(1)
+}
+
+/// Fixes the low `low_point.len()` variables of the extension of `values` (zero-padded to
+/// whole rows): entry `h` of the result is `sum_l values[h, l] eq(low_point, l)`, one entry per
+/// row of `2^low_point.len()` values. Evaluating the result's extension at a high point gives
+/// the whole extension at `(low_point, high_point)`, so several points sharing their low half
+/// cost one pass over `values`.
+pub fn fold_low_base(values: &[Fp], low_point: &[Ext]) -> Vec<Ext> {
+    let row_len = 1usize << low_point.len();
+    assert!(row_len <= MAX_TERMS, "rows of 2^{} values", low_point.len());
+    let eq = eq_table(low_point);
+    let eq_raw = raw(&eq);
+    let rows = values.len().div_ceil(row_len);
+    let per_task = rows_per_task(row_len);
+    let tasks = rows.div_ceil(per_task);
+    if tasks <= 1 {
+        // Small tables (biases, most claims): no thread hand-off.
+        return values
+            .chunks(row_len)
+            .map(|row| dot(row, &eq, &eq_raw))
+            .collect();
+    }
+    par::map_range(tasks, |t| {
+        let first = t * per_task;
+        let last = (first + per_task).min(rows);
+        (first..last)
+            .map(|h| {
+                let row = &values[h * row_len..((h + 1) * row_len).min(values.len())];
+                dot(row, &eq, &eq_raw)
+            })
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// Fixes the high variables of the extension of `values` (rows of `2^low_vars`, zero-padded):
+/// entry `l` of the result is `sum_h eq(high_point, h) values[h, l]`, a table of `2^low_vars`.
+pub fn fold_high_base(values: &[Fp], low_vars: usize, high_point: &[Ext]) -> Vec<Ext> {
+    let row_len = 1usize << low_vars;
+    let eq = eq_table(high_point);
+    let eq_raw = raw(&eq);
+    let rows = values.len().div_ceil(row_len).min(eq.len());
+    assert!(rows <= MAX_TERMS, "2^{} rows", high_point.len());
+    // Each task owns a band of columns and walks every row: the accumulators of a band stay
+    // in cache while the rows stream past.
+    const BAND: usize = 1 << 10;
+    let bands = row_len.div_ceil(BAND);
+    par::map_range(bands, |b| {
+        let start = b * BAND;
+        let width = BAND.min(row_len - start);
+        let mut acc = vec![[0i128; 2]; width];
+        let mut field = vec![Ext::ZERO; width];
+        for h in 0..rows {
+            let lo = (h * row_len + start).min(values.len());
+            let hi = (h * row_len + start + width).min(values.len());
+            let seg = &values[lo..hi];
+            let max = seg.iter().map(|v| v.as_i64().unsigned_abs()).max();
+            if max.unwrap_or(0) < SMALL {
+                let [c0, c1] = eq_raw[h].map(|c| c as i128);
+                for (a, v) in acc.iter_mut().zip(seg) {
+                    let v = v.as_i64() as i128;
+                    a[0] += v * c0;
+                    a[1] += v * c1;
+                }
+            } else {
+                for (f, &v) in field.iter_mut().zip(seg) {
+                    *f += eq[h] * v;
+                }
+            }
+        }
+        acc.iter()
+            .zip(field)
+            .map(|(a, f)| Ext::new(reduce_i128(a[0]), reduce_i128(a[1])) + f)
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mle::{evaluate, evaluate_base};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    fn rand_ext(rng: &mut ChaCha8Rng) -> Ext {
+        Ext::new(Fp::new(rng.r#gen()), Fp::new(rng.r#gen()))
+    }
+
+    fn table(rng: &mut ChaCha8Rng, len: usize, large: bool) -> Vec<Fp> {
+        (0..len)
+            .map(|i| {
+                if large && i % 7 == 3 {
+                    Fp::new(rng.r#gen())
+                } else {
+                    Fp::from_i64(rng.gen_range(-40_000..40_000))
+                }
+            })
+            .collect()
+    }
+
+    /// Both folds agree with a full evaluation, for small and large values and for tables
+    /// that end part-way through a row.
+    #[test]
+    fn folds_agree_with_full_evaluation() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        for (low, high, len, large) in [
+            (3, 4, 128, false),
+            (5, 3, 200, false),
+            (11, 2, 4096, false),
+            (4, 5, 500, true),
+            (11, 3, 1 << 14, true),
+        ] {
+            let values = table(&mut rng, len, large);
+            let point: Vec<Ext> = (0..low + high).map(|_| rand_ext(&mut rng)).collect();
+            let want = evaluate_base(&values, &point);
+            let rows = fold_low_base(&values, &point[..low]);
+            assert_eq!(
+                evaluate(&rows, &point[low..]),
+                want,
+                "fold_low {low}+{high}"
+            );
+            let cols = fold_high_base(&values, low, &point[low..]);
+            assert_eq!(cols.len(), 1 << low);
+            assert_eq!(
+                evaluate(&cols, &point[..low]),
+                want,
+                "fold_high {low}+{high}"
+            );
+        }
+    }
+
+    /// A sign flip of one value changes the fold (the exact sums do not lose terms).
+    #[test]
+    fn one_changed_value_changes_the_fold() {
+        let mut rng = ChaCha8Rng::seed_from_u64(12);
+        let mut values = table(&mut rng, 1 << 10, false);
+        let point: Vec<Ext> = (0..6).map(|_| rand_ext(&mut rng)).collect();
+        let before = fold_low_base(&values, &point);
+        values[517] = -values[517] + Fp::ONE;
+        let after = fold_low_base(&values, &point);
+        assert_eq!(before.len(), 16);
+        assert_ne!(before[8], after[8]);
+        assert_eq!(before[7], after[7]);
+    }
+}

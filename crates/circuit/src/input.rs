@@ -85,7 +85,9 @@ impl InputData {
                         values.len()
                     )));
                 }
-                Ok(omron_ir::quantise_input(i, values, def.scale)?)
+                // Activations must fit 16 bits; token ids read only by embeddings may reach
+                // their table's size (`omron_ir::input_range`).
+                Ok(omron_ir::quantise_input(graph, i, values)?)
             })
             .collect()
     }

@@ -39,36 +39,6 @@ impl Trace {
     }
 }
 
-/// Quantises real input values to `scale` fractional bits (round half away from zero). Values
-/// must be finite and land in the activation range.
-pub fn quantise_input(index: usize, values: &[f64], scale: u32) -> Result<Vec<i64>, IrError> {
-    let factor = (1u64 << scale.min(62)) as f64;
-    values
-        .iter()
-        .enumerate()
-        .map(|(i, &v)| {
-            if !v.is_finite() {
-                return Err(IrError::Input {
-                    index,
-                    detail: format!("value {i} is not finite"),
-                });
-            }
-            let q = (v * factor).round();
-            if q < ACT_MIN as f64 || q > ACT_MAX as f64 {
-                return Err(IrError::Input {
-                    index,
-                    detail: format!(
-                        "value {i} ({v}) is outside the range the circuit's input scale allows \
-                         (|x| < {})",
-                        (ACT_MAX as f64 + 1.0) / factor
-                    ),
-                });
-            }
-            Ok(q as i64)
-        })
-        .collect()
-}
-
 /// Runs `graph` on already quantised `inputs` (one vector per graph input, row-major).
 pub fn execute(graph: &Graph, inputs: &[Vec<i64>]) -> Result<Trace, IrError> {
     if inputs.len() != graph.inputs.len() {
@@ -90,8 +60,9 @@ pub fn execute(graph: &Graph, inputs: &[Vec<i64>]) -> Result<Trace, IrError> {
                 detail: format!("expected {want} values, got {}", data.len()),
             });
         }
-        // Inputs quantised from floats are activation-sized (`quantise_input`); integer inputs
-        // (scoring circuits) may be wide, but never near the field's size.
+        // Inputs quantised from floats are activation-sized or token ids (`quantise_input`);
+        // integer inputs (scoring circuits) may be wide, but never near the field's size. Ids
+        // outside their table are refused by the embedding itself, naming the node.
         if let Some(v) = data.iter().find(|v| v.unsigned_abs() >= VALUE_BOUND as u64) {
             return Err(IrError::Input {
                 index,

@@ -15,6 +15,7 @@ mod error;
 mod exact;
 mod exec;
 mod graph;
+mod input;
 mod kernels;
 mod lookup;
 mod op;
@@ -24,8 +25,9 @@ mod shape;
 pub use builder::GraphBuilder;
 pub use error::IrError;
 pub use exact::{ExactFn, SN2_CURVE_MAX_INPUT};
-pub use exec::{DIV_DENOMINATOR_BOUND, DIV_QUOTIENT_BOUND, Trace, execute, quantise_input};
+pub use exec::{DIV_DENOMINATOR_BOUND, DIV_QUOTIENT_BOUND, Trace, execute};
 pub use graph::{Graph, Node, TensorDef, TensorId, TensorKind};
+pub use input::{InputRange, input_range, input_ranges, quantise_input};
 pub use lookup::{LOOKUP_OUTPUT_BOUND, LookupFn, LookupKind};
 pub use op::{
     ConvAttrs, MAX_BATCH_MATMUL_DEPTH, MAX_DIV_FLOOR_DIVISOR, MAX_DIV_ROUND_DIVISOR,

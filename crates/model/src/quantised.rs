@@ -2,7 +2,7 @@
 //! lowered integer graph with the scales a caller needs to feed it and read it, and the
 //! accuracy reports it carries.
 
-use omron_ir::{ACT_MAX, Graph, TensorId, execute, quantise_input};
+use omron_ir::{ACT_MAX, Graph, InputRange, TensorId, execute, input_ranges, quantise_input};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ModelError;
@@ -208,7 +208,9 @@ pub struct QuantisedModel {
 }
 
 impl QuantisedModel {
-    /// Quantises float inputs to the integers the graph takes (round half away from zero).
+    /// Quantises float inputs to the integers the graph takes (round half away from zero):
+    /// activations must fit the 16-bit range at their scale, token ids their table
+    /// ([`omron_ir::input_range`]).
     pub fn quantise_inputs(&self, inputs: &[Vec<f32>]) -> Result<Vec<Vec<i64>>, ModelError> {
         if inputs.len() != self.input_scales.len() {
             return Err(ModelError::Input {
@@ -222,9 +224,8 @@ impl QuantisedModel {
         }
         inputs
             .iter()
-            .zip(&self.input_scales)
             .enumerate()
-            .map(|(index, (x, &scale))| {
+            .map(|(index, x)| {
                 let want: usize = self.input_shapes[index].iter().product();
                 if x.len() != want {
                     return Err(ModelError::Input {
@@ -233,7 +234,39 @@ impl QuantisedModel {
                     });
                 }
                 let wide: Vec<f64> = x.iter().map(|&v| v as f64).collect();
-                quantise_input(index, &wide, scale).map_err(ModelError::from)
+                quantise_input(&self.graph, index, &wide).map_err(ModelError::from)
+            })
+            .collect()
+    }
+
+    /// A seeded input for an accuracy check when the caller has none: each activation uniform
+    /// in `[-1, 1)`, each token id ([`InputRange::TableRows`]) uniform in `[0, rows)`. A fixed
+    /// LCG keeps it identical across runs and machines. Ids are exact as `f32` up to 2^24
+    /// rows, the most an `f32` input can name.
+    pub fn synthetic_input(&self) -> Vec<Vec<f32>> {
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        input_ranges(&self.graph)
+            .iter()
+            .zip(&self.input_shapes)
+            .map(|(range, shape)| {
+                let n: usize = shape.iter().product();
+                (0..n)
+                    .map(|_| {
+                        state = state
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        // 24 uniform bits: `u = bits / 2^24` in [0, 1).
+                        let bits = state >> 40;
+                        match range {
+                            InputRange::Activation => {
+                                (bits as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+                            }
+                            InputRange::TableRows { rows, .. } => {
+                                ((u128::from(bits) * (*rows).min(1 << 24) as u128) >> 24) as f32
+                            }
+                        }
+                    })
+                    .collect()
             })
             .collect()
     }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Subcommand;
 use omron_circuit::{Circuit, CircuitDir, CircuitInfo, MIN_SECURITY_BITS, SoundnessReport};
-use omron_model::{AccuracyReport, CoverageReport, OnnxModel, QuantOptions, QuantisedModel};
+use omron_model::{AccuracyReport, CoverageReport, QuantOptions, QuantisedModel};
 
 use super::prove::read_input;
 use crate::Outcome;
@@ -126,7 +126,8 @@ pub(crate) fn run(cmd: CircuitCommand) -> anyhow::Result<Outcome> {
 pub(crate) enum AccuracyInput {
     /// The calibration file.
     Calibration,
-    /// A seeded uniform input in `[-1, 1)`, when no calibration file is given.
+    /// A seeded input when no calibration file is given: activations uniform in `[-1, 1)`,
+    /// token ids uniform over their embedding table (`QuantisedModel::synthetic_input`).
     Synthetic,
 }
 
@@ -154,26 +155,6 @@ impl Compiled {
             },
         })
     }
-}
-
-fn synthetic_input(model: &OnnxModel) -> Vec<Vec<f32>> {
-    // A fixed LCG keeps the synthetic input identical across runs and machines.
-    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-    model
-        .inputs()
-        .iter()
-        .map(|t| {
-            let n: usize = t.shape.iter().flatten().product();
-            (0..n)
-                .map(|_| {
-                    state = state
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
-                    ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-                })
-                .collect()
-        })
-        .collect()
 }
 
 /// The circuit's name for `model_path`: the folder's name for `DIR/network.onnx` or
@@ -233,7 +214,7 @@ pub(crate) fn compile(
     .context("quantisation failed")?;
     let (sample, accuracy_input) = match calibration_data {
         Some(c) => (c, AccuracyInput::Calibration),
-        None => (synthetic_input(&model), AccuracyInput::Synthetic),
+        None => (quantised.synthetic_input(), AccuracyInput::Synthetic),
     };
     progress.phase("accuracy: float model vs quantised");
     let accuracy = quantised

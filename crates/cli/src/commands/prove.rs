@@ -109,6 +109,82 @@ pub(crate) fn run(args: ProveArgs) -> anyhow::Result<Outcome> {
         args.out.display(),
         proof.proof.len()
     );
-    println!("output   {:?}", output.output);
+    // A row is the last output's innermost axis: a language model's vocabulary.
+    let graph = circuit.graph();
+    let row = graph
+        .outputs
+        .last()
+        .and_then(|&t| graph.tensors[t].shape.last().copied())
+        .unwrap_or(output.output.len());
+    print!("{}", output_lines(&output.output, row));
     Ok(Outcome::Success)
+}
+
+/// Outputs up to this many values print in full.
+const PRINTED_IN_FULL: usize = 64;
+/// Leading values a summary shows.
+const SUMMARY_HEAD: usize = 16;
+
+/// The `output` lines: every value when there are few; otherwise (GPT-2's logits are 800 000
+/// values, 11 MB of text) the count, the first values and the argmax of the last `row` values,
+/// a language model's next-token prediction. `--output-json` always has them all.
+fn output_lines(values: &[f64], row: usize) -> String {
+    if values.len() <= PRINTED_IN_FULL {
+        return format!("output   {values:?}\n");
+    }
+    let head = &values[..SUMMARY_HEAD];
+    let row = if row == 0 || row > values.len() {
+        values.len()
+    } else {
+        row
+    };
+    let last = &values[values.len() - row..];
+    let (at, best) =
+        last.iter().enumerate().fold(
+            (0, f64::NEG_INFINITY),
+            |(i, m), (j, &v)| {
+                if v > m { (j, v) } else { (i, m) }
+            },
+        );
+    format!(
+        "output   {} values (all in --output-json); first {SUMMARY_HEAD}: {head:?}\n\
+         argmax   {at} of the last {} values (value {best})\n",
+        values.len(),
+        last.len()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_outputs_print_in_full() {
+        assert_eq!(output_lines(&[0.5, -1.0], 2), "output   [0.5, -1.0]\n");
+        let many = vec![0.25; PRINTED_IN_FULL];
+        assert_eq!(output_lines(&many, 8).lines().count(), 1);
+        assert!(output_lines(&many, 8).contains(&format!("{many:?}")));
+    }
+
+    #[test]
+    fn long_outputs_print_a_summary_with_the_last_rows_argmax() {
+        // 3 positions of a 50-token vocabulary; the last position peaks at token 7, the first
+        // at token 40 (not the last row's argmax).
+        let mut logits: Vec<f64> = (0..150).map(|i| f64::from(i % 50) / 100.0).collect();
+        logits[40] = 9.0;
+        logits[100 + 7] = 3.5;
+        let text = output_lines(&logits, 50);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(
+            lines[0]
+                .starts_with("output   150 values (all in --output-json); first 16: [0.0, 0.01,"),
+            "{text}"
+        );
+        assert!(lines[0].ends_with("0.15]"), "{text}");
+        assert_eq!(lines[1], "argmax   7 of the last 50 values (value 3.5)");
+        // A row longer than the output (or empty) falls back to the whole output.
+        assert!(output_lines(&logits, 1000).contains("argmax   40 of the last 150 values"));
+        assert!(output_lines(&logits, 0).contains("argmax   40 of the last 150 values"));
+    }
 }

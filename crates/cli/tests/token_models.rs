@@ -1,7 +1,8 @@
 //! A token-id model through the real `omron` binary: nanoGPT (bench/models/nanogpt, 65-token
 //! vocabulary, 64-token prompts) compiles without `--calibration` (the synthetic accuracy
-//! input draws token ids from the vocabulary, not floats), and `omron prove` prints a bounded
-//! summary of its 4160 logits while `--output-json` keeps every value.
+//! input draws token ids from the vocabulary, not floats), `omron circuit inspect` shows the
+//! ids' range, and `omron prove` prints a bounded summary of its 4160 logits while
+//! `--output-json` keeps every value.
 
 #![allow(clippy::unwrap_used)]
 
@@ -52,6 +53,20 @@ fn nanogpt_compiles_without_calibration_and_prove_prints_a_summary() {
     assert!(max > 0.0 && max < 0.5, "{line}");
     assert!(mean > 0.0 && mean < 0.1, "{line}");
     assert!(line.ends_with("argmax agrees"), "{line}");
+
+    // The inspection names the ids' range: the vocabulary, not 16 bits.
+    let inspected = check(
+        omron()
+            .args(["circuit", "inspect", "circuit"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap(),
+        "inspect",
+    );
+    assert!(
+        inspected.contains("input 0           shape [1, 64], scale 2^0, token ids in [0, 65)\n"),
+        "{inspected}"
+    );
 
     let stdout = check(
         omron()

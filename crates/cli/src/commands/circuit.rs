@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Subcommand;
 use omron_circuit::{Circuit, CircuitDir, CircuitInfo, MIN_SECURITY_BITS, SoundnessReport};
+use omron_ir::InputRange;
 use omron_model::{AccuracyReport, CoverageReport, QuantOptions, QuantisedModel};
 
 use super::prove::read_input;
@@ -114,7 +115,7 @@ pub(crate) fn run(cmd: CircuitCommand) -> anyhow::Result<Outcome> {
         CircuitCommand::Inspect { dir } => {
             let (circuit, info) = CircuitDir::new(&dir).load()?;
             let info = info.unwrap_or_else(|| CircuitInfo::new(&circuit, serde_json::Value::Null));
-            print_info(&info);
+            print_info(&info, &omron_ir::input_ranges(circuit.graph()));
             print_soundness(&circuit.soundness());
             Ok(Outcome::Success)
         }
@@ -272,12 +273,17 @@ fn print_accuracy(acc: &AccuracyReport, input: AccuracyInput) {
     );
 }
 
-fn print_info(info: &CircuitInfo) {
+fn print_info(info: &CircuitInfo, ranges: &[InputRange]) {
     println!("circuit id        {}", info.id);
     println!("name              {}", info.name);
     for (i, t) in info.inputs.iter().enumerate() {
+        // Token ids are bounded by their table, not by the 16-bit activation range.
+        let ids = match ranges.get(i) {
+            Some(InputRange::TableRows { rows, .. }) => format!(", token ids in [0, {rows})"),
+            _ => String::new(),
+        };
         println!(
-            "input {i}           shape {:?}, scale 2^{}",
+            "input {i}           shape {:?}, scale 2^{}{ids}",
             t.shape, t.scale
         );
     }

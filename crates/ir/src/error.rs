@@ -61,12 +61,17 @@ pub enum IrError {
         bits: u32,
     },
     /// An index (an [`crate::Op::Embedding`] token id) is outside its table.
-    #[error("node '{node}' ({op}): index {index} at position {position} is outside [0, {bound})")]
+    #[error(
+        "node '{node}' ({op}): index {index} of '{indices}' at position {position} is outside \
+         [0, {bound})"
+    )]
     IndexOutOfRange {
         /// Node name.
         node: String,
         /// Op name.
         op: &'static str,
+        /// Name of the index tensor (the model input holding the token ids).
+        indices: String,
         /// The offending index.
         index: i64,
         /// Its position in the index tensor (row-major).

@@ -62,7 +62,8 @@ pub fn execute(graph: &Graph, inputs: &[Vec<i64>]) -> Result<Trace, IrError> {
         }
         // Inputs quantised from floats are activation-sized or token ids (`quantise_input`);
         // integer inputs (scoring circuits) may be wide, but never near the field's size. Ids
-        // outside their table are refused by the embedding itself, naming the node.
+        // outside their table are refused by the embedding itself, naming the node, the input
+        // and the value.
         if let Some(v) = data.iter().find(|v| v.unsigned_abs() >= VALUE_BOUND as u64) {
             return Err(IrError::Input {
                 index,
@@ -128,7 +129,10 @@ fn run_node<'a>(
         Op::BatchMatMul => {
             crate::kernels::batch_matmul(node, operand(0), shape(0), operand(1), shape(1))
         }
-        Op::Embedding => crate::kernels::embedding(node, operand(0), operand(1), shape(1)),
+        Op::Embedding => {
+            let ids_name = &graph.tensors[node.inputs[0]].name;
+            crate::kernels::embedding(node, ids_name, operand(0), operand(1), shape(1))
+        }
         Op::Conv(attrs) => conv(
             attrs,
             operand(0),

@@ -224,10 +224,15 @@ mod tests {
         assert!(run(vec![4, 0, 3]).is_ok());
         let e = run(vec![0, 5, 0]).expect_err("row 5 of 5");
         assert_eq!(
+            e.to_string(),
+            "node 'b' (Embedding): index 5 of 'ids' at position 1 is outside [0, 5)"
+        );
+        assert_eq!(
             e,
             IrError::IndexOutOfRange {
                 node: "b".into(),
                 op: "Embedding",
+                indices: "ids".into(),
                 index: 5,
                 position: 1,
                 bound: 5,

@@ -48,9 +48,11 @@ pub(crate) fn batch_matmul(
     Ok(out)
 }
 
-/// `y[s, d] = table[ids[s], d]`; an id outside `[0, V)` is refused.
+/// `y[s, d] = table[ids[s], d]`; an id outside `[0, V)` is refused, naming the index tensor
+/// `ids_name` (a model input's name for token ids).
 pub(crate) fn embedding(
     node: &Node,
+    ids_name: &str,
     ids: &[i64],
     table: &[i64],
     table_shape: &[usize],
@@ -64,6 +66,7 @@ pub(crate) fn embedding(
             .ok_or_else(|| IrError::IndexOutOfRange {
                 node: node.name.clone(),
                 op: Op::Embedding.name(),
+                indices: ids_name.to_string(),
                 index: id,
                 position,
                 bound: rows,
@@ -206,12 +209,18 @@ mod tests {
                 IrError::IndexOutOfRange {
                     node: "embed".into(),
                     op: "Embedding",
+                    indices: "ids".into(),
                     index,
                     position,
                     bound: 4,
                 }
             );
-            assert!(e.to_string().contains("outside [0, 4)"), "{e}");
+            assert!(
+                e.to_string().contains(&format!(
+                    "index {index} of 'ids' at position {position} is outside [0, 4)"
+                )),
+                "{e}"
+            );
         }
     }
 

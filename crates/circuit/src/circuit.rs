@@ -2,6 +2,7 @@
 
 use omron_ir::{Graph, Op};
 use omron_zk::Fp;
+use omron_zk::fold::SmallInts;
 use omron_zk::pcs::PcsParams;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -77,8 +78,25 @@ pub struct Circuit {
     plan: Plan,
     /// Padded values of each constant tensor (empty for the others).
     consts: Vec<Vec<Fp>>,
+    /// Large constants again in 16 or 32 bits, for the verifier's passes over the weights.
+    small_consts: Vec<Option<SmallInts>>,
     vk: Vec<u8>,
     id: [u8; 32],
+}
+
+/// Constants of at least this many values get a narrow copy: below it the copy saves nothing.
+const SMALL_CONST_MIN: usize = 1 << 12;
+
+/// The narrow copies of the large constants (see [`SmallInts`]).
+fn small_consts(consts: &[Vec<Fp>]) -> Vec<Option<SmallInts>> {
+    consts
+        .iter()
+        .map(|c| {
+            (c.len() >= SMALL_CONST_MIN)
+                .then(|| SmallInts::new(c))
+                .flatten()
+        })
+        .collect()
 }
 
 impl Circuit {
@@ -170,7 +188,7 @@ impl Circuit {
                     .join(", "),
             });
         }
-        let consts = (0..plan.tensors.len())
+        let consts: Vec<Vec<Fp>> = (0..plan.tensors.len())
             .map(|t| {
                 match (
                     plan.role(t),
@@ -181,6 +199,7 @@ impl Circuit {
                 }
             })
             .collect();
+        let small_consts = small_consts(&consts);
         let id: [u8; 32] = Sha256::digest(&vk).into();
         Ok(Circuit {
             name: body.name,
@@ -188,6 +207,7 @@ impl Circuit {
             graph: body.graph,
             plan,
             consts,
+            small_consts,
             vk,
             id,
         })
@@ -236,6 +256,10 @@ impl Circuit {
 
     pub(crate) fn consts(&self) -> &[Vec<Fp>] {
         &self.consts
+    }
+
+    pub(crate) fn small_consts(&self) -> &[Option<SmallInts>] {
+        &self.small_consts
     }
 
     /// Fractional bits of each model input.

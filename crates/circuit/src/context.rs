@@ -8,6 +8,7 @@
 //! their producer's relation.
 
 use omron_ir::Graph;
+use omron_zk::fold::{SmallInts, fold_low_base, fold_low_small};
 use omron_zk::mle::evaluate_base;
 use omron_zk::{Ext, Fp, ProverChannel, VerifierChannel, VerifyError};
 
@@ -90,6 +91,8 @@ pub(crate) struct Verifier<'a> {
     pub(crate) inputs: &'a [Vec<i64>],
     /// Padded values of every public tensor (constants, inputs, outputs); empty otherwise.
     pub(crate) public: Vec<&'a [Fp]>,
+    /// The large constants in 16 or 32 bits, where they fit (indexed like `public`).
+    pub(crate) small_consts: &'a [Option<SmallInts>],
     pub(crate) ch: VerifierChannel<'a>,
     pub(crate) pending: Vec<Vec<Claim>>,
 }
@@ -103,7 +106,10 @@ impl Verifier<'_> {
     /// Fixes the low variables of a public tensor at `low_point`: one value per row (see
     /// [`omron_zk::fold::fold_low_base`]), so claims sharing their low coordinates cost one pass.
     pub(crate) fn fold_public_low(&self, t: TensorRef, low_point: &[Ext]) -> Vec<Ext> {
-        omron_zk::fold::fold_low_base(self.public[t], low_point)
+        match self.small_consts.get(t) {
+            Some(Some(small)) => fold_low_small(small, low_point),
+            _ => fold_low_base(self.public[t], low_point),
+        }
     }
 
     /// Receives (or, for public tensors, computes) the value of a claim.

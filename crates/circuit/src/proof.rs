@@ -210,6 +210,7 @@ impl Circuit {
             graph,
             inputs,
             public,
+            small_consts: self.small_consts(),
             ch,
             pending: vec![Vec::new(); plan.tensors.len()],
         };

@@ -90,6 +90,85 @@ pub fn fold_low_base(values: &[Fp], low_point: &[Ext]) -> Vec<Ext> {
     .collect()
 }
 
+/// A base-field table whose values are all small integers, stored in 16 or 32 bits: a quarter
+/// or half of the memory traffic of `Fp` when the same weights are folded proof after proof
+/// (the verifier's matmuls are memory-bound on large models).
+#[derive(Clone, Debug)]
+pub enum SmallInts {
+    /// Every value in `[-2^15, 2^15)`.
+    I16(Vec<i16>),
+    /// Every value in `[-2^31, 2^31)`.
+    I32(Vec<i32>),
+}
+
+impl SmallInts {
+    /// The table in the narrowest width that holds it, or `None` if a value needs more than
+    /// 32 bits.
+    pub fn new(values: &[Fp]) -> Option<SmallInts> {
+        let ints = values.iter().map(|v| v.as_i64());
+        if ints.clone().all(|v| i16::try_from(v).is_ok()) {
+            return Some(SmallInts::I16(ints.map(|v| v as i16).collect()));
+        }
+        if ints.clone().all(|v| i32::try_from(v).is_ok()) {
+            return Some(SmallInts::I32(ints.map(|v| v as i32).collect()));
+        }
+        None
+    }
+
+    /// The number of values.
+    pub fn len(&self) -> usize {
+        match self {
+            SmallInts::I16(v) => v.len(),
+            SmallInts::I32(v) => v.len(),
+        }
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// `sum_i values[i] * coeffs[i]` for values below `2^31` in magnitude: every product is below
+/// `2^95`, so [`MAX_TERMS`] of them fit the 128-bit sums without a check.
+fn dot_ints<T: Copy + Into<i64>>(values: &[T], raw_coeffs: &[[u64; 2]]) -> Ext {
+    let (mut a0, mut a1) = (0i128, 0i128);
+    for (&v, c) in values.iter().zip(raw_coeffs) {
+        let v = v.into() as i128;
+        a0 += v * c[0] as i128;
+        a1 += v * c[1] as i128;
+    }
+    Ext::new(reduce_i128(a0), reduce_i128(a1))
+}
+
+/// [`fold_low_base`] of a table held as [`SmallInts`]; the same result.
+pub fn fold_low_small(values: &SmallInts, low_point: &[Ext]) -> Vec<Ext> {
+    match values {
+        SmallInts::I16(v) => fold_low_ints(v, low_point),
+        SmallInts::I32(v) => fold_low_ints(v, low_point),
+    }
+}
+
+fn fold_low_ints<T: Copy + Into<i64> + Sync>(values: &[T], low_point: &[Ext]) -> Vec<Ext> {
+    let row_len = 1usize << low_point.len();
+    assert!(row_len <= MAX_TERMS, "rows of 2^{} values", low_point.len());
+    let eq_raw = raw(&eq_table(low_point));
+    let rows = values.len().div_ceil(row_len);
+    let per_task = rows_per_task(row_len);
+    par::map_range(rows.div_ceil(per_task), |t| {
+        let first = t * per_task;
+        (first..(first + per_task).min(rows))
+            .map(|h| {
+                let row = &values[h * row_len..((h + 1) * row_len).min(values.len())];
+                dot_ints(row, &eq_raw)
+            })
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 /// Fixes the high variables of the extension of `values` (rows of `2^low_vars`, zero-padded):
 /// entry `l` of the result is `sum_h eq(high_point, h) values[h, l]`, a table of `2^low_vars`.
 pub fn fold_high_base(values: &[Fp], low_vars: usize, high_point: &[Ext]) -> Vec<Ext> {
@@ -169,6 +248,7 @@ mod tests {
             (11, 2, 4096, false),
             (4, 5, 500, true),
             (11, 3, 1 << 14, true),
+            (2, 2, 9, false),
         ] {
             let values = table(&mut rng, len, large);
             let point: Vec<Ext> = (0..low + high).map(|_| rand_ext(&mut rng)).collect();
@@ -179,6 +259,10 @@ mod tests {
                 want,
                 "fold_low {low}+{high}"
             );
+            if let Some(small) = SmallInts::new(&values) {
+                let rows = fold_low_small(&small, &point[..low]);
+                assert_eq!(evaluate(&rows, &point[low..]), want, "fold_low_small");
+            }
             let cols = fold_high_base(&values, low, &point[low..]);
             assert_eq!(cols.len(), 1 << low);
             assert_eq!(
@@ -187,6 +271,25 @@ mod tests {
                 "fold_high {low}+{high}"
             );
         }
+    }
+
+    /// Tables pick the narrowest width that holds every value.
+    #[test]
+    fn small_ints_pick_their_width() {
+        let f = |v: &[i64]| v.iter().map(|&x| Fp::from_i64(x)).collect::<Vec<_>>();
+        assert!(matches!(
+            SmallInts::new(&f(&[-32768, 32767])),
+            Some(SmallInts::I16(_))
+        ));
+        assert!(matches!(
+            SmallInts::new(&f(&[-32769, 5])),
+            Some(SmallInts::I32(_))
+        ));
+        assert!(matches!(SmallInts::new(&f(&[1 << 31])), None));
+        assert!(matches!(
+            SmallInts::new(&f(&[-(1 << 31)])),
+            Some(SmallInts::I32(_))
+        ));
     }
 
     /// A sign flip of one value changes the fold (the exact sums do not lose terms).

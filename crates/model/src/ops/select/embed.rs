@@ -1,7 +1,9 @@
 //! `Gather(constant table, token ids)` along axis 0: an IR `Embedding`, rows of the table by
 //! public token ids. The ids must reach the node as integers at scale 0 (an integer graph
 //! input, possibly through a no-op `Cast` or a reshape); the circuit refuses ids computed from
-//! anything else, naming the node.
+//! anything else, naming the node. Such an input, read only by embeddings, may hold any id of
+//! its table (`omron_ir::input_range`), not only the 16-bit activation range: GPT-2's 50257
+//! ids quantise as they are (up to 2^24 rows, the ids an `f32` input names exactly).
 
 use omron_ir::Op as IrOp;
 

@@ -1,12 +1,14 @@
 //! The localnet's child processes: `omron miner` and `omron validator`, each a real process of
 //! this same binary with its own ports and log file.
 
+use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -46,11 +48,30 @@ impl MinerKind {
     }
 }
 
-/// A free TCP port on `ip` (bound and released; the child binds it a moment later).
+/// Ports [`free_port`] has handed out in this process.
+static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+
+/// A free TCP port on `ip` (bound and released; the child binds it a moment later), never one
+/// this process has handed out before: the children bind their ports only once started, so
+/// without the record two picks (a miner's metrics port, then the validator's API port) could
+/// get the same port back from the kernel and one node would fail to start.
 pub(crate) fn free_port(ip: IpAddr) -> anyhow::Result<u16> {
-    let listener = TcpListener::bind(SocketAddr::new(ip, 0))
-        .with_context(|| format!("cannot find a free port on {ip}"))?;
-    Ok(listener.local_addr()?.port())
+    // Rejected picks stay bound until we return, so the kernel cannot offer them again.
+    let mut rejected = Vec::new();
+    for _ in 0..64 {
+        let listener = TcpListener::bind(SocketAddr::new(ip, 0))
+            .with_context(|| format!("cannot find a free port on {ip}"))?;
+        let port = listener.local_addr()?.port();
+        let fresh = HANDED_OUT
+            .lock()
+            .map_err(|_| anyhow::anyhow!("port record poisoned"))?
+            .insert(port);
+        if fresh {
+            return Ok(port);
+        }
+        rejected.push(listener);
+    }
+    bail!("no free port on {ip} that this localnet has not handed out already")
 }
 
 /// A running child node.
@@ -261,6 +282,16 @@ pub(crate) async fn wait_healthy(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Many picks in one process never repeat a port, whatever the kernel offers.
+    #[test]
+    fn free_ports_are_never_handed_out_twice() {
+        let ip = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+        let ports: Vec<u16> = (0..300).map(|_| free_port(ip).unwrap()).collect();
+        let distinct: BTreeSet<u16> = ports.iter().copied().collect();
+        assert_eq!(distinct.len(), ports.len());
+        assert!(ports.iter().all(|&p| p != 0));
+    }
 
     #[test]
     fn lineup_ends_with_slow_and_faulty() {

@@ -15,8 +15,8 @@
 //! claim at `(μ, s)`. At the leaves the caller checks `p_n(r), q_n(r)` against what the leaves
 //! are defined to be. Soundness error per layer: `(3k + 2) / |Fp2|`.
 
-use crate::mle::{eq_eval, eq_table};
-use crate::{Ext, ProverChannel, VerifierChannel, VerifyError, sumcheck};
+use crate::mle::{eq_eval, interpolate_at};
+use crate::{Ext, ProverChannel, VerifierChannel, VerifyError, par, sumcheck};
 
 /// What the prover's run leaves behind: the root and the leaf claim.
 #[derive(Debug, Clone)]
@@ -45,55 +45,61 @@ pub fn prove(p: Vec<Ext>, q: Vec<Ext>, ch: &mut ProverChannel) -> FractionSumPro
 /// each round, so the prover never materialises it (the messages are those of [`prove`] on the
 /// padded leaves). The lookup argument's concatenated blocks leave such a tail.
 pub fn prove_padded(
-    mut p: Vec<Ext>,
-    mut q: Vec<Ext>,
+    p: Vec<Ext>,
+    q: Vec<Ext>,
     n: usize,
     ch: &mut ProverChannel,
 ) -> FractionSumProof {
-    debug_assert!(p.len() == q.len() && p.len() <= 1 << n);
-    // An even number of live leaves (a trailing 0/1 pair is padding like the tail).
-    if p.len() % 2 == 1 && n > 0 {
-        p.push(Ext::ZERO);
-        q.push(Ext::ONE);
+    debug_assert!(p.len() == q.len());
+    let leaves = par::collect(p.len(), par::MIN_TASK_LEN, |i| [p[i], q[i]]);
+    prove_pairs(leaves, n, ch)
+}
+
+/// A node of the tree: numerator and denominator.
+type Frac = [Ext; 2];
+
+/// A node of the implicit tail.
+const PAD_FRAC: Frac = [Ext::ZERO, Ext::ONE];
+
+/// [`prove_padded`] with the live leaves given as `(p, q)` pairs, the layout every layer is
+/// kept in (the two children of a node are adjacent, so a layer sumcheck reads each pair of
+/// nodes as one contiguous block).
+pub fn prove_pairs(mut leaves: Vec<Frac>, n: usize, ch: &mut ProverChannel) -> FractionSumProof {
+    debug_assert!(leaves.len() <= 1 << n);
+    // layers[k] = live part of layer k, k = 0 (root) ..= n (leaves). Every layer below the
+    // root has an even live length (a trailing 0/1 node is padding like the tail).
+    let mut layers: Vec<Vec<Frac>> = Vec::with_capacity(n + 1);
+    if leaves.len() % 2 == 1 && n > 0 {
+        leaves.push(PAD_FRAC);
     }
-    // layers[k] = live part of (p_k, q_k), k = 0 (root) ..= n (leaves).
-    let mut layers: Vec<(Vec<Ext>, Vec<Ext>)> = Vec::with_capacity(n + 1);
-    layers.push((p, q));
-    for _ in 0..n {
-        let (lp, lq) = &layers[layers.len() - 1];
-        let live = lp.len().div_ceil(2);
-        let mut np = Vec::with_capacity(live);
-        let mut nq = Vec::with_capacity(live);
-        for j in 0..live {
-            let (p0, q0) = (lp[2 * j], lq[2 * j]);
-            let (p1, q1) = (
-                child(lp, 2 * j + 1, Ext::ZERO),
-                child(lq, 2 * j + 1, Ext::ONE),
-            );
-            np.push(p0 * q1 + p1 * q0);
-            nq.push(q0 * q1);
+    layers.push(leaves);
+    for depth in (0..n).rev() {
+        let below = &layers[layers.len() - 1];
+        let mut layer = par::collect(below.len() / 2, par::MIN_TASK_LEN, |j| {
+            let ([p0, q0], [p1, q1]) = (below[2 * j], below[2 * j + 1]);
+            [p0 * q1 + p1 * q0, q0 * q1]
+        });
+        if layer.len() % 2 == 1 && depth > 0 {
+            layer.push(PAD_FRAC);
         }
-        layers.push((np, nq));
+        layers.push(layer);
     }
     layers.reverse();
-    let root_p = layers[0].0.first().copied().unwrap_or(Ext::ZERO);
-    let root_q = layers[0].1.first().copied().unwrap_or(Ext::ONE);
+    let [root_p, root_q] = layers[0].first().copied().unwrap_or(PAD_FRAC);
     ch.send_ext(b"fracsum-root-p", root_p);
     ch.send_ext(b"fracsum-root-q", root_q);
 
     let mut point: Vec<Ext> = Vec::new();
     let (mut claim_p, mut claim_q) = (root_p, root_q);
-    for (lp, lq) in layers.iter().skip(1) {
+    for layer in layers.iter().skip(1) {
         let lambda = ch.challenge_ext(b"fracsum-lambda");
-        let live = lp.len().div_ceil(2);
-        let mut tables: [Vec<Ext>; 4] = std::array::from_fn(|_| Vec::with_capacity(live));
-        for j in 0..live {
-            tables[0].push(lp[2 * j]);
-            tables[1].push(child(lp, 2 * j + 1, Ext::ZERO));
-            tables[2].push(lq[2 * j]);
-            tables[3].push(child(lq, 2 * j + 1, Ext::ONE));
-        }
-        let (s, [p0, p1, q0, q1]) = prove_layer(&point, lambda, tables, ch);
+        let nodes = |x: usize| -> [Ext; 4] {
+            let ([p0, q0], [p1, q1]) = (layer[2 * x], layer[2 * x + 1]);
+            [p0, p1, q0, q1]
+        };
+        let claim = claim_p + lambda * claim_q;
+        let (s, [p0, p1, q0, q1]) =
+            prove_layer(&point, lambda, claim, (nodes, layer.len() / 2), ch);
         ch.send_exts(b"fracsum-children", &[p0, p1, q0, q1]);
         let mu = ch.challenge_ext(b"fracsum-mu");
         claim_p = p0 + mu * (p1 - p0);
@@ -109,73 +115,139 @@ pub fn prove_padded(
     }
 }
 
-/// Entry `i` of a live table, or the padding value past its end.
-fn child(t: &[Ext], i: usize, pad: Ext) -> Ext {
-    t.get(i).copied().unwrap_or(pad)
-}
-
-/// The padding values of the four children tables `p0, p1, q0, q1`.
+/// The children tables `p0, p1, q0, q1` at one index; past the live entries every index holds
+/// the padding `(0, 0, 1, 1)`, where the summand is `λ`.
 const PAD: [Ext; 4] = [Ext::ZERO, Ext::ZERO, Ext::ONE, Ext::ONE];
 
+/// The layer summand `p0 q1 + p1 q0 + λ q0 q1`, in three products.
+#[inline]
+fn summand(v: [Ext; 4], lambda: Ext) -> Ext {
+    v[0] * v[3] + v[2] * (v[1] + lambda * v[3])
+}
+
+/// Sums over the pairs `(a, b) = (T[2j], T[2j + 1])` of one round, weighted by `rest[j]`:
+/// the summand at `a` (`X = 0`), at `b` (`X = 1`, only when `with_one`) and at `2b - a`
+/// (`X = 2`), and the weight of the live pairs. Split over threads when large.
+fn round_sums(
+    table: &(impl Fn(usize) -> [Ext; 4] + Sync),
+    live: usize,
+    rest: &[Ext],
+    lambda: Ext,
+    with_one: bool,
+) -> [Ext; 4] {
+    let partials = par::map_ranges(live.div_ceil(2), par::MIN_TASK_LEN / 4, |range| {
+        let mut acc = [Ext::ZERO; 4];
+        for j in range {
+            let a = table(2 * j);
+            let b = if 2 * j + 1 < live {
+                table(2 * j + 1)
+            } else {
+                PAD
+            };
+            let e = rest[j];
+            acc[0] += e * summand(a, lambda);
+            if with_one {
+                acc[1] += e * summand(b, lambda);
+            }
+            acc[2] += e * summand(std::array::from_fn(|t| b[t] + b[t] - a[t]), lambda);
+            acc[3] += e;
+        }
+        acc
+    });
+    partials.into_iter().fold([Ext::ZERO; 4], |mut sum, part| {
+        sum.iter_mut().zip(part).for_each(|(s, p)| *s += p);
+        sum
+    })
+}
+
+/// Fixes the lowest variable of the live tables to `s`.
+fn fold_tables(table: &(impl Fn(usize) -> [Ext; 4] + Sync), live: usize, s: Ext) -> Vec<[Ext; 4]> {
+    par::collect(live.div_ceil(2), par::MIN_TASK_LEN / 4, |j| {
+        let a = table(2 * j);
+        let b = if 2 * j + 1 < live {
+            table(2 * j + 1)
+        } else {
+            PAD
+        };
+        std::array::from_fn(|t| a[t] + s * (b[t] - a[t]))
+    })
+}
+
 /// One layer's sumcheck, specialised: proves
-/// `claim = sum_x eq(r, x) [p0 q1 + p1 q0 + λ q0 q1](x)` over the children tables, sending the
-/// same round polynomials as the generic [`sumcheck::prove`] with `eq` as a fifth table, but
-/// without folding `eq`: in round `i` the polynomial is
-/// `h(X) = C_i eq(r_i, X) q(X)` with `C_i = prod_{j < i} eq(r_j, s_j)` and
-/// `q(X) = sum_{x'} eq(r_{>i}, x') g(X, x')` of degree 2, so each pair costs three evaluations of
-/// `g` instead of four of `eq g`. The tables hold only their live prefix: past it every entry is
-/// the padding `(0, 0, 1, 1)`, where `g = λ`, so the tail adds `λ` times its `eq` weight
-/// (`1` minus the live pairs' weight, as `eq` sums to 1). Returns the point and `p0, p1, q0, q1`
-/// there.
+/// `claim = sum_x eq(r, x) [p0 q1 + p1 q0 + λ q0 q1](x)` over the children tables (given as
+/// `(entry, live length)`), sending the same round polynomials as the generic
+/// [`sumcheck::prove`] with `eq` as a fifth table, but without folding `eq`: in round `i` the
+/// polynomial is `h(X) = C_i eq(r_i, X) q(X)` with `C_i = prod_{j < i} eq(r_j, s_j)` and
+/// `q(X) = sum_{x'} eq(r_{>i}, x') g(X, x')` of degree 2. `q(1)` follows from the running
+/// claim, `h(0) + h(1) = claim`, so each pair costs two evaluations of `g` (at `X = 0, 2`);
+/// only when `C_i r_i = 0` (probability about `2^-128`) is `q(1)` summed too. Past the live
+/// entries every entry is the padding `(0, 0, 1, 1)`, where `g = λ`, so the tail adds `λ`
+/// times its `eq` weight (`1` minus the live pairs' weight, as `eq` sums to 1). Returns the
+/// point and `p0, p1, q0, q1` there.
 fn prove_layer(
     r: &[Ext],
     lambda: Ext,
-    mut tables: [Vec<Ext>; 4],
+    mut claim: Ext,
+    (first, first_live): (impl Fn(usize) -> [Ext; 4] + Sync, usize),
     ch: &mut ProverChannel,
 ) -> (Vec<Ext>, [Ext; 4]) {
-    let g = |v: [Ext; 4]| v[0] * v[3] + v[1] * v[2] + lambda * v[2] * v[3];
-    let at = |tables: &[Vec<Ext>; 4], i: usize| -> [Ext; 4] {
-        std::array::from_fn(|t| child(&tables[t], i, PAD[t]))
-    };
     let mut point = Vec::with_capacity(r.len());
     let mut scale = Ext::ONE;
+    let one = Ext::ONE;
     let three = Ext::from(crate::Fp::new(3));
+    // eq(r_{>i}, .): summing out its lowest variable gives the next round's table.
+    let mut rest = if r.is_empty() {
+        Vec::new()
+    } else {
+        par::eq_table(&r[1..])
+    };
+    let mut folded: Option<Vec<[Ext; 4]>> = None;
+    let mut live = first_live;
     for (i, &ri) in r.iter().enumerate() {
-        let rest = eq_table(&r[i + 1..]);
-        let live = tables[0].len().div_ceil(2);
-        let (mut at0, mut at1, mut at2, mut weight) = (Ext::ZERO, Ext::ZERO, Ext::ZERO, Ext::ZERO);
-        for (j, &e) in rest.iter().enumerate().take(live) {
-            let (a, b) = (at(&tables, 2 * j), at(&tables, 2 * j + 1));
-            at0 += e * g(a);
-            at1 += e * g(b);
-            at2 += e * g(std::array::from_fn(|t| b[t] + b[t] - a[t]));
-            weight += e;
+        if i > 0 {
+            let half = rest.len() / 2;
+            let next = par::collect(half, par::MIN_TASK_LEN, |j| rest[2 * j] + rest[2 * j + 1]);
+            rest = next;
         }
-        let tail = lambda * (Ext::ONE - weight);
-        let (at0, at1, at2) = (at0 + tail, at1 + tail, at2 + tail);
+        let one_from_claim = (scale * ri).inverse();
+        let [at0, at1, at2, weight] = match &folded {
+            None => round_sums(&first, live, &rest, lambda, one_from_claim.is_none()),
+            Some(t) => round_sums(&|j| t[j], live, &rest, lambda, one_from_claim.is_none()),
+        };
+        let tail = lambda * (one - weight);
+        let (at0, at2) = (at0 + tail, at2 + tail);
+        let h0 = scale * (one - ri) * at0;
+        // h(1) = C_i r_i q(1) = claim - h(0).
+        let at1 = match one_from_claim {
+            Some(inv) => (claim - h0) * inv,
+            None => at1 + tail,
+        };
         // q(3) from q(0), q(1), q(2); eq(r_i, X) = (1 - r_i)(1 - X) + r_i X at X = 0, 2, 3.
         let at3 = at0 - three * at1 + three * at2;
-        let one = Ext::ONE;
         let msg = [
-            scale * (one - ri) * at0,
+            h0,
             scale * (three * ri - one) * at2,
             scale * (three * ri + ri + ri - one - one) * at3,
         ];
         ch.send_exts(b"fracsum-layer", &msg);
         let s = ch.challenge_ext(b"fracsum-layer");
-        for (t, table) in tables.iter_mut().enumerate() {
-            let folded: Vec<Ext> = (0..live)
-                .map(|j| {
-                    let a = table[2 * j];
-                    a + s * (child(table, 2 * j + 1, PAD[t]) - a)
-                })
-                .collect();
-            *table = folded;
-        }
+        let h = [h0, claim - h0, msg[1], msg[2]];
+        claim = interpolate_at(&h, s);
+        let next = match &folded {
+            None => fold_tables(&first, live, s),
+            Some(t) => fold_tables(&|j| t[j], live, s),
+        };
+        live = next.len();
+        folded = Some(next);
         scale *= (one - ri) * (one - s) + ri * s;
         point.push(s);
     }
-    (point, at(&tables, 0))
+    let values = match &folded {
+        None if first_live > 0 => first(0),
+        None => PAD,
+        Some(t) => t.first().copied().unwrap_or(PAD),
+    };
+    (point, values)
 }
 
 /// Verifies a fraction sum over `2^n` leaves. Returns the root and the leaf claim, which the
@@ -233,21 +305,48 @@ mod tests {
     }
 
     /// The specialised layer prover sends exactly the generic sumcheck's messages (with `eq`
-    /// as a fifth table) and ends at the same point and values.
+    /// as a fifth table) and ends at the same point and values: with full and live-prefix
+    /// tables, and with a zero coordinate in `r`, where `q(1)` cannot be derived from the claim
+    /// and is summed instead.
     #[test]
     fn specialised_layer_matches_the_generic_sumcheck() {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
-        for k in [0usize, 1, 4, 7] {
-            let r: Vec<Ext> = (0..k).map(|_| rand_ext(&mut rng)).collect();
+        let cases = [
+            (0usize, 1usize, None),
+            (1, 2, None),
+            (4, 16, None),
+            (4, 11, None),
+        ];
+        let more = [
+            (7, 128, None),
+            (7, 77, Some(3)),
+            (5, 32, Some(0)),
+            (5, 9, Some(4)),
+        ];
+        // Large enough for several threads' worth of pairs.
+        let large = [(13, 6000, None), (12, 4096, Some(1))];
+        for (k, live, zero_at) in cases.into_iter().chain(more).chain(large) {
+            let mut r: Vec<Ext> = (0..k).map(|_| rand_ext(&mut rng)).collect();
+            if let Some(i) = zero_at {
+                r[i] = Ext::ZERO;
+            }
             let lambda = rand_ext(&mut rng);
-            let tables: [Vec<Ext>; 4] =
-                std::array::from_fn(|_| (0..1 << k).map(|_| rand_ext(&mut rng)).collect());
+            let tables: [Vec<Ext>; 4] = std::array::from_fn(|t| {
+                (0..1usize << k)
+                    .map(|i| if i < live { rand_ext(&mut rng) } else { PAD[t] })
+                    .collect()
+            });
+            let eq = crate::mle::eq_table(&r);
+            let claim: Ext = (0..1usize << k)
+                .map(|x| eq[x] * summand(std::array::from_fn(|t| tables[t][x]), lambda))
+                .sum();
             let t = Transcript::new(b"layer");
             let mut fast = ProverChannel::new(t.clone());
-            let (point, values) = prove_layer(&r, lambda, tables.clone(), &mut fast);
+            let entry = |x: usize| -> [Ext; 4] { std::array::from_fn(|t| tables[t][x]) };
+            let (point, values) = prove_layer(&r, lambda, claim, (entry, live), &mut fast);
             let mut generic = ProverChannel::new(t);
-            let mut all = vec![crate::mle::eq_table(&r)];
-            all.extend(tables);
+            let mut all = vec![eq];
+            all.extend(tables.clone());
             let out = sumcheck::prove(
                 b"fracsum-layer",
                 all,
@@ -255,9 +354,13 @@ mod tests {
                 |v| v[0] * (v[1] * v[4] + v[2] * v[3] + lambda * v[3] * v[4]),
                 &mut generic,
             );
-            assert_eq!(point, out.point, "k={k}");
-            assert_eq!(values.to_vec(), out.values[1..].to_vec(), "k={k}");
-            assert_eq!(fast.finish(), generic.finish(), "k={k}");
+            assert_eq!(point, out.point, "k={k} live={live}");
+            assert_eq!(
+                values.to_vec(),
+                out.values[1..].to_vec(),
+                "k={k} live={live}"
+            );
+            assert_eq!(fast.finish(), generic.finish(), "k={k} live={live}");
         }
     }
 

@@ -20,8 +20,6 @@
 //! `Σ_i eq(z[n_i..], b_i) (leaf_i(z[..n_i]))` plus `1 - Σ_i eq(z[n_i..], b_i)` for the unused
 //! blocks' denominators.
 
-use std::collections::BTreeMap;
-
 use omron_zk::mle::eq_at_index;
 use omron_zk::{Ext, Fp, VerifyError, field::batch_inverse, fraction_sum};
 
@@ -93,14 +91,19 @@ fn placement(plan: &Plan) -> Placement {
 
 pub(crate) fn prove(p: &mut Prover<'_>) -> Result<(), CircuitError> {
     let plan = p.plan;
+    let start = std::time::Instant::now();
+    let lap =
+        |step: &str| tracing::debug!(step, ms = start.elapsed().as_secs_f64() * 1e3, "lookup");
     let columns: Vec<Vec<i64>> = plan
         .lookups
         .iter()
         .map(|inst| column_values(p, &inst.input))
         .collect();
-    let mut counts: Vec<BTreeMap<u64, u64>> = vec![BTreeMap::new(); plan.tables.len()];
+    let mut rows: Vec<Vec<u64>> = vec![Vec::new(); plan.tables.len()];
     for (inst, xs) in plan.lookups.iter().zip(&columns) {
         let spec = &plan.tables[inst.table];
+        let table_rows = &mut rows[inst.table];
+        table_rows.reserve(xs.len());
         for &x in xs {
             let row = spec.row_of(x).ok_or_else(|| {
                 CircuitError::Malformed(format!(
@@ -112,12 +115,14 @@ pub(crate) fn prove(p: &mut Prover<'_>) -> Result<(), CircuitError> {
                     spec.name()
                 ))
             })?;
-            *counts[inst.table].entry(row).or_insert(0) += 1;
+            table_rows.push(row);
         }
     }
-    for table in &counts {
-        send_multiplicities(p, table);
+    lap("columns");
+    for table_rows in rows {
+        send_multiplicities(p, &count_rows(table_rows));
     }
+    lap("multiplicities");
     let alpha = p.ch.challenge_ext(b"lookup-alpha");
     let beta = p.ch.challenge_ext(b"lookup-beta");
     if plan.lookups.is_empty() {
@@ -126,18 +131,18 @@ pub(crate) fn prove(p: &mut Prover<'_>) -> Result<(), CircuitError> {
     let weights = table_weights(plan.tables.len(), || p.ch.challenge_ext(b"lookup-rho"));
     let place = placement(plan);
     // The unused tail past the last block is left implicit (`0/1` leaves).
-    let mut num = vec![Ext::ZERO; place.used];
-    let mut den = vec![Ext::ONE; place.used];
+    let mut leaves = vec![[Ext::ZERO, Ext::ONE]; place.used];
     for ((inst, xs), &offset) in plan.lookups.iter().zip(&columns).zip(&place.offsets) {
         let layout = Layout::new(&inst.input.shape);
         let ys = inst.output.map(|o| p.witness.rows(o));
         let weight = weights[inst.table];
         for (e, pos) in layout.positions().into_iter().enumerate() {
-            num[offset + pos] = weight;
-            den[offset + pos] = leaf(alpha, beta, xs[e], ys.map(|y| y[e]));
+            leaves[offset + pos] = [weight, leaf(alpha, beta, xs[e], ys.map(|y| y[e]))];
         }
     }
-    let fs = fraction_sum::prove_padded(num, den, place.vars, &mut p.ch);
+    lap("leaves");
+    let fs = fraction_sum::prove_pairs(leaves, place.vars, &mut p.ch);
+    lap("gkr");
     for inst in &plan.lookups {
         let layout = Layout::new(&inst.input.shape);
         let low = &fs.point[..layout.num_vars()];
@@ -149,7 +154,37 @@ pub(crate) fn prove(p: &mut Prover<'_>) -> Result<(), CircuitError> {
             p.claim(o, low.to_vec());
         }
     }
+    lap("claims");
     Ok(())
+}
+
+/// The declared rows of one table and how often each is looked up, rows ascending. Rows
+/// spanning a range not much wider than their number (activations, remainders) are counted in
+/// an array over the span; sparse ones (wide tables used at few rows) are sorted.
+fn count_rows(mut rows: Vec<u64>) -> Vec<(u64, u64)> {
+    let (Some(&lo), Some(&hi)) = (rows.iter().min(), rows.iter().max()) else {
+        return Vec::new();
+    };
+    let span = hi - lo + 1;
+    if span <= (4 * rows.len() as u64).max(1 << 16) {
+        let mut counts = vec![0u64; span as usize];
+        for &row in &rows {
+            counts[(row - lo) as usize] += 1;
+        }
+        return (lo..=hi)
+            .zip(counts)
+            .filter(|&(_, count)| count > 0)
+            .collect();
+    }
+    rows.sort_unstable();
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for row in rows {
+        match out.last_mut() {
+            Some((last, count)) if *last == row => *count += 1,
+            _ => out.push((row, 1)),
+        }
+    }
+    out
 }
 
 /// `ρ^k` for table `k`; `ρ` is drawn only when there are several tables.
@@ -169,14 +204,14 @@ fn varint_len(v: u64) -> usize {
 /// a bitmap of the declared rows over the span (bit `i % 8` of byte `i / 8` is row
 /// `first + i`), then one count per declared row (dense use, e.g. remainders and activations:
 /// little more than a byte per row, about half of the pairs).
-fn send_multiplicities(p: &mut Prover<'_>, table: &BTreeMap<u64, u64>) {
-    let (first, span) = match (table.keys().next(), table.keys().next_back()) {
-        (Some(&first), Some(&last)) => (first, last - first + 1),
+fn send_multiplicities(p: &mut Prover<'_>, table: &[(u64, u64)]) {
+    let (first, span) = match (table.first(), table.last()) {
+        (Some(&(first, _)), Some(&(last, _))) => (first, last - first + 1),
         _ => (0, 0),
     };
     let mut pairs = Vec::with_capacity(2 * table.len());
     let mut prev = first;
-    for (&row, &count) in table {
+    for &(row, count) in table {
         pairs.push(row - prev);
         pairs.push(count);
         prev = row;
@@ -184,7 +219,7 @@ fn send_multiplicities(p: &mut Prover<'_>, table: &BTreeMap<u64, u64>) {
     if let Some(step) = pairs.first_mut() {
         *step = first;
     }
-    let counts_len: usize = table.values().map(|&c| varint_len(c)).sum();
+    let counts_len: usize = table.iter().map(|&(_, c)| varint_len(c)).sum();
     let sparse = pairs.iter().map(|&v| varint_len(v)).sum::<usize>();
     let dense = span.div_ceil(8) as usize + counts_len;
     if sparse <= dense {
@@ -197,12 +232,12 @@ fn send_multiplicities(p: &mut Prover<'_>, table: &BTreeMap<u64, u64>) {
         p.ch.send_varint(b"lookup-mode", v);
     }
     let mut bitmap = vec![0u8; span.div_ceil(8) as usize];
-    for &row in table.keys() {
+    for &(row, _) in table {
         let i = (row - first) as usize;
         bitmap[i / 8] |= 1 << (i % 8);
     }
     p.ch.send_bytes(b"lookup-rows", &bitmap);
-    let counts: Vec<u64> = table.values().copied().collect();
+    let counts: Vec<u64> = table.iter().map(|&(_, c)| c).collect();
     p.ch.send_varints(b"lookup-multiplicities", &counts);
 }
 
@@ -467,6 +502,17 @@ mod tests {
             decode_pairs(&[2, 3, 8, 1], 10, 4),
             Err(DecodeError::Integer(_))
         ));
+    }
+
+    /// Both ways of counting (an array over a dense span, sorting a sparse one) give the rows
+    /// ascending with their counts.
+    #[test]
+    fn rows_are_counted_dense_or_sparse() {
+        let dense = vec![5, 3, 5, 9, 3, 5];
+        assert_eq!(count_rows(dense), vec![(3, 2), (5, 3), (9, 1)]);
+        let sparse = vec![1 << 40, 7, 1 << 40, 1 << 50];
+        assert_eq!(count_rows(sparse), vec![(7, 1), (1 << 40, 2), (1 << 50, 1)]);
+        assert_eq!(count_rows(Vec::new()), vec![]);
     }
 
     #[test]

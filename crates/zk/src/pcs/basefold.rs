@@ -24,6 +24,7 @@
 //! The whole proof's error, these terms included, is counted by `omron-circuit`'s soundness
 //! report; see `docs/proof-system.md` §7.
 
+use crate::field::P;
 use crate::mle::{eq_eval, eq_table};
 use crate::par;
 use crate::pcs::merkle::{Digest, MerkleTree, hash_leaf, verify_opening};
@@ -217,8 +218,10 @@ pub fn receive_commitment(ch: &mut VerifierChannel<'_>) -> Result<Digest, Verify
 /// `y ζ^bitrev(r)` for `r < 2^a`, with base point `y = g^bitrev_(m-a)(k)` and `ζ = g^(2^(m-a))`.
 /// At fold level `j` the pair `(2s, 2s+1)` is `(x, -x)` with `x = (y ζ^bitrev_(a-j-1)(s))^(2^j)`;
 /// `y_inv` and `zeta_inv` are the inverses of `y` and `ζ`.
+///
+/// Each level halves its result; the fold is linear in the values, so the halvings are applied
+/// once at the end (`2^-a`), not per pair.
 fn fold_leaf(values: &mut [Ext], y_inv: Fp, zeta: &LeafTwiddles, alphas: &[Ext]) -> Ext {
-    let inv2 = Fp::TWO.inverse().unwrap_or(Fp::ONE);
     let mut y_inv = y_inv;
     let mut len = values.len();
     for (j, &alpha) in alphas.iter().enumerate() {
@@ -228,17 +231,22 @@ fn fold_leaf(values: &mut [Ext], y_inv: Fp, zeta: &LeafTwiddles, alphas: &[Ext])
             let (u, v) = (values[2 * s], values[2 * s + 1]);
             let sum = u + v;
             let diff = (u - v) * x_inv;
-            values[s] = (sum + alpha * (diff - sum)) * inv2;
+            values[s] = sum + alpha * (diff - sum);
         }
         len = half;
         y_inv = y_inv.square();
     }
-    values[0]
+    values[0] * zeta.halving
 }
+
+/// `1/2` in the field.
+const INV2: Fp = Fp::new(P.div_ceil(2));
 
 /// For a leaf of `2^a` points: at fold level `j`, `ζ^-(2^j bitrev_(a-j-1)(s))` for every pair `s`.
 struct LeafTwiddles {
     levels: Vec<Vec<Fp>>,
+    /// `2^-levels`: the halvings of every level, applied once to the folded value.
+    halving: Fp,
 }
 
 impl LeafTwiddles {
@@ -254,7 +262,10 @@ impl LeafTwiddles {
             );
             z = z.square();
         }
-        LeafTwiddles { levels }
+        LeafTwiddles {
+            levels,
+            halving: INV2.pow(a as u64),
+        }
     }
 }
 
@@ -298,11 +309,13 @@ fn fold_base_codeword(codeword: &[Fp], m: u32, alphas: &[Ext]) -> Vec<Ext> {
     let powers = powers_table(g_inv, leaves);
     let bits = m - a;
     let twiddles = LeafTwiddles::new(zeta_inv, a);
-    let inv2 = Fp::TWO.inverse().unwrap_or(Fp::ONE);
-    // The remaining levels see the leaf's base point squared and the twiddles from level 1 on.
+    // The remaining levels see the leaf's base point squared and the twiddles from level 1 on;
+    // their fold halves `a - 1` times, this first level once (applied here, in the base field).
     let rest_twiddles = LeafTwiddles {
         levels: twiddles.levels[1..].to_vec(),
+        halving: INV2.pow(a as u64 - 1),
     };
+    let inv2 = INV2;
     par::map_range(leaves, |k| {
         let y_inv = powers[reverse_bits(k, bits)];
         let leaf = &codeword[k * width..(k + 1) * width];
@@ -337,19 +350,72 @@ fn powers_table(g: Fp, n: usize) -> Vec<Fp> {
     out
 }
 
+/// `E = sum_k γ^k eq(z_k, .)` over the whole hypercube (each claim's table sits on its
+/// block).
 fn build_eq_sum(claims: &[Claim], n: usize, gamma: Ext) -> Vec<Ext> {
     let mut e = vec![Ext::ZERO; 1 << n];
     let mut coeff = Ext::ONE;
     for c in claims {
         let m = c.point.len();
-        let table = eq_table(&c.point);
+        let table = par::eq_table_scaled(&c.point, coeff);
         let base = c.block << m;
-        for (slot, t) in e[base..base + (1 << m)].iter_mut().zip(table) {
-            *slot += coeff * t;
-        }
+        par::fill_chunks(
+            &mut e[base..base + (1 << m)],
+            par::MIN_TASK_LEN,
+            1,
+            |at, slots| {
+                for (slot, t) in slots.iter_mut().zip(&table[at..]) {
+                    *slot += *t;
+                }
+            },
+        );
         coeff *= gamma;
     }
     e
+}
+
+/// One round's message `(h(0), h(2))` of `sum_b P(b) E(b)` from the pairs of `P` and `E`
+/// (`P` in the base field, before the first fold).
+fn base_round_sums(p: &[Fp], e: &[Ext]) -> [Ext; 2] {
+    let partials = par::map_ranges(p.len() / 2, par::MIN_TASK_LEN, |range| {
+        let (mut h0, mut h2) = (Ext::ZERO, Ext::ZERO);
+        for j in range {
+            let (p0, p1, e0, e1) = (p[2 * j], p[2 * j + 1], e[2 * j], e[2 * j + 1]);
+            h0 += e0 * p0;
+            h2 += (e1 + e1 - e0) * (p1 + p1 - p0);
+        }
+        [h0, h2]
+    });
+    add_pairs(partials)
+}
+
+fn add_pairs(parts: Vec<[Ext; 2]>) -> [Ext; 2] {
+    parts
+        .into_iter()
+        .fold([Ext::ZERO; 2], |acc, x| [acc[0] + x[0], acc[1] + x[1]])
+}
+
+/// Fixes the lowest variable of `P` and `E` (tables of `len` entries) to `α`: `fold(i)` gives
+/// entry `i` of the result, the pair `(P, E)` there. Returns the folded pairs and the next
+/// round's message `(h(0), h(2))`, summed from them in the same pass.
+fn fold_and_sum(
+    len: usize,
+    fold: impl Fn(usize) -> [Ext; 2] + Sync + Send,
+) -> (Vec<[Ext; 2]>, [Ext; 2]) {
+    let mut out = vec![[Ext::ZERO; 2]; len / 2];
+    let parts = par::fill_chunks(&mut out, par::MIN_TASK_LEN, 2, |at, slots| {
+        for (k, slot) in slots.iter_mut().enumerate() {
+            *slot = fold(at + k);
+        }
+        let (mut h0, mut h2) = (Ext::ZERO, Ext::ZERO);
+        for pair in slots.chunks_exact(2) {
+            let ([p0, e0], [p1, e1]) = (pair[0], pair[1]);
+            h0 += p0 * e0;
+            h2 += (p1 + p1 - p0) * (e1 + e1 - e0);
+        }
+        [h0, h2]
+    });
+    (out, add_pairs(parts))
 }
 
 /// Proves the `claims` about a committed polynomial. The claimed values must already be bound
@@ -357,65 +423,57 @@ fn build_eq_sum(claims: &[Claim], n: usize, gamma: Ext) -> Vec<Ext> {
 pub fn open(committed: &Committed, claims: &[Claim], params: &PcsParams, ch: &mut ProverChannel) {
     let n = committed.n as usize;
     let gamma = ch.challenge_ext(b"pcs-gamma");
-    let mut e = build_eq_sum(claims, n, gamma);
+    let e = build_eq_sum(claims, n, gamma);
     // The values stay in the base field until the first round binds a variable: that round's
     // products are base-by-extension, and its fold produces the extension table directly.
+    // Afterwards `P` and `E` are kept as pairs, and each fold also sums the next round.
     let schedule = params.schedule(committed.n);
-    let mut p: Vec<Ext> = if schedule.is_empty() {
-        committed.values.iter().map(|&v| v.into()).collect()
-    } else {
-        Vec::new()
-    };
+    let values = &committed.values;
+    let mut sums = base_round_sums(values, &e);
+    let mut tables: Option<Vec<[Ext; 2]>> = None;
 
     let mut log_size = committed.n + params.log_blowup;
-    let mut oracle: Option<Vec<Ext>> = None;
+    // The committed folded codewords; the last one is the next to fold.
     let mut trees: Vec<MerkleTree> = Vec::new();
     let mut oracles: Vec<Vec<Ext>> = Vec::new();
     for (b, &bits) in schedule.iter().enumerate() {
         let mut alphas = Vec::with_capacity(bits as usize);
         for _ in 0..bits {
-            let (mut h0, mut h2) = (Ext::ZERO, Ext::ZERO);
-            if b == 0 && alphas.is_empty() {
-                let base = &committed.values;
-                for j in 0..base.len() / 2 {
-                    let (p0, p1, e0, e1) = (base[2 * j], base[2 * j + 1], e[2 * j], e[2 * j + 1]);
-                    h0 += e0 * p0;
-                    h2 += (e1 + e1 - e0) * (p1 + p1 - p0);
-                }
-            } else {
-                for j in 0..p.len() / 2 {
-                    let (p0, p1, e0, e1) = (p[2 * j], p[2 * j + 1], e[2 * j], e[2 * j + 1]);
-                    h0 += p0 * e0;
-                    h2 += (p1 + p1 - p0) * (e1 + e1 - e0);
-                }
-            }
-            ch.send_exts(b"pcs-sumcheck", &[h0, h2]);
+            ch.send_exts(b"pcs-sumcheck", &sums);
             let alpha = ch.challenge_ext(b"pcs-alpha");
-            if b == 0 && alphas.is_empty() {
-                p = committed
-                    .values
-                    .chunks_exact(2)
-                    .map(|pair| Ext::from(pair[0]) + alpha * (pair[1] - pair[0]))
-                    .collect();
-            } else {
-                crate::mle::fold_first(&mut p, alpha);
-            }
-            crate::mle::fold_first(&mut e, alpha);
+            let (next, next_sums) = match &tables {
+                None => fold_and_sum(values.len(), |i| {
+                    let (p0, p1, e0, e1) =
+                        (values[2 * i], values[2 * i + 1], e[2 * i], e[2 * i + 1]);
+                    [Ext::from(p0) + alpha * (p1 - p0), e0 + alpha * (e1 - e0)]
+                }),
+                Some(t) => fold_and_sum(t.len(), |i| {
+                    let ([p0, e0], [p1, e1]) = (t[2 * i], t[2 * i + 1]);
+                    [p0 + alpha * (p1 - p0), e0 + alpha * (e1 - e0)]
+                }),
+            };
+            tables = Some(next);
+            sums = next_sums;
             alphas.push(alpha);
         }
-        let folded = match &oracle {
-            None => fold_base_codeword(&committed.codeword, log_size, &alphas),
-            Some(o) => fold_codeword(o, log_size, &alphas),
-        };
         log_size -= bits;
-        if let Some(&next_bits) = schedule.get(b + 1) {
-            let tree = MerkleTree::new(leaf_digests(&folded, next_bits, ext_bytes));
-            ch.send_digest(b"pcs-fold-root", &tree.root());
-            trees.push(tree);
-            oracles.push(folded.clone());
-        }
-        oracle = Some(folded);
+        // The last fold's codeword is checked against the clear message, never committed.
+        let Some(&next_bits) = schedule.get(b + 1) else {
+            break;
+        };
+        let folded = match oracles.last() {
+            None => fold_base_codeword(&committed.codeword, log_size + bits, &alphas),
+            Some(o) => fold_codeword(o, log_size + bits, &alphas),
+        };
+        let tree = MerkleTree::new(leaf_digests(&folded, next_bits, ext_bytes));
+        ch.send_digest(b"pcs-fold-root", &tree.root());
+        trees.push(tree);
+        oracles.push(folded);
     }
+    let p: Vec<Ext> = match &tables {
+        None => values.iter().map(|&v| v.into()).collect(),
+        Some(t) => t.iter().map(|pair| pair[0]).collect(),
+    };
     ch.send_exts(b"pcs-final", &p);
     ch.grind(params.grinding_bits);
 
@@ -727,7 +785,8 @@ mod tests {
 
     #[test]
     fn honest_openings_verify_for_many_sizes() {
-        for n in [0, 1, 3, 4, 5, 7, 10, 12] {
+        // 15: large enough for the folds and sums to split over threads.
+        for n in [0, 1, 3, 4, 5, 7, 10, 12, 15] {
             prove_and_verify(n, n as u64, |_, _| {}).unwrap_or_else(|e| panic!("n={n}: {e}"));
         }
     }

@@ -309,3 +309,66 @@ fn trilu_of_a_computed_tensor_proven_and_tamper_checked() {
     // public input the proof is bound to, and is refused.
     prove_and_tamper("trilu", &b, x, 1e-3);
 }
+
+/// `Gemm` of two computed tensors (attention written with `Gemm`): `Q K^T` through `transB`
+/// with a constant `C` scaled by `beta`, `P V` without transposes, and `Q^T K` through
+/// `transA`, each a `BatchMatMul`.
+fn gemm_products() -> Builder {
+    let (t, d) = (T as i64, D as i64);
+    let bias: Vec<f32> = (0..T * T).map(|i| (i % 5) as f32 * 0.25 - 0.5).collect();
+    Builder::new(17)
+        .input("x", &[t, d])
+        .weight("wq", &[d, d], 1)
+        .weight("wk", &[d, d], 2)
+        .weight("wv", &[d, d], 4)
+        .init("bias", &[t, t], &bias)
+        .node("MatMul", &["x", "wq"], &["q"], vec![])
+        .node("MatMul", &["x", "wk"], &["k"], vec![])
+        .node("MatMul", &["x", "wv"], &["v"], vec![])
+        .node(
+            "Gemm",
+            &["q", "k", "bias"],
+            &["s"],
+            vec![int("transB", 1), float("beta", 0.5)],
+        )
+        .node("Softmax", &["s"], &["p"], vec![int("axis", -1)])
+        .node("Gemm", &["p", "v"], &["z"], vec![])
+        .node("Gemm", &["q", "k"], &["u"], vec![int("transA", 1)])
+        .output("z")
+        .output("u")
+}
+
+#[test]
+fn gemm_of_two_computed_tensors_proven_and_tamper_checked() {
+    let refused = prove_and_tamper("gemm/products", &gemm_products(), activations(), 3e-2);
+    assert!(refused >= 37);
+    let model = load_onnx(&gemm_products().bytes()).unwrap();
+    let q = quantise(&model, Some(&[activations()]), &QuantOptions::default()).unwrap();
+    let products = q
+        .graph
+        .nodes
+        .iter()
+        .filter(|n| n.op == omron_ir::Op::BatchMatMul)
+        .count();
+    assert_eq!(products, 3);
+    // alpha != 1 on two computed tensors, and a constant A with a computed B, are refused
+    // with the reason.
+    let mut scaled = gemm_products();
+    scaled.graph.node[5].attribute.push(float("alpha", 2.0));
+    let cov = load_onnx(&scaled.bytes()).unwrap().coverage().clone();
+    assert!(
+        cov.unsupported
+            .iter()
+            .any(|u| u.reason.contains("alpha = 2")),
+        "{cov}"
+    );
+    let mut const_a = gemm_products();
+    const_a.graph.node[5].input[0] = "bias".into();
+    let cov = load_onnx(&const_a.bytes()).unwrap().coverage().clone();
+    assert!(
+        cov.unsupported
+            .iter()
+            .any(|u| u.reason.contains("constant A and a computed B")),
+        "{cov}"
+    );
+}

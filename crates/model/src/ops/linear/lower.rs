@@ -7,7 +7,8 @@ use omron_ir::{ConvAttrs, Op as IrOp};
 use super::conv_geometry;
 use super::fold::{Linear, per_channel};
 use crate::error::ModelError;
-use crate::op::{Arg, Lowerer};
+use crate::graph::ValueId;
+use crate::op::{Arg, Low, Lowerer};
 use crate::window::WindowSpec;
 
 impl<'a> Lowerer<'a> {
@@ -19,6 +20,9 @@ impl<'a> Lowerer<'a> {
         trans_a: &bool,
         trans_b: &bool,
     ) -> Result<(), ModelError> {
+        if matches!(self.arg(n, 1)?, Arg::Act(_)) {
+            return self.gemm_product(n, *alpha, *beta, *trans_a, *trans_b);
+        }
         let m = self.m;
         let node = &m.graph.nodes[n];
         let (label, out, out_name) = self.names(n)?;
@@ -78,14 +82,25 @@ impl<'a> Lowerer<'a> {
             out
         };
         let y = self.emit_linear(n, x, &lin, None, last, "")?;
-        let y = match post {
+        let y = self.gemm_add_c(n, y, out, *beta, post)?;
+        self.set(last, y);
+        Ok(())
+    }
+
+    /// Adds `beta * C` after a `Gemm`'s product `y` (when `C` is not folded into the bias).
+    pub(super) fn gemm_add_c(
+        &mut self,
+        n: usize,
+        y: Low,
+        out: ValueId,
+        beta: f32,
+        post: Option<Arg<'a>>,
+    ) -> Result<Low, ModelError> {
+        let (label, _, out_name) = self.names(n)?;
+        Ok(match post {
             None => y,
             Some(Arg::Const(c)) => {
-                let vals: Vec<f64> = c
-                    .to_f32()
-                    .iter()
-                    .map(|&v| *beta as f64 * v as f64)
-                    .collect();
+                let vals: Vec<f64> = c.to_f32().iter().map(|&v| beta as f64 * v as f64).collect();
                 let q = self.quant_at(n, &vals, y.scale)?;
                 let cid = self.const_tensor(format!("{label}/C"), c.shape.clone(), q, y.scale);
                 self.push(
@@ -98,9 +113,7 @@ impl<'a> Lowerer<'a> {
             Some(Arg::Act(cv)) => {
                 self.add_acts(&label, (y, out), (self.get(cv)?, cv), IrOp::Add, &out_name)?
             }
-        };
-        self.set(last, y);
-        Ok(())
+        })
     }
 
     pub(crate) fn matmul(&mut self, n: usize) -> Result<(), ModelError> {

@@ -242,26 +242,39 @@ impl OnnxOp for LinearOp {
             }
         };
         match self {
-        LinearOp::Gemm { .. } if !is_const(1) => {
-            Err("Gemm with a computed B operand needs an activation x activation matmul, which the IR lacks".into())
-        }
-        LinearOp::MatMul => match (is_const(0), is_const(1)) {
-            (false, true) if rank(1) <= 2 => Ok(()),
-            (false, true) => Err("MatMul with a constant operand of rank > 2 is not supported".into()),
-            (true, false) if rank(0) <= 2 && rank(1) == 2 => Ok(()),
-            (true, false) => Err("MatMul with a constant left operand needs a 2-D right operand".into()),
-            (false, false) => {
-                let shape = |i: usize| ins.get(i).and_then(|o| o.as_ref()).map_or(&[][..], |o| o.shape);
-                product::batch_matmul_issue(shape(0), shape(1)).map_or(Ok(()), Err)
+            LinearOp::Gemm { .. } if !is_const(1) && is_const(0) => Err(
+                "Gemm with a constant A and a computed B is not supported (write it as MatMul)"
+                    .into(),
+            ),
+            LinearOp::Gemm { alpha, beta, .. } if !is_const(1) => {
+                let computed_c = ins.get(2).is_some_and(|o| o.is_some()) && !is_const(2);
+                product::gemm_product_issue(*alpha, *beta, computed_c).map_or(Ok(()), Err)
             }
-            _ => Ok(()),
-        },
-        LinearOp::Conv { .. } => {
-            if !is_const(1) || (ins.get(2).is_some_and(|o| o.is_some()) && !is_const(2)) {
-                return Err("Conv weights and bias must be constants".into());
+            LinearOp::MatMul => match (is_const(0), is_const(1)) {
+                (false, true) if rank(1) <= 2 => Ok(()),
+                (false, true) => {
+                    Err("MatMul with a constant operand of rank > 2 is not supported".into())
+                }
+                (true, false) if rank(0) <= 2 && rank(1) == 2 => Ok(()),
+                (true, false) => {
+                    Err("MatMul with a constant left operand needs a 2-D right operand".into())
+                }
+                (false, false) => {
+                    let shape = |i: usize| {
+                        ins.get(i)
+                            .and_then(|o| o.as_ref())
+                            .map_or(&[][..], |o| o.shape)
+                    };
+                    product::batch_matmul_issue(shape(0), shape(1)).map_or(Ok(()), Err)
+                }
+                _ => Ok(()),
+            },
+            LinearOp::Conv { .. } => {
+                if !is_const(1) || (ins.get(2).is_some_and(|o| o.is_some()) && !is_const(2)) {
+                    return Err("Conv weights and bias must be constants".into());
+                }
+                batch1("Conv")
             }
-            batch1("Conv")
-        }
             _ => Ok(()),
         }
     }

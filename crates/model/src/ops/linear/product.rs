@@ -63,6 +63,75 @@ impl Lowerer<'_> {
     }
 }
 
+impl<'a> Lowerer<'a> {
+    /// `Gemm` of two computed 2-D tensors: `A' B'` (the transposes as IR transposes of the
+    /// narrowed operands) as a `BatchMatMul`, then `beta * C`. `alpha` must be 1: a scaled
+    /// product of two activations would need its own rescale, and exporters write one
+    /// (`Mul` or `Div`) when they want it.
+    pub(crate) fn gemm_product(
+        &mut self,
+        n: usize,
+        alpha: f32,
+        beta: f32,
+        trans_a: bool,
+        trans_b: bool,
+    ) -> Result<(), ModelError> {
+        if let Some(why) = gemm_product_issue(alpha, beta, self.has_computed_c(n)?) {
+            return Err(self.err(n, why));
+        }
+        let (label, out, out_name) = self.names(n)?;
+        let (a, b) = (self.act(n, 0)?, self.act(n, 1)?);
+        let (mut xa, mut xb) = self.product_operands(&label, a, b, out)?;
+        for (x, flip, side) in [(&mut xa, trans_a, "A"), (&mut xb, trans_b, "B")] {
+            if flip {
+                *x = self.push(
+                    format!("{label}/trans{side}"),
+                    omron_ir::Op::Transpose { perm: vec![1, 0] },
+                    vec![x.id],
+                    format!("{out_name}/{side}T"),
+                )?;
+            }
+        }
+        let y = self.push(
+            label.clone(),
+            omron_ir::Op::BatchMatMul,
+            vec![xa.id, xb.id],
+            out_name.clone(),
+        )?;
+        let post = match self.m.graph.nodes[n].inputs.get(2).copied().flatten() {
+            Some(_) => Some(self.arg(n, 2)?),
+            None => None,
+        };
+        let y = self.gemm_add_c(n, y, out, beta, post)?;
+        self.set(out, y);
+        Ok(())
+    }
+
+    /// Whether node `n` (a `Gemm`) has a computed `C`.
+    fn has_computed_c(&mut self, n: usize) -> Result<bool, ModelError> {
+        let has_c = self.m.graph.nodes[n]
+            .inputs
+            .get(2)
+            .copied()
+            .flatten()
+            .is_some();
+        Ok(has_c && matches!(self.arg(n, 2)?, crate::op::Arg::Act(_)))
+    }
+}
+
+/// Why a `Gemm` of two computed tensors with these attributes does not lower, or `None`.
+pub(crate) fn gemm_product_issue(alpha: f32, beta: f32, computed_c: bool) -> Option<String> {
+    if alpha != 1.0 {
+        return Some(format!(
+            "Gemm of two computed tensors with alpha = {alpha} is not supported (only 1)"
+        ));
+    }
+    if computed_c && beta != 1.0 {
+        return Some("Gemm with a computed C and beta != 1 is not supported".into());
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

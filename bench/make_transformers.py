@@ -541,6 +541,30 @@ def ort_time(directory: Path, runs: int) -> int:
     return 0
 
 
+def compare_output(directory: Path, proven: Path) -> int:
+    """Compare a proven output (`omron prove --output-json`) with onnxruntime on DIR/input.json:
+    the last position's argmax must agree (exit 1 otherwise); max |logit error| reported."""
+    import onnxruntime as ort
+
+    ids = np.array(json.loads((directory / "input.json").read_text())["input_data"][0], dtype=np.int64)
+    session = ort.InferenceSession(str(directory / MODEL_FILE), providers=["CPUExecutionProvider"])
+    want = session.run(None, {session.get_inputs()[0].name: ids[None, :]})[0].astype(np.float64)
+    got = np.array(json.loads(proven.read_text())["output"], dtype=np.float64)
+    if got.size != want.size:
+        print(f"{proven}: {got.size} values, onnxruntime gives {want.size}")
+        return 1
+    got = got.reshape(want.shape)
+    vocab = want.shape[-1]
+    want_next = int(want.reshape(-1, vocab)[-1].argmax())
+    got_next = int(got.reshape(-1, vocab)[-1].argmax())
+    print(
+        f"{directory}: next token {got_next} proven, {want_next} by onnxruntime "
+        f"({'agree' if got_next == want_next else 'DISAGREE'}); "
+        f"max |logit error| {float(np.abs(got - want).max()):.3e} over {got.size} logits"
+    )
+    return 0 if got_next == want_next else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", choices=sorted(MODELS))
@@ -562,7 +586,16 @@ def main() -> int:
     )
     parser.add_argument("--ort-time", metavar="DIR", help="time onnxruntime (1 thread) on DIR/input.json")
     parser.add_argument("--runs", type=int, default=20, help="with --ort-time: timed runs")
+    parser.add_argument(
+        "--compare-output",
+        nargs=2,
+        metavar=("DIR", "OUTPUT_JSON"),
+        help="compare a proven output (omron prove --output-json) with onnxruntime on DIR/input.json",
+    )
     args = parser.parse_args()
+
+    if args.compare_output:
+        return compare_output(Path(args.compare_output[0]), Path(args.compare_output[1]))
 
     if args.ort_time:
         return ort_time(Path(args.ort_time), args.runs)

@@ -12,7 +12,7 @@ use omron_circuit::Circuit;
 use omron_model::proto::{TensorProto, data_type as dt};
 use omron_model::{QuantOptions, load_onnx, quantise};
 
-use crate::builder::{Builder, float, int, ints, value_info};
+use crate::builder::{Builder, float, int, ints, string, value_info};
 
 const T: usize = 6;
 const D: usize = 8;
@@ -369,6 +369,82 @@ fn gemm_of_two_computed_tensors_proven_and_tamper_checked() {
         cov.unsupported
             .iter()
             .any(|u| u.reason.contains("constant A and a computed B")),
+        "{cov}"
+    );
+}
+
+/// Attention written with `Einsum` on the heads layout `[b, t, h, d]`: scores
+/// `bqhd,bkhd->bhqk` and values `bhqk,bkhd->bqhd`, each a `BatchMatMul` between transposes.
+fn einsum_attention() -> Builder {
+    let (t, d, h) = (T as i64, D as i64, HEADS as i64);
+    Builder::new(17)
+        .input("x", &[1, t, d])
+        .weight("wq", &[d, d], 1)
+        .weight("wk", &[d, d], 2)
+        .weight("wv", &[d, d], 4)
+        .init_i64("heads", &[4], &[1, t, h, d / h])
+        .init_i64("merged", &[3], &[1, t, d])
+        .node("MatMul", &["x", "wq"], &["q0"], vec![])
+        .node("MatMul", &["x", "wk"], &["k0"], vec![])
+        .node("MatMul", &["x", "wv"], &["v0"], vec![])
+        .node("Reshape", &["q0", "heads"], &["q"], vec![])
+        .node("Reshape", &["k0", "heads"], &["k"], vec![])
+        .node("Reshape", &["v0", "heads"], &["v"], vec![])
+        .node(
+            "Einsum",
+            &["q", "k"],
+            &["s"],
+            vec![string("equation", "bqhd,bkhd->bhqk")],
+        )
+        .node("Softmax", &["s"], &["p"], vec![int("axis", -1)])
+        .node(
+            "Einsum",
+            &["p", "v"],
+            &["o"],
+            vec![string("equation", "bhqk, bkhd -> bqhd")],
+        )
+        .node("Reshape", &["o", "merged"], &["y"], vec![])
+        .output("y")
+}
+
+#[test]
+fn einsum_attention_proven_and_tamper_checked() {
+    let refused = prove_and_tamper("einsum/attention", &einsum_attention(), activations(), 3e-2);
+    assert!(refused >= 37);
+    let model = load_onnx(&einsum_attention().bytes()).unwrap();
+    let q = quantise(&model, Some(&[activations()]), &QuantOptions::default()).unwrap();
+    let products = q
+        .graph
+        .nodes
+        .iter()
+        .filter(|n| n.op == omron_ir::Op::BatchMatMul)
+        .count();
+    assert_eq!(products, 2);
+    // A constant operand, and an equation with an ellipsis, are refused with the reason.
+    let with_const = Builder::new(17)
+        .input("x", &[1, T as i64, D as i64])
+        .weight("wc", &[D as i64, 3], 7)
+        .node(
+            "Einsum",
+            &["x", "wc"],
+            &["y"],
+            vec![string("equation", "btd,de->bte")],
+        )
+        .output("y");
+    let e = quantise(
+        &load_onnx(&with_const.bytes()).unwrap(),
+        Some(&[activations()]),
+        &QuantOptions::default(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("constant operand"), "{e}");
+    let mut ellipsis = einsum_attention();
+    ellipsis.graph.node[6].attribute = vec![string("equation", "...qhd,...khd->...hqk")];
+    let cov = load_onnx(&ellipsis.bytes()).unwrap().coverage().clone();
+    assert!(
+        cov.unsupported
+            .iter()
+            .any(|u| u.reason.contains("ellipses")),
         "{cov}"
     );
 }

@@ -2,6 +2,7 @@
 //! `MatMul` and `Conv` with the following channel-wise ops folded in (`fold.rs`); and `MatMul`
 //! of two computed tensors, the IR's `BatchMatMul` (`product.rs`).
 
+mod einsum;
 mod fold;
 mod lower;
 mod product;
@@ -20,7 +21,7 @@ use crate::tensor::{DType, Tensor};
 use crate::window::{Geometry, WindowSpec, geometry, window};
 
 /// The ONNX op types this family parses.
-pub(crate) const OP_TYPES: &[&str] = &["Gemm", "MatMul", "Conv"];
+pub(crate) const OP_TYPES: &[&str] = &["Gemm", "MatMul", "Conv", "Einsum"];
 
 /// A linear layer.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,10 +37,15 @@ pub(crate) enum LinearOp {
     MatMul,
     /// 2-D convolution with `group` groups.
     Conv { window: WindowSpec, group: usize },
+    /// A two-operand `Einsum` (`einsum.rs`).
+    Einsum(einsum::Equation),
 }
 
 /// Parses a node of one of [`OP_TYPES`].
 pub(crate) fn parse(p: &Parse<'_>) -> Result<OpRef, String> {
+    if p.op_type == "Einsum" {
+        return einsum::parse(p);
+    }
     let a = &p.attrs;
     let op = match p.op_type {
         "Gemm" => {
@@ -139,6 +145,7 @@ impl OnnxOp for LinearOp {
                 }
                 out(vec![x.shape[0], w.shape[0], g.out[0], g.out[1]], f32s)
             }
+            LinearOp::Einsum(eq) => einsum::infer(eq, ins),
         }
     }
 
@@ -209,6 +216,7 @@ impl OnnxOp for LinearOp {
                     conv(fx(0)?, &xt.shape, fx(1)?, &wt.shape, bias, *group, &g),
                 ))
             }
+            LinearOp::Einsum(eq) => einsum::eval(eq, ins, infos),
         }
     }
 
@@ -222,6 +230,7 @@ impl OnnxOp for LinearOp {
             } => l.gemm(n, alpha, beta, trans_a, trans_b),
             LinearOp::MatMul => l.matmul(n),
             LinearOp::Conv { window, group } => l.conv(n, window, group),
+            LinearOp::Einsum(eq) => l.einsum(n, eq),
         }
     }
 
@@ -275,6 +284,7 @@ impl OnnxOp for LinearOp {
                 }
                 batch1("Conv")
             }
+            LinearOp::Einsum(_) => einsum::quant_check(ins),
             _ => Ok(()),
         }
     }

@@ -21,8 +21,9 @@ use crate::plan::{Role, output_range};
 use crate::relations::{lookup, prove_node, verify_node};
 use crate::witness::Witness;
 
-/// Magic bytes opening a proof (format version 2: one lookup GKR for all lookups).
-pub const PROOF_MAGIC: &[u8; 8] = b"OMRNPRF2";
+/// Magic bytes opening a proof (format version 3: one lookup GKR for all lookups, keyed
+/// Merkle hashing, packed multiplicities).
+pub const PROOF_MAGIC: &[u8; 8] = b"OMRNPRF3";
 
 /// No valid proof is larger than this; bigger inputs are rejected before parsing.
 pub const MAX_PROOF_BYTES: usize = 64 << 20;
@@ -37,7 +38,7 @@ pub struct ProofOutput {
 }
 
 fn transcript(circuit: &Circuit, inputs: &[Vec<i64>], context: &[u8]) -> Transcript {
-    let mut t = Transcript::new(b"omron-rs proof v2");
+    let mut t = Transcript::new(b"omron-rs proof v3");
     t.absorb(b"circuit", &circuit.id());
     t.absorb(b"context", context);
     for input in inputs {

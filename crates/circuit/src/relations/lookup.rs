@@ -5,8 +5,7 @@
 //! which (as rational functions of a random `α`, characteristic `p` > number of lookups) holds
 //! only if every `w_i` is a row of `T`. The multiplicities `m` are sent before `α` and `β` are
 //! drawn, as a list of (row, count): at most one entry per lookup, so their cost scales with
-//! the model, not with the table: per table either `(row step, count)` pairs or, where the
-//! declared rows are dense, a bitmap of them and their counts (whichever is shorter).
+//! the model, not with the table ([`super::multiplicities`] encodes them).
 //!
 //! The witness sides of all tables are proven together: after `α, β` a challenge `ρ` weighs
 //! table `k` by `ρ^k`, and one fraction-sum GKR ([`omron_zk::fraction_sum`]) runs over the
@@ -23,6 +22,7 @@
 use omron_zk::mle::eq_at_index;
 use omron_zk::{Ext, Fp, VerifyError, field::batch_inverse, fraction_sum};
 
+use super::multiplicities::{self, DecodeError};
 use crate::CircuitError;
 use crate::context::{Prover, Verifier};
 use crate::layout::Layout;
@@ -120,7 +120,7 @@ pub(crate) fn prove(p: &mut Prover<'_>) -> Result<(), CircuitError> {
     }
     lap("columns");
     for table_rows in rows {
-        send_multiplicities(p, &count_rows(table_rows));
+        multiplicities::send(&mut p.ch, &count_rows(table_rows));
     }
     lap("multiplicities");
     let alpha = p.ch.challenge_ext(b"lookup-alpha");
@@ -193,202 +193,17 @@ fn table_weights(tables: usize, draw: impl FnOnce() -> Ext) -> Vec<Ext> {
     super::powers(rho, tables)
 }
 
-/// Bytes of `v` as LEB128.
-fn varint_len(v: u64) -> usize {
-    (64 - v.leading_zeros() as usize).div_ceil(7).max(1)
-}
-
-/// Sends one table's multiplicities in whichever of two encodings is shorter, after a mode
-/// varint: `0`, sparse: the number of declared rows, then `(row step, count)` pairs (wide
-/// tables used at few rows); `1`, bitmap: the first declared row and the span to the last one,
-/// a bitmap of the declared rows over the span (bit `i % 8` of byte `i / 8` is row
-/// `first + i`), then one count per declared row (dense use, e.g. remainders and activations:
-/// little more than a byte per row, about half of the pairs).
-fn send_multiplicities(p: &mut Prover<'_>, table: &[(u64, u64)]) {
-    let (first, span) = match (table.first(), table.last()) {
-        (Some(&(first, _)), Some(&(last, _))) => (first, last - first + 1),
-        _ => (0, 0),
-    };
-    let mut pairs = Vec::with_capacity(2 * table.len());
-    let mut prev = first;
-    for &(row, count) in table {
-        pairs.push(row - prev);
-        pairs.push(count);
-        prev = row;
-    }
-    if let Some(step) = pairs.first_mut() {
-        *step = first;
-    }
-    let counts_len: usize = table.iter().map(|&(_, c)| varint_len(c)).sum();
-    let sparse = pairs.iter().map(|&v| varint_len(v)).sum::<usize>();
-    let dense = span.div_ceil(8) as usize + counts_len;
-    if sparse <= dense {
-        p.ch.send_varint(b"lookup-mode", 0);
-        p.ch.send_varint(b"lookup-mode", table.len() as u64);
-        p.ch.send_varints(b"lookup-multiplicities", &pairs);
-        return;
-    }
-    for v in [1, first, span] {
-        p.ch.send_varint(b"lookup-mode", v);
-    }
-    let mut bitmap = vec![0u8; span.div_ceil(8) as usize];
-    for &(row, _) in table {
-        let i = (row - first) as usize;
-        bitmap[i / 8] |= 1 << (i % 8);
-    }
-    p.ch.send_bytes(b"lookup-rows", &bitmap);
-    let counts: Vec<u64> = table.iter().map(|&(_, c)| c).collect();
-    p.ch.send_varints(b"lookup-multiplicities", &counts);
-}
-
-/// Reads one table's multiplicities ([`send_multiplicities`]) for a table of `rows` rows and
-/// `total` lookups into `(row, count)` entries with strictly increasing rows inside the table
-/// and counts in `1 ..= total` summing to `total`. A bitmap's span must start and end on a
-/// declared row, with no bits past it (every list has one encoding per mode).
-fn recv_multiplicities(
-    v: &mut Verifier<'_>,
-    rows: u64,
-    total: u64,
-) -> Result<Result<Vec<(u64, u64)>, DecodeError>, VerifyError> {
-    let mode = v.ch.recv_varint(b"lookup-mode", 1)?;
-    if mode == 0 {
-        let nnz = v.ch.recv_varint(b"lookup-mode", rows.min(total))?;
-        let pairs = v.ch.recv_varints(
-            b"lookup-multiplicities",
-            2 * nnz as usize,
-            (rows - 1).max(total),
-        )?;
-        return Ok(decode_pairs(&pairs, rows, total));
-    }
-    let first = v.ch.recv_varint(b"lookup-mode", rows - 1)?;
-    let span = v.ch.recv_varint(b"lookup-mode", rows - first)?;
-    let bitmap = v.ch.recv_bytes(b"lookup-rows", span.div_ceil(8) as usize)?;
-    let mut declared = Vec::new();
-    for (k, &byte) in bitmap.iter().enumerate() {
-        let mut bits = byte;
-        while bits != 0 {
-            declared.push(first + 8 * k as u64 + bits.trailing_zeros() as u64);
-            bits &= bits - 1;
-        }
-    }
-    if declared.len() as u64 > total {
-        return Ok(Err(DecodeError::Unbalanced));
-    }
-    let counts =
-        v.ch.recv_varints(b"lookup-multiplicities", declared.len(), total)?;
-    Ok(decode_bitmap(span, bitmap, &declared, &counts, total))
-}
-
-/// Why a multiplicity list was refused.
-#[derive(Debug, PartialEq, Eq)]
-enum DecodeError {
-    /// A row or count is out of range.
-    Integer(VerifyError),
-    /// The counts do not add up to the number of lookups.
-    Unbalanced,
-}
-
-/// Checks a decoded multiplicity list: the bitmap's first and last bits set and nothing past
-/// the span, counts in `1 ..= total` summing to exactly `total`. The sum is checked, not
-/// wrapped: a list whose counts overflow `u64` must not come back round to `total`.
-fn decode_bitmap(
-    span: u64,
-    bitmap: &[u8],
-    declared: &[u64],
-    counts: &[u64],
-    total: u64,
-) -> Result<Vec<(u64, u64)>, DecodeError> {
-    let bad = |what: &'static str, detail: String| {
-        DecodeError::Integer(VerifyError::InvalidInteger { what, detail })
-    };
-    if span > 0 {
-        let bit = |i: u64| bitmap[(i / 8) as usize] >> (i % 8) & 1 == 1;
-        let spare = bitmap
-            .last()
-            .map_or(0, |&b| b as u32 >> (((span - 1) % 8) + 1));
-        if !bit(0) || !bit(span - 1) || spare != 0 {
-            return Err(bad(
-                "lookup-rows",
-                format!("the row bitmap does not start and end its span of {span}"),
-            ));
-        }
-    }
-    let mut sum = 0u64;
-    for &count in counts {
-        if count == 0 {
-            return Err(bad("lookup-count", "zero multiplicity listed".into()));
-        }
-        sum = sum.checked_add(count).ok_or_else(|| {
-            bad(
-                "lookup-count",
-                format!("counts overflow past {sum} (of {total} lookups)"),
-            )
-        })?;
-    }
-    if sum != total {
-        return Err(DecodeError::Unbalanced);
-    }
-    Ok(declared
-        .iter()
-        .copied()
-        .zip(counts.iter().copied())
-        .collect())
-}
-
-/// Reads a table's `(row step, count)` pairs: rows strictly increasing below `rows`, counts in
-/// `1 ..= total`, summing to exactly `total` (checked, not wrapped).
-fn decode_pairs(pairs: &[u64], rows: u64, total: u64) -> Result<Vec<(u64, u64)>, DecodeError> {
-    let bad = |what: &'static str, detail: String| {
-        DecodeError::Integer(VerifyError::InvalidInteger { what, detail })
-    };
-    let mut entries = Vec::with_capacity(pairs.len() / 2);
-    let (mut row, mut sum) = (0u64, 0u64);
-    for (i, pair) in pairs.chunks_exact(2).enumerate() {
-        let (delta, count) = (pair[0], pair[1]);
-        if i > 0 && delta == 0 {
-            return Err(bad("lookup-row", "rows must be strictly increasing".into()));
-        }
-        row = if i == 0 {
-            delta
-        } else {
-            row.saturating_add(delta)
-        };
-        if row >= rows {
-            return Err(bad(
-                "lookup-row",
-                format!("row {row} outside a table of {rows}"),
-            ));
-        }
-        if count == 0 || count > total {
-            return Err(bad(
-                "lookup-count",
-                format!("count {count} outside 1..={total}"),
-            ));
-        }
-        sum = sum.checked_add(count).ok_or_else(|| {
-            bad(
-                "lookup-count",
-                format!("counts overflow past {sum} (of {total} lookups)"),
-            )
-        })?;
-        entries.push((row, count));
-    }
-    if sum != total {
-        return Err(DecodeError::Unbalanced);
-    }
-    Ok(entries)
-}
-
 pub(crate) fn verify(v: &mut Verifier<'_>) -> Result<(), VerifyError> {
     let plan = v.plan;
     let totals = table_totals(plan);
-    let mut multiplicities: Vec<Vec<(u64, u64)>> = Vec::with_capacity(plan.tables.len());
+    let mut declared: Vec<Vec<(u64, u64)>> = Vec::with_capacity(plan.tables.len());
     for (spec, &total) in plan.tables.iter().zip(&totals) {
-        let entries = recv_multiplicities(v, spec.rows(), total)?.map_err(|e| match e {
-            DecodeError::Integer(e) => e,
-            DecodeError::Unbalanced => VerifyError::Lookup { table: spec.name() },
-        })?;
-        multiplicities.push(entries);
+        let entries =
+            multiplicities::recv(&mut v.ch, spec.rows(), total)?.map_err(|e| match e {
+                DecodeError::Integer(e) => e,
+                DecodeError::Unbalanced => VerifyError::Lookup { table: spec.name() },
+            })?;
+        declared.push(entries);
     }
     let alpha = v.ch.challenge_ext(b"lookup-alpha");
     let beta = v.ch.challenge_ext(b"lookup-beta");
@@ -432,7 +247,7 @@ pub(crate) fn verify(v: &mut Verifier<'_>) -> Result<(), VerifyError> {
             table: "the root of the lookup GKR".into(),
         })?;
     let mut table_side = Ext::ZERO;
-    for ((spec, entries), &weight) in plan.tables.iter().zip(&multiplicities).zip(&weights) {
+    for ((spec, entries), &weight) in plan.tables.iter().zip(&declared).zip(&weights) {
         let mut dens: Vec<Ext> = entries
             .iter()
             .map(|&(row, _)| {
@@ -463,47 +278,6 @@ pub(crate) fn verify(v: &mut Verifier<'_>) -> Result<(), VerifyError> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn multiplicities_decode_and_balance() {
-        // Rows 2 and 7 (first 2, span 6: bits 0 and 5).
-        let bitmap = [0b0010_0001u8];
-        let entries = decode_bitmap(6, &bitmap, &[2, 7], &[3, 1], 4).unwrap();
-        assert_eq!(entries, vec![(2, 3), (7, 1)]);
-        assert_eq!(
-            decode_bitmap(6, &bitmap, &[2, 7], &[3, 2], 4),
-            Err(DecodeError::Unbalanced)
-        );
-        assert!(matches!(
-            decode_bitmap(6, &bitmap, &[2, 7], &[4, 0], 4),
-            Err(DecodeError::Integer(_))
-        ));
-        // A span that does not end on a declared row, or bits past it, has another encoding.
-        assert!(matches!(
-            decode_bitmap(7, &bitmap, &[2, 7], &[3, 1], 4),
-            Err(DecodeError::Integer(_))
-        ));
-        assert!(matches!(
-            decode_bitmap(6, &[0b1010_0001], &[2, 7], &[3, 1], 4),
-            Err(DecodeError::Integer(_))
-        ));
-        assert_eq!(decode_bitmap(0, &[], &[], &[], 0), Ok(vec![]));
-        // The sparse encoding.
-        let entries = decode_pairs(&[2, 3, 5, 1], 10, 4).unwrap();
-        assert_eq!(entries, vec![(2, 3), (7, 1)]);
-        assert_eq!(
-            decode_pairs(&[2, 3, 5, 2], 10, 4),
-            Err(DecodeError::Unbalanced)
-        );
-        assert!(matches!(
-            decode_pairs(&[2, 3, 0, 1], 10, 4),
-            Err(DecodeError::Integer(_))
-        ));
-        assert!(matches!(
-            decode_pairs(&[2, 3, 8, 1], 10, 4),
-            Err(DecodeError::Integer(_))
-        ));
-    }
-
     /// Both ways of counting (an array over a dense span, sorting a sparse one) give the rows
     /// ascending with their counts.
     #[test]
@@ -513,25 +287,5 @@ mod tests {
         let sparse = vec![1 << 40, 7, 1 << 40, 1 << 50];
         assert_eq!(count_rows(sparse), vec![(7, 1), (1 << 40, 2), (1 << 50, 1)]);
         assert_eq!(count_rows(Vec::new()), vec![]);
-    }
-
-    #[test]
-    fn overflowing_multiplicities_are_refused_not_wrapped() {
-        // Three counts, each within `total`, whose wrapped sum is exactly `total`: an unchecked
-        // addition would accept them as balanced.
-        let total = 1u64 << 63;
-        let counts = [total; 3];
-        assert_eq!(
-            counts.iter().fold(0u64, |a, &c| a.wrapping_add(c)),
-            total,
-            "the counts wrap round to total"
-        );
-        match decode_bitmap(3, &[0b111], &[0, 1, 2], &counts, total) {
-            Err(DecodeError::Integer(VerifyError::InvalidInteger { what, detail })) => {
-                assert_eq!(what, "lookup-count");
-                assert!(detail.contains("overflow"), "{detail}");
-            }
-            other => panic!("overflow accepted: {other:?}"),
-        }
     }
 }

@@ -9,6 +9,7 @@ pub(crate) mod embedding;
 pub(crate) mod lookup;
 pub(crate) mod matmul;
 pub(crate) mod maxmin;
+pub(crate) mod multiplicities;
 pub(crate) mod selection;
 pub(crate) mod wiring;
 

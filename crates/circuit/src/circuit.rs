@@ -1,5 +1,7 @@
 //! A compiled circuit: the quantised graph, its proof plan and its verifying key.
 
+use std::sync::OnceLock;
+
 use omron_ir::{Graph, Op};
 use omron_zk::Fp;
 use omron_zk::fold::SmallInts;
@@ -78,8 +80,9 @@ pub struct Circuit {
     plan: Plan,
     /// Padded values of each constant tensor (empty for the others).
     consts: Vec<Vec<Fp>>,
-    /// Large constants again in 16 or 32 bits, for the verifier's passes over the weights.
-    small_consts: Vec<Option<SmallInts>>,
+    /// Large constants again in 16 or 32 bits, for the verifier's passes over the weights;
+    /// made on the first verification (a prover never needs them).
+    small_consts: OnceLock<Vec<Option<SmallInts>>>,
     vk: Vec<u8>,
     id: [u8; 32],
 }
@@ -199,7 +202,6 @@ impl Circuit {
                 }
             })
             .collect();
-        let small_consts = small_consts(&consts);
         let id: [u8; 32] = Sha256::digest(&vk).into();
         Ok(Circuit {
             name: body.name,
@@ -207,7 +209,7 @@ impl Circuit {
             graph: body.graph,
             plan,
             consts,
-            small_consts,
+            small_consts: OnceLock::new(),
             vk,
             id,
         })
@@ -259,7 +261,7 @@ impl Circuit {
     }
 
     pub(crate) fn small_consts(&self) -> &[Option<SmallInts>] {
-        &self.small_consts
+        self.small_consts.get_or_init(|| small_consts(&self.consts))
     }
 
     /// Fractional bits of each model input.

@@ -106,13 +106,16 @@ impl SmallInts {
     /// 32 bits.
     pub fn new(values: &[Fp]) -> Option<SmallInts> {
         let ints = values.iter().map(|v| v.as_i64());
-        if ints.clone().all(|v| i16::try_from(v).is_ok()) {
-            return Some(SmallInts::I16(ints.map(|v| v as i16).collect()));
+        let (lo, hi) = ints
+            .clone()
+            .fold((0i64, 0i64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        if i16::try_from(lo).is_ok() && i16::try_from(hi).is_ok() {
+            Some(SmallInts::I16(ints.map(|v| v as i16).collect()))
+        } else if i32::try_from(lo).is_ok() && i32::try_from(hi).is_ok() {
+            Some(SmallInts::I32(ints.map(|v| v as i32).collect()))
+        } else {
+            None
         }
-        if ints.clone().all(|v| i32::try_from(v).is_ok()) {
-            return Some(SmallInts::I32(ints.map(|v| v as i32).collect()));
-        }
-        None
     }
 
     /// The number of values.

@@ -6,7 +6,8 @@
 //! softmax; layer norm and erf GELU around them. Each graph is quantised, compared with the
 //! float reference, compiled, proven and verified; then flipped proof bytes, a nudged input
 //! (another token id), a claimed output moved by one and another context are all refused.
-//! Refusals: ids that are computed, ids out of the table, broadcast batch products.
+//! Batch products broadcast their batch dimensions. Refusals: ids that are computed, ids out of
+//! the table.
 
 use omron_circuit::Circuit;
 use omron_model::proto::{TensorProto, data_type as dt};
@@ -256,7 +257,7 @@ fn attention_with_an_additive_mask_proven_and_tamper_checked() {
 }
 
 #[test]
-fn computed_ids_and_broadcast_products_are_refused() {
+fn computed_ids_and_unfused_mask_fills_are_refused() {
     // Ids computed from a float input: no longer public token ids.
     let mut b = Builder::new(17)
         .input("x", &[1, T as i64])
@@ -447,4 +448,40 @@ fn einsum_attention_proven_and_tamper_checked() {
             .any(|u| u.reason.contains("ellipses")),
         "{cov}"
     );
+}
+
+/// A batched product whose right operand has no batch dimension: `[2, 3, D] x [D, T]`, the
+/// right operand repeated along the batch (numpy broadcasting) before the `BatchMatMul`.
+#[test]
+fn broadcast_batch_products_proven_and_tamper_checked() {
+    let (t, d) = (T as i64, D as i64);
+    let b = Builder::new(17)
+        .input("x", &[1, t, d])
+        .weight("wq", &[d, d], 1)
+        .weight("wk", &[d, d], 2)
+        .init_i64("split", &[3], &[2, t / 2, d])
+        .init_i64("flat", &[2], &[t, d])
+        .node("MatMul", &["x", "wq"], &["q0"], vec![])
+        .node("MatMul", &["x", "wk"], &["k0"], vec![])
+        .node("Reshape", &["q0", "split"], &["q"], vec![])
+        .node("Reshape", &["k0", "flat"], &["k1"], vec![])
+        .node("Transpose", &["k1"], &["kt"], vec![ints("perm", &[1, 0])])
+        .node("MatMul", &["q", "kt"], &["y"], vec![])
+        .output("y");
+    let refused = prove_and_tamper("broadcast", &b, activations(), 3e-2);
+    assert!(refused >= 37);
+    let model = load_onnx(&b.bytes()).unwrap();
+    let q = quantise(&model, Some(&[activations()]), &QuantOptions::default()).unwrap();
+    let product = q
+        .graph
+        .nodes
+        .iter()
+        .find(|n| n.op == omron_ir::Op::BatchMatMul)
+        .unwrap();
+    let shapes: Vec<&[usize]> = product
+        .inputs
+        .iter()
+        .map(|&i| q.graph.tensors[i].shape.as_slice())
+        .collect();
+    assert_eq!(shapes, [&[2, 3, 8][..], &[2, 8, 6][..]]);
 }

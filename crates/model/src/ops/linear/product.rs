@@ -7,8 +7,8 @@ use crate::error::ModelError;
 use crate::op::Lowerer;
 
 /// Why a `MatMul` of two computed tensors of these shapes does not lower, or `None` when it
-/// does: both of rank >= 2, the contraction dimensions equal and the batch dimensions equal
-/// once the shorter shape is padded with leading ones (the IR does not broadcast batches).
+/// does: both of rank >= 2 and the batch dimensions broadcastable (numpy rules, after padding
+/// the shorter shape with leading ones).
 pub(crate) fn batch_matmul_issue(a: &[usize], b: &[usize]) -> Option<String> {
     if a.len() < 2 || b.len() < 2 {
         return Some(format!(
@@ -16,14 +16,19 @@ pub(crate) fn batch_matmul_issue(a: &[usize], b: &[usize]) -> Option<String> {
         ));
     }
     let r = a.len().max(b.len());
-    let (pa, pb) = (padded(a, r), padded(b, r));
-    if pa[..r - 2] != pb[..r - 2] {
+    if batch_shape(&padded(a, r), &padded(b, r)).is_none() {
         return Some(format!(
-            "MatMul of two computed tensors with broadcast batch dimensions ({a:?} x {b:?}) is \
-             not supported: the batch dimensions must be equal"
+            "MatMul of two computed tensors with batch dimensions that do not broadcast \
+             ({a:?} x {b:?})"
         ));
     }
     None
+}
+
+/// The common batch shape of two padded operand shapes, if their batch dimensions broadcast.
+fn batch_shape(pa: &[usize], pb: &[usize]) -> Option<Vec<usize>> {
+    let r = pa.len();
+    omron_ir::broadcast_shape(&pa[..r - 2], &pb[..r - 2])
 }
 
 /// `s` with leading ones up to rank `r`.
@@ -43,9 +48,13 @@ impl Lowerer<'_> {
             return Err(self.err(n, why));
         }
         let r = sa.len().max(sb.len());
+        let (pa, pb) = (padded(&sa, r), padded(&sb, r));
+        let batch = batch_shape(&pa, &pb).unwrap_or_default();
         let (xa, xb) = self.product_operands(&label, a, b, out)?;
-        let xa = self.reshape(&format!("{label}/a"), xa, padded(&sa, r), &out_name)?;
-        let xb = self.reshape(&format!("{label}/b"), xb, padded(&sb, r), &out_name)?;
+        let xa = self.reshape(&format!("{label}/a"), xa, pa.clone(), &out_name)?;
+        let xb = self.reshape(&format!("{label}/b"), xb, pb.clone(), &out_name)?;
+        let xa = self.broadcast_batch(&format!("{label}/a"), xa, &pa, &batch, &out_name)?;
+        let xb = self.broadcast_batch(&format!("{label}/b"), xb, &pb, &batch, &out_name)?;
         let y = self.push(
             label.clone(),
             omron_ir::Op::BatchMatMul,
@@ -64,6 +73,34 @@ impl Lowerer<'_> {
 }
 
 impl<'a> Lowerer<'a> {
+    /// `x` (shape `padded`) repeated along the batch dimensions where it has 1 and `batch`
+    /// more: a product with a constant ones tensor of shape `[batch.., 1, 1]` (exact, and linear
+    /// in `x`, so it costs the proof nothing but a claim); `x` itself when nothing repeats.
+    fn broadcast_batch(
+        &mut self,
+        label: &str,
+        x: crate::op::Low,
+        padded: &[usize],
+        batch: &[usize],
+        out_name: &str,
+    ) -> Result<crate::op::Low, ModelError> {
+        let r = padded.len();
+        if padded[..r - 2] == *batch {
+            return Ok(x);
+        }
+        let mut shape = batch.to_vec();
+        shape.extend([1, 1]);
+        let count = shape.iter().product();
+        let ones = self.int_const(format!("{label}/batch"), shape, vec![1; count], 0);
+        self.binary(
+            &format!("{label}/broadcast"),
+            omron_ir::Op::Mul,
+            x,
+            ones,
+            out_name,
+        )
+    }
+
     /// `Gemm` of two computed 2-D tensors: `A' B'` (the transposes as IR transposes of the
     /// narrowed operands) as a `BatchMatMul`, then `beta * C`. `alpha` must be 1: a scaled
     /// product of two activations would need its own rescale, and exporters write one
@@ -144,9 +181,12 @@ mod tests {
         // A shorter operand is padded with leading ones: [4, 5] is [1, 4, 5].
         assert_eq!(batch_matmul_issue(&[1, 3, 4], &[4, 5]), None);
         assert_eq!(padded(&[4, 5], 3), vec![1, 4, 5]);
-        // Vectors, and batches the IR would have to broadcast, are refused with a reason.
+        // Batches broadcast as numpy's do; vectors and batches that do not broadcast are
+        // refused with a reason.
+        assert_eq!(batch_matmul_issue(&[2, 3, 4], &[4, 5]), None);
+        assert_eq!(batch_matmul_issue(&[2, 1, 3, 4], &[5, 4, 6]), None);
+        assert_eq!(batch_shape(&[2, 1, 3, 4], &[1, 5, 4, 6]), Some(vec![2, 5]));
         assert!(batch_matmul_issue(&[4], &[4, 5]).is_some_and(|e| e.contains("rank")));
-        assert!(batch_matmul_issue(&[2, 3, 4], &[4, 5]).is_some_and(|e| e.contains("batch")));
-        assert!(batch_matmul_issue(&[2, 3, 4], &[3, 4, 5]).is_some());
+        assert!(batch_matmul_issue(&[2, 3, 4], &[3, 4, 5]).is_some_and(|e| e.contains("batch")));
     }
 }

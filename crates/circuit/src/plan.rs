@@ -114,6 +114,30 @@ impl TableSpec {
         }
     }
 
+    /// The same table under the one name all tables with its rows share, so that lookups
+    /// into equal tables (e.g. the `Relu` of every layer, whatever its scale, and the `Relu`
+    /// of every `Max`) are one table: fewer declared rows to send and for the verifier to sum.
+    /// `Relu`, `Abs` and `Clip` with equal input and output scales are exact integer functions
+    /// that ignore the scale ([`LookupFn::eval`]); a test checks that over the whole range.
+    pub fn canonical(self) -> TableSpec {
+        match self {
+            TableSpec::Function(f)
+                if f.in_scale == f.out_scale
+                    && matches!(
+                        f.kind,
+                        LookupKind::Relu | LookupKind::Abs | LookupKind::Clip { .. }
+                    ) =>
+            {
+                TableSpec::Function(LookupFn {
+                    kind: f.kind,
+                    in_scale: 0,
+                    out_scale: 0,
+                })
+            }
+            other => other,
+        }
+    }
+
     /// A name for reports.
     pub fn name(&self) -> String {
         match self {
@@ -422,6 +446,7 @@ impl Plan {
         let mut tables: Vec<TableSpec> = Vec::new();
         let mut lookups: Vec<LookupInstance> = Vec::new();
         let mut add_lookup = |spec: TableSpec, input: LookupColumn, output: Option<TensorRef>| {
+            let spec = spec.canonical();
             let table = match tables.iter().position(|t| *t == spec) {
                 Some(i) => i,
                 None => {
@@ -594,6 +619,45 @@ mod tests {
     use omron_ir::{MAX_DIV_FLOOR_DIVISOR, MAX_DIV_ROUND_DIVISOR, MAX_RESCALE_SHIFT, Node};
 
     use super::*;
+
+    /// A canonical table has exactly the rows of the table it stands for.
+    #[test]
+    fn canonical_tables_keep_their_rows() {
+        let kinds = [
+            LookupKind::Relu,
+            LookupKind::Abs,
+            LookupKind::Clip { lo: -300, hi: 1200 },
+            LookupKind::Tanh,
+        ];
+        for kind in kinds {
+            for (in_scale, out_scale) in [(0, 0), (8, 8), (11, 11), (12, 12), (11, 12)] {
+                let spec = TableSpec::Function(LookupFn {
+                    kind,
+                    in_scale,
+                    out_scale,
+                });
+                let canonical = spec.canonical();
+                assert_eq!(canonical.rows(), spec.rows());
+                for row in (0..spec.rows()).step_by(7).chain([spec.rows() - 1]) {
+                    assert_eq!(
+                        canonical.row_values(row),
+                        spec.row_values(row),
+                        "{} row {row}",
+                        spec.name()
+                    );
+                }
+            }
+        }
+        let relu = |s| {
+            TableSpec::Function(LookupFn {
+                kind: LookupKind::Relu,
+                in_scale: s,
+                out_scale: s,
+            })
+            .canonical()
+        };
+        assert_eq!(relu(11), relu(0), "equal tables share one name");
+    }
 
     fn node(op: Op) -> Node {
         Node {

@@ -47,7 +47,7 @@ impl Trace {
 /// when the operands' magnitudes prove they cannot overflow (the usual case: 16-bit
 /// activations, narrow weights), in `i128` otherwise.
 fn matmul(x: &[i64], w: &[i64], bias: Option<&[i64]>, n: usize, k: usize) -> Vec<i128> {
-    let rows = if k == 0 { 0 } else { x.len() / k };
+    let rows = x.len().checked_div(k).unwrap_or(0);
     let max_abs = |v: &[i64]| v.iter().map(|a| a.unsigned_abs()).max().unwrap_or(0) as u128;
     let bias_max = bias.map_or(0, max_abs);
     let fits_i64 = max_abs(x)

@@ -77,33 +77,24 @@ pub(crate) fn map_ranges<R: Send>(
     map_range(tasks, |t| f((t * per).min(n)..((t + 1) * per).min(n)))
 }
 
-/// Sets `out[i] = f(i)` for every index, in parallel (tasks of at least `min_len` items) when
-/// enabled.
-pub(crate) fn fill<T: Send>(out: &mut [T], min_len: usize, f: impl Fn(usize) -> T + Sync + Send) {
-    let tasks = task_count(out.len(), min_len);
-    if tasks == 1 {
-        out.iter_mut()
-            .enumerate()
-            .for_each(|(i, slot)| *slot = f(i));
-        return;
-    }
-    let chunk = out.len().div_ceil(tasks);
-    for_each_chunk(out, chunk, |c, slots| {
-        for (i, slot) in slots.iter_mut().enumerate() {
-            *slot = f(c * chunk + i);
-        }
-    });
-}
-
-/// `(0..n).map(f).collect()` in tasks of at least `min_len` items.
-pub(crate) fn collect<T: Send + Copy + Default>(
+/// `(0..n).map(f).collect()` in tasks of at least `min_len` items (written once, without
+/// zeroing the vector first).
+pub(crate) fn collect<T: Send>(
     n: usize,
     min_len: usize,
     f: impl Fn(usize) -> T + Sync + Send,
 ) -> Vec<T> {
-    let mut out = vec![T::default(); n];
-    fill(&mut out, min_len, f);
-    out
+    #[cfg(feature = "parallel")]
+    if task_count(n, min_len) > 1 {
+        use rayon::prelude::*;
+        return (0..n)
+            .into_par_iter()
+            .with_min_len(min_len.max(1))
+            .map(f)
+            .collect();
+    }
+    let _ = min_len;
+    (0..n).map(f).collect()
 }
 
 /// Splits `out` into chunks of at least `min_len` items (a multiple of `align`) and runs `f` on

@@ -135,7 +135,7 @@ impl Fp {
 
 /// Reduces a 128-bit integer modulo `p`.
 #[inline]
-fn reduce128(x: u128) -> Fp {
+pub(crate) fn reduce128(x: u128) -> Fp {
     let lo = x as u64;
     let hi = (x >> 64) as u64;
     let hi_hi = hi >> 32;

@@ -40,6 +40,34 @@ mod tests {
         Ext::new(rand_fp(rng), rand_fp(rng))
     }
 
+    /// The extension product against its definition, `a0 b0 + 7 a1 b1` and `a0 b1 + a1 b0`
+    /// reduced with `%` on 128-bit integers: on random elements and on the largest ones, where
+    /// the lazily reduced sums come closest to overflowing.
+    #[test]
+    fn extension_product_matches_the_definition() {
+        let p = P as u128;
+        let reference = |a: Ext, b: Ext| {
+            let [a0, a1] = a.coeffs().map(|c| c.as_u64() as u128);
+            let [b0, b1] = b.coeffs().map(|c| c.as_u64() as u128);
+            let c0 = (a0 * b0 % p + 7 * (a1 * b1 % p)) % p;
+            let c1 = (a0 * b1 % p + a1 * b0 % p) % p;
+            Ext::new(Fp::new(c0 as u64), Fp::new(c1 as u64))
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let edges = [0, 1, 2, 7, P - 1, P - 2, 1 << 63, (1 << 32) - 1, 1 << 32];
+        let edge = |i: usize| Fp::new(edges[i % edges.len()]);
+        for i in 0..edges.len().pow(4) {
+            let n = edges.len();
+            let a = Ext::new(edge(i), edge(i / n));
+            let b = Ext::new(edge(i / (n * n)), edge(i / (n * n * n)));
+            assert_eq!(a * b, reference(a, b), "{a:?} * {b:?}");
+        }
+        for _ in 0..10_000 {
+            let (a, b) = (rand_ext(&mut rng), rand_ext(&mut rng));
+            assert_eq!(a * b, reference(a, b), "{a:?} * {b:?}");
+        }
+    }
+
     /// Ring and field laws, checked on seeded random elements; each message names the law.
     fn check_laws<F>(mut sample: impl FnMut() -> F, zero: F, one: F, inv: impl Fn(F) -> Option<F>)
     where

@@ -3,6 +3,7 @@
 use omron_ir::{Graph, Op, Trace, broadcast_index_map};
 use omron_zk::Fp;
 
+use crate::layout::Layout;
 use crate::plan::{Plan, Role, TensorRef};
 
 /// Values of every non-constant tensor of a plan.
@@ -63,7 +64,7 @@ impl Witness {
                 if plan.role(t) == Role::Const {
                     Vec::new()
                 } else {
-                    plan.layout(t).pad(r)
+                    pad(plan.layout(t), r)
                 }
             })
             .collect();
@@ -73,12 +74,88 @@ impl Witness {
     /// Replaces tensor `t`'s values (tests forge witnesses with it).
     #[cfg(test)]
     pub(crate) fn set(&mut self, plan: &Plan, t: TensorRef, rows: Vec<i64>) {
-        self.padded[t] = plan.layout(t).pad(&rows);
+        self.padded[t] = pad(plan.layout(t), &rows);
         self.rows[t] = rows;
     }
 
     /// Row-major values of tensor `t`.
     pub(crate) fn rows(&self, t: TensorRef) -> &[i64] {
         &self.rows[t]
+    }
+}
+
+/// Calls `f(element, position, len)` for every run of the last dimension: the row-major
+/// elements `element..element + len` sit at the padded positions `position..position + len`
+/// (the last dimension takes the lowest variables, so each run is contiguous on both sides).
+pub(crate) fn for_each_run(layout: &Layout, mut f: impl FnMut(usize, usize, usize)) {
+    let Some((&len, outer)) = layout.dims.split_last() else {
+        f(0, 0, 1);
+        return;
+    };
+    let runs: usize = outer.iter().product();
+    if len == 0 || runs == 0 {
+        return;
+    }
+    let offsets: Vec<usize> = (0..outer.len()).map(|d| layout.offset(d)).collect();
+    let mut coords = vec![0usize; outer.len()];
+    let mut position = 0;
+    for run in 0..runs {
+        f(run * len, position, len);
+        // Advance the odometer over the outer dimensions, keeping the position in step.
+        for d in (0..outer.len()).rev() {
+            coords[d] += 1;
+            position += 1 << offsets[d];
+            if coords[d] < outer[d] {
+                break;
+            }
+            position -= coords[d] << offsets[d];
+            coords[d] = 0;
+        }
+    }
+}
+
+/// Scatters row-major `values` onto `layout` ([`Layout::pad`], run by run).
+fn pad(layout: &Layout, values: &[i64]) -> Vec<Fp> {
+    let mut out = vec![Fp::ZERO; layout.padded_len()];
+    for_each_run(layout, |element, position, len| {
+        let (Some(src), Some(dst)) = (
+            values.get(element..element + len),
+            out.get_mut(position..position + len),
+        ) else {
+            return;
+        };
+        for (slot, &v) in dst.iter_mut().zip(src) {
+            *slot = Fp::from_i64(v);
+        }
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs cover exactly the positions [`Layout::positions`] lists, in order, and padding
+    /// agrees with [`Layout::pad`].
+    #[test]
+    fn runs_match_the_layout_positions() {
+        for dims in [
+            vec![],
+            vec![5],
+            vec![3, 5],
+            vec![1, 10, 32, 3],
+            vec![2, 3, 1, 7],
+            vec![4, 0, 3],
+        ] {
+            let layout = Layout::new(&dims);
+            let mut positions = Vec::new();
+            for_each_run(&layout, |element, position, len| {
+                assert_eq!(element, positions.len(), "{dims:?}");
+                positions.extend(position..position + len);
+            });
+            assert_eq!(positions, layout.positions(), "{dims:?}");
+            let values: Vec<i64> = (0..layout.numel() as i64).map(|v| v * 7 - 20).collect();
+            assert_eq!(pad(&layout, &values), layout.pad(&values), "{dims:?}");
+        }
     }
 }

@@ -27,6 +27,7 @@ use crate::CircuitError;
 use crate::context::{Prover, Verifier};
 use crate::layout::Layout;
 use crate::plan::{LookupColumn, Plan, Role, TableSpec};
+use crate::witness::for_each_run;
 use omron_ir::broadcast_index_map;
 
 fn table_totals(plan: &Plan) -> Vec<u64> {
@@ -136,9 +137,12 @@ pub(crate) fn prove(p: &mut Prover<'_>) -> Result<(), CircuitError> {
         let layout = Layout::new(&inst.input.shape);
         let ys = inst.output.map(|o| p.witness.rows(o));
         let weight = weights[inst.table];
-        for (e, pos) in layout.positions().into_iter().enumerate() {
-            leaves[offset + pos] = [weight, leaf(alpha, beta, xs[e], ys.map(|y| y[e]))];
-        }
+        for_each_run(&layout, |element, position, len| {
+            for e in element..element + len {
+                let pos = offset + position + e - element;
+                leaves[pos] = [weight, leaf(alpha, beta, xs[e], ys.map(|y| y[e]))];
+            }
+        });
     }
     lap("leaves");
     let fs = fraction_sum::prove_pairs(leaves, place.vars, &mut p.ch);

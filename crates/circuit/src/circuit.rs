@@ -1,7 +1,5 @@
 //! A compiled circuit: the quantised graph, its proof plan and its verifying key.
 
-use std::sync::OnceLock;
-
 use omron_ir::{Graph, Op};
 use omron_zk::Fp;
 use omron_zk::fold::SmallInts;
@@ -80,9 +78,9 @@ pub struct Circuit {
     plan: Plan,
     /// Padded values of each constant tensor (empty for the others).
     consts: Vec<Vec<Fp>>,
-    /// Large constants again in 16 or 32 bits, for the verifier's passes over the weights;
-    /// made on the first verification (a prover never needs them).
-    small_consts: OnceLock<Vec<Option<SmallInts>>>,
+    /// Large constants again in 16 or 32 bits, for the passes over the weights (the
+    /// verifier's evaluations, the prover's folds): a quarter of the memory traffic.
+    small_consts: Vec<Option<SmallInts>>,
     vk: Vec<u8>,
     id: [u8; 32],
 }
@@ -202,6 +200,7 @@ impl Circuit {
                 }
             })
             .collect();
+        let small_consts = small_consts(&consts);
         let id: [u8; 32] = Sha256::digest(&vk).into();
         Ok(Circuit {
             name: body.name,
@@ -209,7 +208,7 @@ impl Circuit {
             graph: body.graph,
             plan,
             consts,
-            small_consts: OnceLock::new(),
+            small_consts,
             vk,
             id,
         })
@@ -261,7 +260,7 @@ impl Circuit {
     }
 
     pub(crate) fn small_consts(&self) -> &[Option<SmallInts>] {
-        self.small_consts.get_or_init(|| small_consts(&self.consts))
+        &self.small_consts
     }
 
     /// Fractional bits of each model input.

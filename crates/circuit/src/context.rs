@@ -8,7 +8,7 @@
 //! their producer's relation.
 
 use omron_ir::Graph;
-use omron_zk::fold::{SmallInts, fold_low_base, fold_low_small};
+use omron_zk::fold::{SmallInts, fold_high_base, fold_high_small, fold_low_base, fold_low_small};
 use omron_zk::mle::evaluate_base;
 use omron_zk::{Ext, Fp, ProverChannel, VerifierChannel, VerifyError};
 
@@ -27,6 +27,8 @@ pub(crate) struct Prover<'a> {
     pub(crate) plan: &'a Plan,
     pub(crate) graph: &'a Graph,
     pub(crate) consts: &'a [Vec<Fp>],
+    /// The large constants in 16 or 32 bits, where they fit (indexed like `consts`).
+    pub(crate) small_consts: &'a [Option<SmallInts>],
     pub(crate) witness: &'a Witness,
     pub(crate) ch: ProverChannel,
     pub(crate) pending: Vec<Vec<Claim>>,
@@ -39,6 +41,16 @@ impl Prover<'_> {
             &self.consts[t]
         } else {
             &self.witness.padded[t]
+        }
+    }
+
+    /// Fixes the high variables of tensor `t` (rows of `2^low_vars`) at `high_point`: one value
+    /// per column (see [`omron_zk::fold::fold_high_base`]), from the narrow copy of a constant
+    /// when there is one.
+    pub(crate) fn fold_high(&self, t: TensorRef, low_vars: usize, high_point: &[Ext]) -> Vec<Ext> {
+        match self.small_consts.get(t) {
+            Some(Some(small)) => fold_high_small(small, low_vars, high_point),
+            _ => fold_high_base(self.padded(t), low_vars, high_point),
         }
     }
 

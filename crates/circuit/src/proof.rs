@@ -103,6 +103,7 @@ impl Circuit {
             plan,
             graph,
             consts: self.consts(),
+            small_consts: self.small_consts(),
             witness,
             ch,
             pending: vec![Vec::new(); plan.tensors.len()],

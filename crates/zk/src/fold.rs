@@ -105,14 +105,23 @@ impl SmallInts {
     /// The table in the narrowest width that holds it, or `None` if a value needs more than
     /// 32 bits.
     pub fn new(values: &[Fp]) -> Option<SmallInts> {
-        let ints = values.iter().map(|v| v.as_i64());
-        let (lo, hi) = ints
-            .clone()
-            .fold((0i64, 0i64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        const TASK: usize = 1 << 16;
+        let (lo, hi) = par::map_ranges(values.len(), TASK, |r| {
+            values[r]
+                .iter()
+                .map(|v| v.as_i64())
+                .fold((0i64, 0i64), |(lo, hi), v| (lo.min(v), hi.max(v)))
+        })
+        .into_iter()
+        .fold((0i64, 0i64), |(lo, hi), (l, h)| (lo.min(l), hi.max(h)));
         if i16::try_from(lo).is_ok() && i16::try_from(hi).is_ok() {
-            Some(SmallInts::I16(ints.map(|v| v as i16).collect()))
+            Some(SmallInts::I16(par::collect(values.len(), TASK, |i| {
+                values[i].as_i64() as i16
+            })))
         } else if i32::try_from(lo).is_ok() && i32::try_from(hi).is_ok() {
-            Some(SmallInts::I32(ints.map(|v| v as i32).collect()))
+            Some(SmallInts::I32(par::collect(values.len(), TASK, |i| {
+                values[i].as_i64() as i32
+            })))
         } else {
             None
         }
@@ -172,6 +181,51 @@ fn fold_low_ints<T: Copy + Into<i64> + Sync>(values: &[T], low_point: &[Ext]) ->
     .collect()
 }
 
+/// [`fold_high_base`] of a table held as [`SmallInts`]; the same result.
+pub fn fold_high_small(values: &SmallInts, low_vars: usize, high_point: &[Ext]) -> Vec<Ext> {
+    match values {
+        SmallInts::I16(v) => fold_high_ints(v, low_vars, high_point),
+        SmallInts::I32(v) => fold_high_ints(v, low_vars, high_point),
+    }
+}
+
+fn fold_high_ints<T: Copy + Into<i64> + Sync>(
+    values: &[T],
+    low_vars: usize,
+    high_point: &[Ext],
+) -> Vec<Ext> {
+    let row_len = 1usize << low_vars;
+    let eq_raw = raw(&eq_table(high_point));
+    let rows = values.len().div_ceil(row_len).min(eq_raw.len());
+    assert!(rows <= MAX_TERMS, "2^{} rows", high_point.len());
+    let bands = row_len.div_ceil(BAND);
+    par::map_range(bands, |b| {
+        let start = b * BAND;
+        let width = BAND.min(row_len - start);
+        let mut acc = vec![[0i128; 2]; width];
+        for (h, c) in eq_raw.iter().enumerate().take(rows) {
+            let lo = (h * row_len + start).min(values.len());
+            let hi = (h * row_len + start + width).min(values.len());
+            let [c0, c1] = c.map(|c| c as i128);
+            for (a, &v) in acc.iter_mut().zip(&values[lo..hi]) {
+                let v = v.into() as i128;
+                a[0] += v * c0;
+                a[1] += v * c1;
+            }
+        }
+        acc.iter()
+            .map(|a| Ext::new(reduce_i128(a[0]), reduce_i128(a[1])))
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// Columns per parallel task of the high folds: a band's accumulators stay in cache while the
+/// rows stream past.
+const BAND: usize = 1 << 10;
+
 /// Fixes the high variables of the extension of `values` (rows of `2^low_vars`, zero-padded):
 /// entry `l` of the result is `sum_h eq(high_point, h) values[h, l]`, a table of `2^low_vars`.
 pub fn fold_high_base(values: &[Fp], low_vars: usize, high_point: &[Ext]) -> Vec<Ext> {
@@ -180,9 +234,7 @@ pub fn fold_high_base(values: &[Fp], low_vars: usize, high_point: &[Ext]) -> Vec
     let eq_raw = raw(&eq);
     let rows = values.len().div_ceil(row_len).min(eq.len());
     assert!(rows <= MAX_TERMS, "2^{} rows", high_point.len());
-    // Each task owns a band of columns and walks every row: the accumulators of a band stay
-    // in cache while the rows stream past.
-    const BAND: usize = 1 << 10;
+    // Each task owns a band of columns and walks every row.
     let bands = row_len.div_ceil(BAND);
     par::map_range(bands, |b| {
         let start = b * BAND;
@@ -265,6 +317,8 @@ mod tests {
             if let Some(small) = SmallInts::new(&values) {
                 let rows = fold_low_small(&small, &point[..low]);
                 assert_eq!(evaluate(&rows, &point[low..]), want, "fold_low_small");
+                let cols = fold_high_small(&small, low, &point[low..]);
+                assert_eq!(evaluate(&cols, &point[..low]), want, "fold_high_small");
             }
             let cols = fold_high_base(&values, low, &point[low..]);
             assert_eq!(cols.len(), 1 << low);
@@ -293,6 +347,22 @@ mod tests {
             SmallInts::new(&f(&[-(1 << 31)])),
             Some(SmallInts::I32(_))
         ));
+        // The 16-bit path folds like the field path.
+        let mut rng = ChaCha8Rng::seed_from_u64(13);
+        let values: Vec<Fp> = (0..3000)
+            .map(|_| Fp::from_i64(rng.gen_range(-32768..32768)))
+            .collect();
+        let small = SmallInts::new(&values).unwrap();
+        assert!(matches!(small, SmallInts::I16(_)));
+        let point: Vec<Ext> = (0..12).map(|_| rand_ext(&mut rng)).collect();
+        assert_eq!(
+            fold_low_small(&small, &point[..7]),
+            fold_low_base(&values, &point[..7])
+        );
+        assert_eq!(
+            fold_high_small(&small, 7, &point[7..]),
+            fold_high_base(&values, 7, &point[7..])
+        );
     }
 
     /// A sign flip of one value changes the fold (the exact sums do not lose terms).

@@ -6,7 +6,6 @@
 //! the public weights: one `O(N K)` pass for all the claims (they share the sumcheck point over
 //! `k`), the only place the weights are touched.
 
-use omron_zk::fold::fold_high_base;
 use omron_zk::{Ext, VerifyError, mle, sumcheck};
 
 use super::{batching_prover, batching_verifier, concat};
@@ -24,8 +23,8 @@ pub(crate) fn prove(p: &mut Prover<'_>, index: usize, claims: Vec<Claim>) {
     let coeffs = batching_prover(p, b"matmul-gamma", claims.len());
     let mut tables = Vec::with_capacity(2 * claims.len());
     for c in &claims {
-        tables.push(fold_high_base(p.padded(x), kb, &c.point[nb..]));
-        tables.push(fold_high_base(p.padded(w), kb, &c.point[..nb]));
+        tables.push(p.fold_high(x, kb, &c.point[nb..]));
+        tables.push(p.fold_high(w, kb, &c.point[..nb]));
     }
     let out = sumcheck::prove(
         b"matmul",

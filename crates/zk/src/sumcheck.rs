@@ -12,7 +12,7 @@
 //! `[r_0, ..., r_{n-1}]` with `r_i` for index bit `i`. Soundness error: `n * d / |Fp2|`.
 
 use crate::mle::{fold_first, interpolate_at};
-use crate::{Ext, ProverChannel, VerifierChannel, VerifyError};
+use crate::{Ext, Fp, ProverChannel, VerifierChannel, VerifyError, par};
 
 /// What a finished sumcheck leaves: the random point and the tables' values there.
 #[derive(Debug, Clone)]
@@ -77,6 +77,92 @@ pub fn prove(
     }
     let values = tables.iter().map(|t| t[0]).collect();
     SumcheckOutput { point, values }
+}
+
+/// Proves `sum_b a(b) c(b)` for a base-field table `a` and an extension table `c` of the same
+/// power-of-two length: exactly the messages of [`prove`] with the tables `[a, c]`, degree 2
+/// and `f = v_0 v_1`, but `a` stays in the base field until the first round binds a variable,
+/// and each fold also sums the next round's message, in parallel when large.
+pub fn prove_product_base(
+    label: &'static [u8],
+    a: &[Fp],
+    c: Vec<Ext>,
+    ch: &mut ProverChannel,
+) -> SumcheckOutput {
+    debug_assert!(a.len().is_power_of_two() && a.len() == c.len());
+    let rounds = a.len().trailing_zeros() as usize;
+    let mut point = Vec::with_capacity(rounds);
+    let mut sums = product_round_base(a, &c);
+    let mut tables: Option<Vec<[Ext; 2]>> = None;
+    for _ in 0..rounds {
+        ch.send_exts(label, &sums);
+        let r = ch.challenge_ext(label);
+        let (next, next_sums) = match &tables {
+            None => fold_product(a.len(), |i| {
+                let (a0, a1, c0, c1) = (a[2 * i], a[2 * i + 1], c[2 * i], c[2 * i + 1]);
+                [Ext::from(a0) + r * (a1 - a0), c0 + r * (c1 - c0)]
+            }),
+            Some(t) => fold_product(t.len(), |i| {
+                let ([a0, c0], [a1, c1]) = (t[2 * i], t[2 * i + 1]);
+                [a0 + r * (a1 - a0), c0 + r * (c1 - c0)]
+            }),
+        };
+        tables = Some(next);
+        sums = next_sums;
+        point.push(r);
+    }
+    let values = match tables {
+        Some(t) => t.first().map_or(vec![Ext::ZERO; 2], |pair| pair.to_vec()),
+        None => vec![
+            a.first().map_or(Ext::ZERO, |&v| v.into()),
+            c.first().copied().unwrap_or(Ext::ZERO),
+        ],
+    };
+    SumcheckOutput { point, values }
+}
+
+/// One round's message `(h(0), h(2))` of `sum_b a(b) c(b)` from the pairs of `a` (base field)
+/// and `c`.
+pub(crate) fn product_round_base(a: &[Fp], c: &[Ext]) -> [Ext; 2] {
+    let partials = par::map_ranges(a.len() / 2, par::MIN_TASK_LEN, |range| {
+        let (mut h0, mut h2) = (Ext::ZERO, Ext::ZERO);
+        for j in range {
+            let (a0, a1, c0, c1) = (a[2 * j], a[2 * j + 1], c[2 * j], c[2 * j + 1]);
+            h0 += c0 * a0;
+            h2 += (c1 + c1 - c0) * (a1 + a1 - a0);
+        }
+        [h0, h2]
+    });
+    add_pairs(partials)
+}
+
+fn add_pairs(parts: Vec<[Ext; 2]>) -> [Ext; 2] {
+    parts
+        .into_iter()
+        .fold([Ext::ZERO; 2], |acc, x| [acc[0] + x[0], acc[1] + x[1]])
+}
+
+/// Fixes the lowest variable of two tables of `len` entries: `fold(i)` gives entry `i` of the
+/// result, the pair `(a, c)` there. Returns the folded pairs and the next round's message
+/// `(h(0), h(2))` of `sum_b a(b) c(b)`, summed from them in the same pass.
+pub(crate) fn fold_product(
+    len: usize,
+    fold: impl Fn(usize) -> [Ext; 2] + Sync + Send,
+) -> (Vec<[Ext; 2]>, [Ext; 2]) {
+    let mut out = vec![[Ext::ZERO; 2]; len / 2];
+    let parts = par::fill_chunks(&mut out, par::MIN_TASK_LEN, 2, |at, slots| {
+        for (k, slot) in slots.iter_mut().enumerate() {
+            *slot = fold(at + k);
+        }
+        let (mut h0, mut h2) = (Ext::ZERO, Ext::ZERO);
+        for pair in slots.chunks_exact(2) {
+            let ([a0, c0], [a1, c1]) = (pair[0], pair[1]);
+            h0 += a0 * c0;
+            h2 += (a1 + a1 - a0) * (c1 + c1 - c0);
+        }
+        [h0, h2]
+    });
+    (out, add_pairs(parts))
 }
 
 /// Runs the verifier side for `num_vars` rounds of degree `degree`, starting from `claim`.
@@ -171,6 +257,28 @@ mod tests {
             });
         }
         Ok(())
+    }
+
+    /// The base-field product prover sends the generic prover's messages and ends at the same
+    /// point and values, for sizes that stay on one thread and sizes that do not.
+    #[test]
+    fn product_prover_matches_the_generic_one() {
+        let mut rng = ChaCha8Rng::seed_from_u64(12);
+        for n in [0usize, 1, 2, 5, 14] {
+            let a: Vec<Fp> = (0..1 << n)
+                .map(|_| Fp::new(rng.r#gen::<u64>() % 5000))
+                .collect();
+            let c = rand_table(&mut rng, n);
+            let t = Transcript::new(b"product");
+            let mut fast = ProverChannel::new(t.clone());
+            let out = prove_product_base(b"sc", &a, c.clone(), &mut fast);
+            let mut generic = ProverChannel::new(t);
+            let ext: Vec<Ext> = a.iter().map(|&v| v.into()).collect();
+            let want = prove(b"sc", vec![ext, c], 2, |v| v[0] * v[1], &mut generic);
+            assert_eq!(out.point, want.point, "n={n}");
+            assert_eq!(out.values, want.values, "n={n}");
+            assert_eq!(fast.finish(), generic.finish(), "n={n}");
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use omron_ir::{ConvAttrs, Op};
 use omron_zk::mle::{eq_eval, eq_table};
 use omron_zk::{Ext, Fp, VerifyError, sumcheck};
 
-use super::{batching_prover, batching_verifier, concat, fold_high};
+use super::{batching_prover, batching_verifier, concat, fold_high, padded};
 use crate::context::{Claim, Prover, Verifier};
 use crate::layout::Layout;
 
@@ -200,8 +200,7 @@ pub(crate) fn prove(p: &mut Prover<'_>, index: usize, claims: Vec<Claim>) {
     let coeffs2 = batching_prover(p, b"conv-gamma2", claims.len());
     let (s_c, s_u, s_v) = geo.split_kernel(&out.point);
     let g = input_wiring_prover(&geo, &claims, &coeffs2, s_c, s_u, s_v);
-    let xs: Vec<Ext> = p.padded(x).iter().map(|&v| v.into()).collect();
-    let out2 = sumcheck::prove(b"conv-input", vec![xs, g], 2, |v| v[0] * v[1], &mut p.ch);
+    let out2 = sumcheck::prove_product_base(b"conv-input", padded(p, x), g, &mut p.ch);
     p.claim_value(x, out2.point, out2.values[0]);
 }
 

@@ -102,6 +102,17 @@ pub(crate) fn fold_high(values: &[Fp], low_vars: usize, high_point: &[Ext]) -> V
     out
 }
 
+/// The padded values of tensor `t` ([`Prover::padded`]), borrowed from the witness or the
+/// constants rather than from the prover, so the channel stays free to send while reading them.
+pub(crate) fn padded<'a>(p: &Prover<'a>, t: crate::plan::TensorRef) -> &'a [Fp] {
+    let (witness, consts) = (p.witness, p.consts);
+    if p.plan.role(t) == crate::plan::Role::Const {
+        &consts[t]
+    } else {
+        &witness.padded[t]
+    }
+}
+
 /// Powers `1, γ, γ^2, ...` of a batching challenge.
 pub(crate) fn powers(gamma: Ext, n: usize) -> Vec<Ext> {
     let mut out = Vec::with_capacity(n);

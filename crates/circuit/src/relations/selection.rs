@@ -12,7 +12,7 @@ use omron_ir::{Selection, selection};
 use omron_zk::mle::eq_table;
 use omron_zk::{Ext, VerifyError, sumcheck};
 
-use super::{batching_prover, batching_verifier};
+use super::{batching_prover, batching_verifier, padded};
 use crate::context::{Claim, Prover, Verifier};
 use crate::layout::Layout;
 use crate::plan::Plan;
@@ -99,8 +99,7 @@ pub(crate) fn prove(p: &mut Prover<'_>, index: usize, claims: Vec<Claim>) {
             &claims,
             &coeffs,
         );
-        let x: Vec<Ext> = p.padded(input).iter().map(|&v| v.into()).collect();
-        let out = sumcheck::prove(b"select", vec![x, g], 2, |v| v[0] * v[1], &mut p.ch);
+        let out = sumcheck::prove_product_base(b"select", padded(p, input), g, &mut p.ch);
         p.claim_value(input, out.point, out.values[0]);
         return;
     }
@@ -111,20 +110,16 @@ pub(crate) fn prove(p: &mut Prover<'_>, index: usize, claims: Vec<Claim>) {
     let e = combined_eq(&m.output, &claims, &coeffs);
     let g = wiring_tables(&m, &e);
     let inputs = p.graph.nodes[index].inputs.clone();
-    let xs: Vec<Vec<Ext>> = inputs
-        .iter()
-        .map(|&t| p.padded(t).iter().map(|&v| v.into()).collect())
-        .collect();
     if inputs.len() > 1 {
-        let parts: Vec<Ext> = xs
+        let parts: Vec<Ext> = inputs
             .iter()
             .zip(&g)
-            .map(|(x, g)| x.iter().zip(g).map(|(a, b)| *a * *b).sum())
+            .map(|(&t, g)| p.padded(t).iter().zip(g).map(|(&x, &w)| w * x).sum())
             .collect();
         p.ch.send_exts(b"select-parts", &parts);
     }
-    for ((t, x), g) in inputs.into_iter().zip(xs).zip(g) {
-        let out = sumcheck::prove(b"select", vec![x, g], 2, |v| v[0] * v[1], &mut p.ch);
+    for (t, g) in inputs.into_iter().zip(g) {
+        let out = sumcheck::prove_product_base(b"select", padded(p, t), g, &mut p.ch);
         p.claim_value(t, out.point, out.values[0]);
     }
 }

@@ -29,6 +29,7 @@ use crate::mle::{eq_eval, eq_table};
 use crate::par;
 use crate::pcs::merkle::{Digest, MerkleTree, hash_leaf, verify_opening};
 use crate::pcs::ntt::{evaluate_bitreversed, reverse_bits};
+use crate::sumcheck::{fold_product, product_round_base};
 use crate::{Ext, Fp, ProverChannel, VerifierChannel, VerifyError, mle::interpolate_at};
 
 /// Parameters of the commitment; both sides must use the same ones.
@@ -374,50 +375,6 @@ fn build_eq_sum(claims: &[Claim], n: usize, gamma: Ext) -> Vec<Ext> {
     e
 }
 
-/// One round's message `(h(0), h(2))` of `sum_b P(b) E(b)` from the pairs of `P` and `E`
-/// (`P` in the base field, before the first fold).
-fn base_round_sums(p: &[Fp], e: &[Ext]) -> [Ext; 2] {
-    let partials = par::map_ranges(p.len() / 2, par::MIN_TASK_LEN, |range| {
-        let (mut h0, mut h2) = (Ext::ZERO, Ext::ZERO);
-        for j in range {
-            let (p0, p1, e0, e1) = (p[2 * j], p[2 * j + 1], e[2 * j], e[2 * j + 1]);
-            h0 += e0 * p0;
-            h2 += (e1 + e1 - e0) * (p1 + p1 - p0);
-        }
-        [h0, h2]
-    });
-    add_pairs(partials)
-}
-
-fn add_pairs(parts: Vec<[Ext; 2]>) -> [Ext; 2] {
-    parts
-        .into_iter()
-        .fold([Ext::ZERO; 2], |acc, x| [acc[0] + x[0], acc[1] + x[1]])
-}
-
-/// Fixes the lowest variable of `P` and `E` (tables of `len` entries) to `α`: `fold(i)` gives
-/// entry `i` of the result, the pair `(P, E)` there. Returns the folded pairs and the next
-/// round's message `(h(0), h(2))`, summed from them in the same pass.
-fn fold_and_sum(
-    len: usize,
-    fold: impl Fn(usize) -> [Ext; 2] + Sync + Send,
-) -> (Vec<[Ext; 2]>, [Ext; 2]) {
-    let mut out = vec![[Ext::ZERO; 2]; len / 2];
-    let parts = par::fill_chunks(&mut out, par::MIN_TASK_LEN, 2, |at, slots| {
-        for (k, slot) in slots.iter_mut().enumerate() {
-            *slot = fold(at + k);
-        }
-        let (mut h0, mut h2) = (Ext::ZERO, Ext::ZERO);
-        for pair in slots.chunks_exact(2) {
-            let ([p0, e0], [p1, e1]) = (pair[0], pair[1]);
-            h0 += p0 * e0;
-            h2 += (p1 + p1 - p0) * (e1 + e1 - e0);
-        }
-        [h0, h2]
-    });
-    (out, add_pairs(parts))
-}
-
 /// Proves the `claims` about a committed polynomial. The claimed values must already be bound
 /// into the transcript (sent by the caller).
 pub fn open(committed: &Committed, claims: &[Claim], params: &PcsParams, ch: &mut ProverChannel) {
@@ -429,7 +386,7 @@ pub fn open(committed: &Committed, claims: &[Claim], params: &PcsParams, ch: &mu
     // Afterwards `P` and `E` are kept as pairs, and each fold also sums the next round.
     let schedule = params.schedule(committed.n);
     let values = &committed.values;
-    let mut sums = base_round_sums(values, &e);
+    let mut sums = product_round_base(values, &e);
     let mut tables: Option<Vec<[Ext; 2]>> = None;
 
     let mut log_size = committed.n + params.log_blowup;
@@ -442,12 +399,12 @@ pub fn open(committed: &Committed, claims: &[Claim], params: &PcsParams, ch: &mu
             ch.send_exts(b"pcs-sumcheck", &sums);
             let alpha = ch.challenge_ext(b"pcs-alpha");
             let (next, next_sums) = match &tables {
-                None => fold_and_sum(values.len(), |i| {
+                None => fold_product(values.len(), |i| {
                     let (p0, p1, e0, e1) =
                         (values[2 * i], values[2 * i + 1], e[2 * i], e[2 * i + 1]);
                     [Ext::from(p0) + alpha * (p1 - p0), e0 + alpha * (e1 - e0)]
                 }),
-                Some(t) => fold_and_sum(t.len(), |i| {
+                Some(t) => fold_product(t.len(), |i| {
                     let ([p0, e0], [p1, e1]) = (t[2 * i], t[2 * i + 1]);
                     [p0 + alpha * (p1 - p0), e0 + alpha * (e1 - e0)]
                 }),

@@ -1,7 +1,8 @@
 //! `cargo bench -p omron-circuit`: proving and verifying every circuit shipped in `circuits/`
 //! with a benchmark request drawn by its own input generator (as a validator would send it).
 //!
-//! Filter with criterion's usual argument, e.g. `cargo bench -p omron-circuit -- lstm`.
+//! Filter with criterion's usual argument, e.g. `cargo bench -p omron-circuit -- lstm` (or
+//! `-- age`, `-- nanogpt`). Each circuit's proof size is printed before its timings.
 //! `omron bench` prints the same figures as a table; `docs/benchmarks.md` records both and
 //! the EZKL side-by-side runs.
 
@@ -33,6 +34,7 @@ fn bench_circuit(c: &mut Criterion, circuit: &StoredCircuit) {
         let (proof, outputs) = circuit
             .prove_pow(&inputs, &MINER)
             .expect("shipped circuit proves its benchmark batch");
+        println!("{name}/proof: {} bytes", proof.len());
         group.bench_function("prove", |b| {
             b.iter(|| circuit.prove_pow(black_box(&inputs), &MINER))
         });
@@ -44,6 +46,7 @@ fn bench_circuit(c: &mut Criterion, circuit: &StoredCircuit) {
         let (proof, _) = circuit
             .prove_request(&input, &MINER)
             .expect("shipped circuit proves its benchmark input");
+        println!("{name}/proof: {} bytes", proof.len());
         group.bench_function("prove", |b| {
             b.iter(|| circuit.prove_request(black_box(&input), &MINER))
         });

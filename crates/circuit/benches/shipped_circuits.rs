@@ -27,7 +27,7 @@ fn bench_circuit(c: &mut Criterion, circuit: &StoredCircuit) {
         || circuit.metadata.name.clone(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let mut group = c.benchmark_group(name);
+    let mut group = c.benchmark_group(name.clone());
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(5));
     if let Some(inputs) = circuit.generate_pow_inputs(&mut rng) {

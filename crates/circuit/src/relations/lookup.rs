@@ -52,6 +52,13 @@ fn column_values(p: &Prover<'_>, col: &LookupColumn) -> Vec<i64> {
             Role::Const => p.graph.tensors[t].const_data().unwrap_or(&[]),
             _ => p.witness.rows(t),
         };
+        if p.plan.layout(t).dims == col.shape {
+            // Same shape (the common case): element i is element i, no index map.
+            for (a, &v) in acc.iter_mut().zip(rows) {
+                *a += coeff as i128 * v as i128;
+            }
+            continue;
+        }
         let map = broadcast_index_map(&p.plan.layout(t).dims, &col.shape);
         for (a, j) in acc.iter_mut().zip(map) {
             *a += coeff as i128 * rows[j] as i128;

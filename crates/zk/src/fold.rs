@@ -9,6 +9,8 @@
 //! feature. A table holding a large value (`|v| >= 2^40`, possible only for exotic constants)
 //! takes the plain field path for the rows it touches, so results never depend on the values.
 
+use std::ops::Range;
+
 use crate::mle::eq_table;
 use crate::par;
 use crate::{Ext, Fp};
@@ -61,29 +63,43 @@ fn rows_per_task(row_len: usize) -> usize {
 /// the whole extension at `(low_point, high_point)`, so several points sharing their low half
 /// cost one pass over `values`.
 pub fn fold_low_base(values: &[Fp], low_point: &[Ext]) -> Vec<Ext> {
-    let row_len = 1usize << low_point.len();
-    assert!(row_len <= MAX_TERMS, "rows of 2^{} values", low_point.len());
     let eq = eq_table(low_point);
     let eq_raw = raw(&eq);
-    let rows = values.len().div_ceil(row_len);
+    per_row(values.len(), low_point.len(), |r| {
+        dot(&values[r], &eq, &eq_raw)
+    })
+}
+
+/// `row(range)` for the index range of every row of `2^low_vars` in a table of `len` values (the
+/// last row may be short), rows spread over threads when there are enough of them.
+fn per_row(len: usize, low_vars: usize, row: impl Fn(Range<usize>) -> Ext + Sync) -> Vec<Ext> {
+    let row_len = 1usize << low_vars;
+    assert!(row_len <= MAX_TERMS, "rows of 2^{low_vars} values");
+    let rows = len.div_ceil(row_len);
+    let at = |h: usize| h * row_len..((h + 1) * row_len).min(len);
     let per_task = rows_per_task(row_len);
-    let tasks = rows.div_ceil(per_task);
-    if tasks <= 1 {
+    if rows <= per_task {
         // Small tables (biases, most claims): no thread hand-off.
-        return values
-            .chunks(row_len)
-            .map(|row| dot(row, &eq, &eq_raw))
-            .collect();
+        return (0..rows).map(|h| row(at(h))).collect();
     }
-    par::map_range(tasks, |t| {
+    par::map_range(rows.div_ceil(per_task), |t| {
         let first = t * per_task;
-        let last = (first + per_task).min(rows);
-        (first..last)
-            .map(|h| {
-                let row = &values[h * row_len..((h + 1) * row_len).min(values.len())];
-                dot(row, &eq, &eq_raw)
-            })
+        (first..(first + per_task).min(rows))
+            .map(|h| row(at(h)))
             .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// `band(columns)` for every band of [`BAND`] columns of a table with rows of `2^low_vars`
+/// values (each band a task that walks every row: its accumulators stay in cache while the rows
+/// stream past); the bands' results concatenated.
+fn per_band(low_vars: usize, band: impl Fn(Range<usize>) -> Vec<Ext> + Sync) -> Vec<Ext> {
+    let row_len = 1usize << low_vars;
+    par::map_range(row_len.div_ceil(BAND), |b| {
+        band(b * BAND..((b + 1) * BAND).min(row_len))
     })
     .into_iter()
     .flatten()
@@ -162,23 +178,10 @@ pub fn fold_low_small(values: &SmallInts, low_point: &[Ext]) -> Vec<Ext> {
 }
 
 fn fold_low_ints<T: Copy + Into<i64> + Sync>(values: &[T], low_point: &[Ext]) -> Vec<Ext> {
-    let row_len = 1usize << low_point.len();
-    assert!(row_len <= MAX_TERMS, "rows of 2^{} values", low_point.len());
     let eq_raw = raw(&eq_table(low_point));
-    let rows = values.len().div_ceil(row_len);
-    let per_task = rows_per_task(row_len);
-    par::map_range(rows.div_ceil(per_task), |t| {
-        let first = t * per_task;
-        (first..(first + per_task).min(rows))
-            .map(|h| {
-                let row = &values[h * row_len..((h + 1) * row_len).min(values.len())];
-                dot_ints(row, &eq_raw)
-            })
-            .collect::<Vec<_>>()
+    per_row(values.len(), low_point.len(), |r| {
+        dot_ints(&values[r], &eq_raw)
     })
-    .into_iter()
-    .flatten()
-    .collect()
 }
 
 /// [`fold_high_base`] of a table held as [`SmallInts`]; the same result.
@@ -198,16 +201,13 @@ fn fold_high_ints<T: Copy + Into<i64> + Sync>(
     let eq_raw = raw(&eq_table(high_point));
     let rows = values.len().div_ceil(row_len).min(eq_raw.len());
     assert!(rows <= MAX_TERMS, "2^{} rows", high_point.len());
-    let bands = row_len.div_ceil(BAND);
-    par::map_range(bands, |b| {
-        let start = b * BAND;
-        let width = BAND.min(row_len - start);
-        let mut acc = vec![[0i128; 2]; width];
+    per_band(low_vars, |cols| {
+        let mut acc = vec![[0i128; 2]; cols.len()];
         for (h, c) in eq_raw.iter().enumerate().take(rows) {
-            let lo = (h * row_len + start).min(values.len());
-            let hi = (h * row_len + start + width).min(values.len());
+            let seg = &values[(h * row_len + cols.start).min(values.len())
+                ..(h * row_len + cols.end).min(values.len())];
             let [c0, c1] = c.map(|c| c as i128);
-            for (a, &v) in acc.iter_mut().zip(&values[lo..hi]) {
+            for (a, &v) in acc.iter_mut().zip(seg) {
                 let v = v.into() as i128;
                 a[0] += v * c0;
                 a[1] += v * c1;
@@ -215,11 +215,8 @@ fn fold_high_ints<T: Copy + Into<i64> + Sync>(
         }
         acc.iter()
             .map(|a| Ext::new(reduce_i128(a[0]), reduce_i128(a[1])))
-            .collect::<Vec<_>>()
+            .collect()
     })
-    .into_iter()
-    .flatten()
-    .collect()
 }
 
 /// Columns per parallel task of the high folds: a band's accumulators stay in cache while the
@@ -234,17 +231,12 @@ pub fn fold_high_base(values: &[Fp], low_vars: usize, high_point: &[Ext]) -> Vec
     let eq_raw = raw(&eq);
     let rows = values.len().div_ceil(row_len).min(eq.len());
     assert!(rows <= MAX_TERMS, "2^{} rows", high_point.len());
-    // Each task owns a band of columns and walks every row.
-    let bands = row_len.div_ceil(BAND);
-    par::map_range(bands, |b| {
-        let start = b * BAND;
-        let width = BAND.min(row_len - start);
-        let mut acc = vec![[0i128; 2]; width];
-        let mut field = vec![Ext::ZERO; width];
+    per_band(low_vars, |cols| {
+        let mut acc = vec![[0i128; 2]; cols.len()];
+        let mut field = vec![Ext::ZERO; cols.len()];
         for h in 0..rows {
-            let lo = (h * row_len + start).min(values.len());
-            let hi = (h * row_len + start + width).min(values.len());
-            let seg = &values[lo..hi];
+            let seg = &values[(h * row_len + cols.start).min(values.len())
+                ..(h * row_len + cols.end).min(values.len())];
             let max = seg.iter().map(|v| v.as_i64().unsigned_abs()).max();
             if max.unwrap_or(0) < SMALL {
                 let [c0, c1] = eq_raw[h].map(|c| c as i128);
@@ -262,11 +254,8 @@ pub fn fold_high_base(values: &[Fp], low_vars: usize, high_point: &[Ext]) -> Vec
         acc.iter()
             .zip(field)
             .map(|(a, f)| Ext::new(reduce_i128(a[0]), reduce_i128(a[1])) + f)
-            .collect::<Vec<_>>()
+            .collect()
     })
-    .into_iter()
-    .flatten()
-    .collect()
 }
 
 #[cfg(test)]

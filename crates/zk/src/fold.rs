@@ -331,7 +331,7 @@ mod tests {
             SmallInts::new(&f(&[-32769, 5])),
             Some(SmallInts::I32(_))
         ));
-        assert!(matches!(SmallInts::new(&f(&[1 << 31])), None));
+        assert!(SmallInts::new(&f(&[1 << 31])).is_none());
         assert!(matches!(
             SmallInts::new(&f(&[-(1 << 31)])),
             Some(SmallInts::I32(_))

@@ -171,13 +171,14 @@ pub(crate) fn prove(p: &mut Prover<'_>) -> Result<(), CircuitError> {
 
 /// The declared rows of one table and how often each is looked up, rows ascending. Rows
 /// spanning a range not much wider than their number (activations, remainders) are counted in
-/// an array over the span; sparse ones (wide tables used at few rows) are sorted.
+/// an array over the span (at most `2^16` or twice as many counters as lookups); sparse ones
+/// (wide tables used at few rows) are sorted.
 fn count_rows(mut rows: Vec<u64>) -> Vec<(u64, u64)> {
     let (Some(&lo), Some(&hi)) = (rows.iter().min(), rows.iter().max()) else {
         return Vec::new();
     };
     let span = hi - lo + 1;
-    if span <= (4 * rows.len() as u64).max(1 << 16) {
+    if span <= (2 * rows.len() as u64).max(1 << 16) {
         let mut counts = vec![0u64; span as usize];
         for &row in &rows {
             counts[(row - lo) as usize] += 1;

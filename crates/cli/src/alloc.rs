@@ -65,3 +65,35 @@ pub(crate) fn reset_peak() -> usize {
 pub(crate) fn peak() -> usize {
     PEAK.load(Ordering::Relaxed)
 }
+
+/// Keeps freed heap memory for reuse instead of handing it back to the kernel after every
+/// proof: glibc's defaults (trim above 128 KiB, mmap for blocks above a threshold that starts
+/// at 128 KiB) make every proof fault its buffers in again, page by page. Measured on the
+/// 2-core reference VM (release, `omron bench circuits/nanogpt circuits/age --reps 5`, quiet):
+/// nanoGPT 486-488 -> 441 ms, age 369-372 -> 351-359 ms; docs/benchmarks.md. The cost is that a
+/// process's resident memory stays near its peak between proofs, which a miner or validator
+/// needs again for the next one anyway. An operator's own `MALLOC_*` or `GLIBC_TUNABLES`
+/// settings are left alone.
+pub(crate) fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let operator_tuned = std::env::vars_os().any(|(k, _)| {
+            let k = k.to_string_lossy();
+            k.starts_with("MALLOC_") || k == "GLIBC_TUNABLES"
+        });
+        if operator_tuned {
+            return;
+        }
+        // glibc refuses an mmap threshold above 32 MiB on 64-bit; larger blocks stay mmapped.
+        const MMAP_THRESHOLD: libc::c_int = 32 << 20;
+        const TRIM_THRESHOLD: libc::c_int = libc::c_int::MAX;
+        const TOP_PAD: libc::c_int = 256 << 20;
+        // SAFETY: mallopt only sets allocator parameters; it is called once, before any thread
+        // is started, and its failure (return 0) leaves glibc's defaults, which are correct.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+            libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD);
+            libc::mallopt(libc::M_TOP_PAD, TOP_PAD);
+        }
+    }
+}

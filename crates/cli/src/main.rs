@@ -79,6 +79,7 @@ fn die_quietly_on_closed_pipe() {
 }
 
 fn main() {
+    alloc::keep_freed_memory();
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // The subcommand names the log file (`omron-miner.log`, ...).

@@ -276,8 +276,8 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
         "compile ms",
         "prove ms",
         "verify ms",
-        "proof KB",
-        "peak MB",
+        "proof KiB",
+        "peak MiB",
         "max |err|",
         "argmax"
     );

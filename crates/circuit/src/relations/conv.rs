@@ -15,7 +15,7 @@ use omron_ir::{ConvAttrs, Op};
 use omron_zk::mle::{eq_eval, eq_table};
 use omron_zk::{Ext, Fp, VerifyError, sumcheck};
 
-use super::{batching_prover, batching_verifier, concat, fold_high, padded};
+use super::{batching_prover, batching_verifier, padded};
 use crate::context::{Claim, Prover, Verifier};
 use crate::layout::Layout;
 
@@ -177,7 +177,7 @@ pub(crate) fn prove(p: &mut Prover<'_>, index: usize, claims: Vec<Claim>) {
     let mut tables = Vec::with_capacity(2 * claims.len());
     for c in &claims {
         let (z_o, z_i, z_j) = geo.split_output(&c.point);
-        tables.push(fold_high(p.padded(w), kb, z_o));
+        tables.push(p.fold_high(w, kb, z_o));
         tables.push(geo.patch(p.witness.rows(x), z_i, z_j));
     }
     let out = sumcheck::prove(
@@ -267,10 +267,12 @@ pub(crate) fn verify(
     }
     let (s, fin) = sumcheck::verify(b"conv-kernel", sum, kb, 2, &mut v.ch)?;
     let patches = v.ch.recv_exts(b"conv-patch", claims.len())?;
+    // Every claim's kernel evaluation shares the low point `s`: one pass over the kernel.
+    let w_rows = v.fold_public_low(w, &s);
     let mut expected = Ext::ZERO;
     for ((c, &g), &patch) in claims.iter().zip(&coeffs).zip(&patches) {
         let (z_o, _, _) = geo.split_output(&c.point);
-        expected += g * v.eval_public(w, &concat(&[&s, z_o])) * patch;
+        expected += g * omron_zk::mle::evaluate(&w_rows, z_o) * patch;
     }
     if expected != fin {
         return Err(VerifyError::Sumcheck {

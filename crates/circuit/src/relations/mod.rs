@@ -14,7 +14,6 @@ pub(crate) mod selection;
 pub(crate) mod wiring;
 
 use omron_ir::Op;
-use omron_zk::mle::eq_table;
 use omron_zk::{Ext, Fp, VerifyError};
 
 use crate::context::{Claim, Prover, Verifier};
@@ -85,21 +84,6 @@ pub(crate) fn verify_node(
         | Op::DivRound { .. }
         | Op::DivFloor { .. } => Ok(()),
     }
-}
-
-/// For a table whose low `low_vars` variables are kept and whose high variables are summed
-/// against `eq(high_point, .)`: `out[l] = sum_h eq(high_point, h) * values[(h << low_vars) + l]`.
-pub(crate) fn fold_high(values: &[Fp], low_vars: usize, high_point: &[Ext]) -> Vec<Ext> {
-    let low = 1usize << low_vars;
-    let eq = eq_table(high_point);
-    let mut out = vec![Ext::ZERO; low];
-    for (h, e) in eq.iter().enumerate() {
-        let row = &values[h * low..(h + 1) * low];
-        for (o, &v) in out.iter_mut().zip(row) {
-            *o += *e * v;
-        }
-    }
-    out
 }
 
 /// The padded values of tensor `t` ([`Prover::padded`]), borrowed from the witness or the

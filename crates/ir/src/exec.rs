@@ -45,20 +45,21 @@ impl Trace {
 /// rows `x` has (a transformer's 16 to 64 token rows against 124 M weights: reading the weights
 /// once per row made execution memory-bound); a row of `x` stays in cache. Sums run in `i64`
 /// when the operands' magnitudes prove they cannot overflow (the usual case: 16-bit
-/// activations, narrow weights), in `i128` otherwise.
+/// activations, narrow weights), in `i128` otherwise; the bound is taken per weight row, while
+/// the row is in cache.
 fn matmul(x: &[i64], w: &[i64], bias: Option<&[i64]>, n: usize, k: usize) -> Vec<i128> {
     let rows = x.len().checked_div(k).unwrap_or(0);
     let max_abs = |v: &[i64]| v.iter().map(|a| a.unsigned_abs()).max().unwrap_or(0) as u128;
-    let bias_max = bias.map_or(0, max_abs);
-    let fits_i64 = max_abs(x)
-        .checked_mul(max_abs(w))
-        .and_then(|p| p.checked_mul(k as u128))
-        .and_then(|p| p.checked_add(bias_max))
-        .is_some_and(|total| total < (1u128 << 63));
+    let x_max = max_abs(x);
     let mut out = vec![0i128; rows * n];
     for j in 0..n {
         let wr = &w[j * k..(j + 1) * k];
         let b = bias.map_or(0, |b| b[j]);
+        let fits_i64 = x_max
+            .checked_mul(max_abs(wr))
+            .and_then(|p| p.checked_mul(k as u128))
+            .and_then(|p| p.checked_add(u128::from(b.unsigned_abs())))
+            .is_some_and(|total| total < (1u128 << 63));
         for r in 0..rows {
             let xr = &x[r * k..(r + 1) * k];
             out[r * n + j] = if fits_i64 {

@@ -27,14 +27,14 @@ fn raw(coeffs: &[Ext]) -> Vec<[u64; 2]> {
 }
 
 /// `x mod p` for a signed 128-bit integer.
-pub(crate) fn reduce_i128(x: i128) -> Fp {
+fn reduce_i128(x: i128) -> Fp {
     const P: i128 = crate::field::P as i128;
     Fp::new(x.rem_euclid(P) as u64)
 }
 
 /// `sum_i values[i] * coeffs[i]`, exactly: in 128-bit integers when every value is small, in
 /// the field otherwise. `raw_coeffs` are `coeffs` as returned by [`raw`].
-pub(crate) fn dot(values: &[Fp], coeffs: &[Ext], raw_coeffs: &[[u64; 2]]) -> Ext {
+fn dot(values: &[Fp], coeffs: &[Ext], raw_coeffs: &[[u64; 2]]) -> Ext {
     debug_assert!(values.len() <= coeffs.len() && values.len() <= MAX_TERMS);
     let (mut a0, mut a1, mut max) = (0i128, 0i128, 0u64);
     for (v, c) in values.iter().zip(raw_coeffs) {
@@ -141,19 +141,6 @@ impl SmallInts {
         } else {
             None
         }
-    }
-
-    /// The number of values.
-    pub fn len(&self) -> usize {
-        match self {
-            SmallInts::I16(v) => v.len(),
-            SmallInts::I32(v) => v.len(),
-        }
-    }
-
-    /// Whether the table is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

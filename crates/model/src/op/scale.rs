@@ -131,6 +131,25 @@ impl<'a> Lowerer<'a> {
         )
     }
 
+    /// A transpose of `x` by `perm`, or `x` itself when `perm` is the identity.
+    pub(crate) fn permute(
+        &mut self,
+        label: &str,
+        x: Low,
+        perm: Vec<usize>,
+        out_name: &str,
+    ) -> Result<Low, ModelError> {
+        if perm.iter().enumerate().all(|(i, &p)| i == p) {
+            return Ok(x);
+        }
+        self.push(
+            format!("{label}/transpose"),
+            IrOp::Transpose { perm },
+            vec![x.id],
+            out_name.to_string(),
+        )
+    }
+
     /// The product `a * b` of two bounded tensors, their scales lowered first if needed so
     /// that the product can later be rescaled to `target` within `max_shift`.
     pub(crate) fn product(

@@ -267,16 +267,12 @@ impl Lowerer<'_> {
         let (sa, sb) = (self.shape(a).to_vec(), self.shape(b).to_vec());
         let sizes = eq.sizes(&sa, &sb).map_err(|e| self.issue(n, e))?;
         let [batch, free_a, free_b, contracted] = eq.roles();
-        let size = |ls: &[char]| {
-            ls.iter()
-                .map(|&c| Equation::size_of(&sizes, c))
-                .product::<usize>()
-        };
         let dims = |ls: &[char]| {
             ls.iter()
                 .map(|&c| Equation::size_of(&sizes, c))
                 .collect::<Vec<_>>()
         };
+        let size = |ls: &[char]| dims(ls).iter().product::<usize>();
         let (bt, m, k, nn) = (
             size(&batch),
             size(&free_a),
@@ -306,25 +302,6 @@ impl Lowerer<'_> {
         )?;
         self.set(out, y);
         Ok(())
-    }
-
-    /// A transpose of `x` by `perm`, or `x` itself when `perm` is the identity.
-    fn permute(
-        &mut self,
-        label: &str,
-        x: crate::op::Low,
-        perm: Vec<usize>,
-        out_name: &str,
-    ) -> Result<crate::op::Low, ModelError> {
-        if perm.iter().enumerate().all(|(i, &p)| i == p) {
-            return Ok(x);
-        }
-        self.push(
-            format!("{label}/transpose"),
-            IrOp::Transpose { perm },
-            vec![x.id],
-            out_name.to_string(),
-        )
     }
 }
 

@@ -118,17 +118,10 @@ impl<'a> Lowerer<'a> {
         }
         let (label, out, out_name) = self.names(n)?;
         let (a, b) = (self.act(n, 0)?, self.act(n, 1)?);
-        let (mut xa, mut xb) = self.product_operands(&label, a, b, out)?;
-        for (x, flip, side) in [(&mut xa, trans_a, "A"), (&mut xb, trans_b, "B")] {
-            if flip {
-                *x = self.push(
-                    format!("{label}/trans{side}"),
-                    omron_ir::Op::Transpose { perm: vec![1, 0] },
-                    vec![x.id],
-                    format!("{out_name}/{side}T"),
-                )?;
-            }
-        }
+        let (xa, xb) = self.product_operands(&label, a, b, out)?;
+        let order = |flip: bool| if flip { vec![1, 0] } else { vec![0, 1] };
+        let xa = self.permute(&format!("{label}/A"), xa, order(trans_a), &out_name)?;
+        let xb = self.permute(&format!("{label}/B"), xb, order(trans_b), &out_name)?;
         let y = self.push(
             label.clone(),
             omron_ir::Op::BatchMatMul,

@@ -4,7 +4,7 @@
 //! consumer needs it bounded, like the product of a constant-weight layer.
 
 use crate::error::ModelError;
-use crate::op::Lowerer;
+use crate::op::{Arg, Lowerer};
 
 /// Why a `MatMul` of two computed tensors of these shapes does not lower, or `None` when it
 /// does: both of rank >= 2 and the batch dimensions broadcastable (numpy rules, after padding
@@ -113,7 +113,12 @@ impl<'a> Lowerer<'a> {
         trans_a: bool,
         trans_b: bool,
     ) -> Result<(), ModelError> {
-        if let Some(why) = gemm_product_issue(alpha, beta, self.has_computed_c(n)?) {
+        let post = match self.m.graph.nodes[n].inputs.get(2).copied().flatten() {
+            Some(_) => Some(self.arg(n, 2)?),
+            None => None,
+        };
+        let computed_c = matches!(post, Some(Arg::Act(_)));
+        if let Some(why) = gemm_product_issue(alpha, beta, computed_c) {
             return Err(self.err(n, why));
         }
         let (label, out, out_name) = self.names(n)?;
@@ -128,24 +133,9 @@ impl<'a> Lowerer<'a> {
             vec![xa.id, xb.id],
             out_name.clone(),
         )?;
-        let post = match self.m.graph.nodes[n].inputs.get(2).copied().flatten() {
-            Some(_) => Some(self.arg(n, 2)?),
-            None => None,
-        };
         let y = self.gemm_add_c(n, y, out, beta, post)?;
         self.set(out, y);
         Ok(())
-    }
-
-    /// Whether node `n` (a `Gemm`) has a computed `C`.
-    fn has_computed_c(&mut self, n: usize) -> Result<bool, ModelError> {
-        let has_c = self.m.graph.nodes[n]
-            .inputs
-            .get(2)
-            .copied()
-            .flatten()
-            .is_some();
-        Ok(has_c && matches!(self.arg(n, 2)?, crate::op::Arg::Act(_)))
     }
 }
 
